@@ -1,0 +1,28 @@
+# make serve: set everything up, serve examples/app.script on port 8080.
+# make test:  set everything up, run the whole test suite (and the shared conformance cases).
+PYTHON ?= python3
+VENV := .venv
+RT := $(VENV)/bin/rt
+STAMP := $(VENV)/.installed
+CONFORMANCE := ../shared/conformance
+
+.PHONY: serve test bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(RT) serve examples/app.script --port 8080
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+	@if [ -x $(CONFORMANCE)/run ]; then $(CONFORMANCE)/run --rt $(RT); fi
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
