@@ -1,0 +1,665 @@
+"""Script values, and the operations on them that are not plain Python operators.
+
+Strategy: script values ARE plain Python values, so compiled code can use native operations
+on its hot paths: nil=None, bool, int, float, string=str, bytes, list, map=dict, and functions
+are Python callables (compiled script closures are ordinary Python functions). What Python
+lacks is supplied here:
+
+- `FrozenList` / `FrozenMap`: list/dict subclasses whose every mutator raises
+  `TypeError: cannot mutate a frozen list`. They stay `isinstance` list/dict, so reading,
+  iteration and the C JSON encoder work on them unchanged.
+- `ErrorValue` (what `catch err` binds), `Module` (an import), `Response` (§8): map-like
+  classes. Every map-like value answers `get(name, default=None)`, because compiled code
+  reads a field as `obj.get("name")`.
+- `type_name`, `to_str`/`repr_value`, `equals` and `compare`: the language's own rules (§2),
+  which differ from Python's (`true == 1` is false; `1 < "a"` is a TypeError).
+- `freeze`/`freeze_all`: what happens to a script file's top-level bindings when it has loaded.
+- size and integer limits, and `translate_exception`, which turns a Python exception raised by
+  a native operation inside compiled code into what a script sees.
+
+Invariants: nothing here hands a script a Python object it could use to reach internals;
+every message uses the language's type names, never Python's.
+"""
+from __future__ import annotations
+
+import math
+import re
+import types
+from json.encoder import encode_basestring as _json_quote  # C-accelerated "..." quoting
+
+from .errors import Abort, LimitError, ScriptError
+
+NoneType = type(None)
+
+# --- limits -----------------------------------------------------------------------------
+
+MAX_INT_BITS = 4096
+MAX_SIZE = 16 * 1024 * 1024  # code points, bytes, list elements or map entries
+
+
+def check_int(n: int) -> int:
+    """Return `n`; raise LimitError if it needs more than MAX_INT_BITS bits."""
+    if n.bit_length() > MAX_INT_BITS:
+        raise LimitError(f"integer too large (over {MAX_INT_BITS} bits)")
+    return n
+
+
+_SIZE_WORDS = {str: "string", bytes: "bytes"}
+
+
+def size_error(kind: str) -> LimitError:
+    """The LimitError for a string/bytes/list/map past MAX_SIZE (`kind` is a type name)."""
+    if kind in ("string", "bytes"):
+        return LimitError(f"{kind} too large (over 16 MiB)")
+    return LimitError(f"{kind} too large (over {MAX_SIZE} elements)")
+
+
+def check_size(seq):
+    """Return `seq`; raise LimitError if it is longer than MAX_SIZE."""
+    if len(seq) > MAX_SIZE:
+        raise size_error(type_name(seq))
+    return seq
+
+
+def check_length(length: int, kind: str) -> None:
+    """Raise LimitError if a value of type `kind` about to be built would be too long.
+
+    Call it BEFORE allocating, with the computed length (`range`, `join`, repetition).
+    """
+    if length > MAX_SIZE:
+        raise size_error(kind)
+
+
+def check_repeat(seq, times: int) -> None:
+    """Raise LimitError before `seq * times` would build a string/bytes/list past MAX_SIZE."""
+    if times > 0 and len(seq) * times > MAX_SIZE:
+        raise size_error(type_name(seq))
+
+
+# --- frozen containers ------------------------------------------------------------------
+
+def _frozen_list_error(self, *args, **kwargs):
+    raise ScriptError("TypeError", "cannot mutate a frozen list")
+
+
+def _frozen_map_error(self, *args, **kwargs):
+    raise ScriptError("TypeError", "cannot mutate a frozen map")
+
+
+class FrozenList(list):
+    """A list that refuses every mutation. Build it with `FrozenList(items)` or `freeze`."""
+    __slots__ = ()
+    append = extend = insert = pop = remove = sort = reverse = clear = _frozen_list_error
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen_list_error
+
+    def copy(self) -> list:
+        return list(self)
+
+
+class FrozenMap(dict):
+    """A dict that refuses every mutation. Build it with `FrozenMap(items)` or `freeze`."""
+    __slots__ = ()
+    update = setdefault = pop = popitem = clear = _frozen_map_error
+    __setitem__ = __delitem__ = __ior__ = _frozen_map_error
+
+    def copy(self) -> dict:
+        return dict(self)
+
+
+# --- map-like values --------------------------------------------------------------------
+
+class ErrorValue:
+    """What `catch err` binds: `err.kind`, `err.message`, `err.value` (what was thrown).
+
+    Also what the `error(...)` builtin returns; `throw` of an ErrorValue rethrows its kind.
+    """
+    __slots__ = ("kind", "message", "value")
+
+    def __init__(self, kind: str, message: str, value=None):
+        self.kind = kind
+        self.message = message
+        self.value = value
+
+    @classmethod
+    def from_error(cls, exc: ScriptError) -> "ErrorValue":
+        return cls(exc.kind, exc.message, exc.value)
+
+    def get(self, name, default=None):
+        if name == "kind":
+            return self.kind
+        if name == "message":
+            return self.message
+        if name == "value":
+            return self.value
+        return default
+
+    __getitem__ = get
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"<error {self.kind}: {self.message}>"
+
+
+def error_for_throw(value) -> ScriptError:
+    """The ScriptError that `throw value` raises.
+
+    An ErrorValue rethrows with its own kind; a string becomes the message of a UserError;
+    any other value is a UserError whose message is `str(value)` and whose `value` is it.
+    """
+    if type(value) is ErrorValue:
+        return ScriptError(value.kind, value.message, value.value if value.value is not None else value.message)
+    if type(value) is str:
+        return ScriptError("UserError", value, value)
+    return ScriptError("UserError", to_str(value), value)
+
+
+class Module:
+    """An imported module (stdlib or another script): read-only named members."""
+    __slots__ = ("name", "members")
+
+    def __init__(self, name: str, members: dict):
+        self.name = name
+        self.members = members
+
+    def get(self, name, default=None):
+        return self.members.get(name, default)
+
+    __getitem__ = get
+
+    def __repr__(self) -> str:
+        return f"<module {self.name}>"
+
+
+_RESPONSE_FIELDS = ("status", "headers", "body")
+
+
+def _check_status(status) -> int:
+    if type(status) is not int:
+        raise ScriptError("TypeError", f"a response status must be an int, not {type_name(status)}")
+    if not 100 <= status <= 599:
+        raise ScriptError("ValueError", f"a response status must be between 100 and 599, not {status}")
+    return status
+
+
+def _normalize_headers(headers) -> dict:
+    if not isinstance(headers, dict):
+        raise ScriptError("TypeError", f"response headers must be a map, not {type_name(headers)}")
+    for name in headers:
+        if type(name) is not str:
+            raise ScriptError("TypeError", f"a header name must be a string, not {type_name(name)}")
+        if name != name.lower():
+            # copy only when needed, so the common case keeps the script's own map
+            return {str(k).lower(): v for k, v in headers.items()}
+    return headers
+
+
+class Response:
+    """A response value (§8): `status` (int), `headers` (map, lower-case names), `body` (any).
+
+    Map-like: `res.get("status")`, and `res["status"] = 201` (what `res.status = 201`
+    compiles to). A frozen response (from `freeze`) refuses every assignment, and its headers
+    are a FrozenMap. Header names added later through `res.headers[...]` are not re-lowered
+    here: whoever serializes the response lower-cases them.
+    """
+    __slots__ = ("status", "headers", "body", "frozen")
+
+    def __init__(self, status: int = 200, headers: dict | None = None, body=None, frozen: bool = False):
+        self.status = status
+        self.headers = {} if headers is None else headers
+        self.body = body
+        self.frozen = frozen
+
+    def get(self, name, default=None):
+        if name == "status":
+            return self.status
+        if name == "headers":
+            return self.headers
+        if name == "body":
+            return self.body
+        return default
+
+    __getitem__ = get
+
+    def __contains__(self, name) -> bool:
+        return name in _RESPONSE_FIELDS
+
+    def __setitem__(self, name, value) -> None:
+        if self.frozen:
+            raise ScriptError("TypeError", "cannot mutate a frozen response")
+        if name == "status":
+            self.status = _check_status(value)
+        elif name == "headers":
+            self.headers = _normalize_headers(value)
+        elif name == "body":
+            self.body = value
+        else:
+            raise ScriptError("TypeError", f"a response has no field {repr_value(name)} (only status, headers, body)")
+
+    def __repr__(self) -> str:
+        return f"<response {self.status}>"
+
+
+# --- type names -------------------------------------------------------------------------
+
+_TYPE_NAMES = {
+    NoneType: "nil", bool: "bool", int: "int", float: "float", str: "string", bytes: "bytes",
+    list: "list", FrozenList: "list", dict: "map", FrozenMap: "map",
+    types.FunctionType: "function", types.BuiltinFunctionType: "function",
+    types.MethodType: "function",
+    Response: "response", ErrorValue: "error", Module: "module",
+}
+
+
+def type_name(value) -> str:
+    """The language's name for the type of `value` (§2): "nil", "bool", "int", ..."""
+    name = _TYPE_NAMES.get(type(value))
+    if name is not None:
+        return name
+    # exact-type lookup first (so bool is never taken for int), then the odd subclass
+    if callable(value):
+        return "function"
+    for base, base_name in _TYPE_NAMES.items():
+        if isinstance(value, base):
+            return base_name
+    return "native"
+
+
+# --- printing ---------------------------------------------------------------------------
+
+def _repr_float(x: float) -> str:
+    return repr(x)  # Python already spells these 2.5, 1e-05, inf, -inf, nan
+
+
+_BYTE_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"}
+
+
+def _repr_bytes(b: bytes) -> str:
+    parts = []
+    for byte in b:
+        escape = _BYTE_ESCAPES.get(byte)
+        if escape is not None:
+            parts.append(escape)
+        elif 32 <= byte < 127:
+            parts.append(chr(byte))
+        else:
+            parts.append(f"\\x{byte:02x}")
+    return 'b"' + "".join(parts) + '"'
+
+
+def _repr_function(f) -> str:
+    return f"<fn {getattr(f, '__name__', 'fn')}>"
+
+
+def _repr_list(xs, out: list, active: set) -> None:
+    key = id(xs)
+    if key in active:
+        out.append("[...]")
+        return
+    active.add(key)
+    out.append("[")
+    first = True
+    for x in xs:
+        if not first:
+            out.append(", ")
+        first = False
+        _repr_into(x, out, active)
+    out.append("]")
+    active.discard(key)
+
+
+def _repr_map(m, out: list, active: set) -> None:
+    key = id(m)
+    if key in active:
+        out.append("{...}")
+        return
+    active.add(key)
+    out.append("{")
+    first = True
+    for k, v in m.items():
+        if not first:
+            out.append(", ")
+        first = False
+        _repr_into(k, out, active)
+        out.append(": ")
+        _repr_into(v, out, active)
+    out.append("}")
+    active.discard(key)
+
+
+# Leaf printers: value -> text. Containers are handled by _repr_into so cycles are tracked.
+_LEAF_REPR = {
+    NoneType: lambda v: "nil",
+    bool: lambda v: "true" if v else "false",
+    int: int.__repr__,
+    float: _repr_float,
+    str: _json_quote,
+    bytes: _repr_bytes,
+    types.FunctionType: _repr_function,
+    types.BuiltinFunctionType: _repr_function,
+    types.MethodType: _repr_function,
+    Response: Response.__repr__,
+    ErrorValue: ErrorValue.__repr__,
+    Module: Module.__repr__,
+}
+_CONTAINER_REPR = {list: _repr_list, FrozenList: _repr_list, dict: _repr_map, FrozenMap: _repr_map}
+
+
+def _repr_into(value, out: list, active: set) -> None:
+    leaf = _LEAF_REPR.get(type(value))
+    if leaf is not None:
+        out.append(leaf(value))
+        return
+    container = _CONTAINER_REPR.get(type(value))
+    if container is not None:
+        container(value, out, active)
+        return
+    out.append(_repr_other(value))
+
+
+def _repr_other(value) -> str:
+    if isinstance(value, list):
+        return repr_value(list(value))
+    if isinstance(value, dict):
+        return repr_value(dict(value))
+    if callable(value):
+        return _repr_function(value)
+    return f"<{type_name(value)}>"
+
+
+def repr_value(value) -> str:
+    """The source-like form of a value: `"a"`, `nil`, `true`, `[1, "a"]`, `{"a": 1}`.
+
+    Strings are double-quoted with JSON escapes; cyclic containers print `[...]`/`{...}`.
+    Raises LimitError if the text would be past MAX_SIZE.
+    """
+    leaf = _LEAF_REPR.get(type(value))
+    if leaf is not None:
+        text = leaf(value)
+    else:
+        out: list[str] = []
+        _repr_into(value, out, set())
+        text = "".join(out)
+    if len(text) > MAX_SIZE:
+        raise size_error("string")
+    return text
+
+
+def to_str(value) -> str:
+    """What `print`, `str()` and `"${...}"` show: strings bare, anything else as repr_value."""
+    if type(value) is str:
+        return value
+    return repr_value(value)
+
+
+# --- equality and ordering --------------------------------------------------------------
+
+_NUMBER_TYPES = frozenset((int, float))
+_SCALAR_TYPES = frozenset((NoneType, bool, int, float, str, bytes))
+_LIST_TYPES = frozenset((list, FrozenList))
+_MAP_TYPES = frozenset((dict, FrozenMap))
+
+
+def equals(a, b) -> bool:
+    """`a == b` in the language (§2).
+
+    Structural for lists and maps (a frozen list equals a list), `1 == 1.0`, NaN != NaN,
+    and values of unrelated types are unequal: unlike Python, `true == 1` is false.
+    """
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        if ta in _SCALAR_TYPES:
+            return a == b
+    elif ta in _NUMBER_TYPES and tb in _NUMBER_TYPES:
+        return a == b
+    if ta in _LIST_TYPES and tb in _LIST_TYPES:
+        return _lists_equal(a, b)
+    if ta in _MAP_TYPES and tb in _MAP_TYPES:
+        return _maps_equal(a, b)
+    if ta is not tb:
+        return False
+    return a is b  # functions, responses, errors, modules: identity
+
+
+def _lists_equal(a, b) -> bool:
+    if a is b:
+        return True
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if not equals(x, y):
+            return False
+    return True
+
+
+def _may_collide(key) -> bool:
+    # Python's dict takes True for 1 and False for 0 (and 0.0, 1.0): those keys need a check
+    # that the key found on the other side is really of a kind equal to ours.
+    return type(key) is bool or ((type(key) is int or type(key) is float) and (key == 0 or key == 1))
+
+
+def _maps_equal(a, b) -> bool:
+    if a is b:
+        return True
+    if len(a) != len(b):
+        return False
+    missing = object()
+    for key, value in a.items():
+        other = b.get(key, missing)
+        if other is missing:
+            return False
+        if _may_collide(key):
+            stored = next(k for k in b if k == key)
+            if (type(stored) is bool) != (type(key) is bool):
+                return False
+        if not equals(value, other):
+            return False
+    return True
+
+
+def compare(a, b) -> int:
+    """-1, 0 or 1 for the language's ordering (§2): numbers with numbers, strings with
+    strings, lists lexicographically. Raises ScriptError TypeError for anything else.
+    NaN compares as 0 with everything, so `<` on it is false, as in IEEE.
+    """
+    ta = type(a)
+    tb = type(b)
+    if (ta in _NUMBER_TYPES and tb in _NUMBER_TYPES) or (ta is str and tb is str):
+        return (a > b) - (a < b)
+    if ta in _LIST_TYPES and tb in _LIST_TYPES:
+        for x, y in zip(a, b):
+            if not equals(x, y):
+                return compare(x, y)
+        return (len(a) > len(b)) - (len(a) < len(b))
+    raise ScriptError("TypeError", f"cannot compare {type_name(a)} with {type_name(b)}")
+
+
+def truthy(value) -> bool:
+    """Falsy: nil false 0 0.0 "" [] {} (and empty bytes); everything else is truthy."""
+    return bool(value)
+
+
+# --- freezing ---------------------------------------------------------------------------
+
+def is_script_function(f) -> bool:
+    """Whether freezing may rewrite `f`'s closure cells and defaults.
+
+    Compiled script functions are compiled with the script's own file name; functions from
+    Python source files (builtins, stdlib, native modules) are never touched.
+    """
+    return not f.__code__.co_filename.endswith(".py")
+
+
+def freeze(value, memo: dict | None = None):
+    """The frozen version of `value` (§2 Freezing).
+
+    Lists and maps become FrozenList/FrozenMap recursively; shared and cyclic structures stay
+    shared and cyclic (memo by id). A response becomes a frozen copy. A script function is
+    frozen IN PLACE: each closure cell's contents and its default values are replaced by
+    their frozen versions (cells whose variable name starts with `__` are the compiler's own
+    and left alone); the same function is returned. Everything else is returned as is.
+    """
+    freezer = _FREEZERS.get(type(value))
+    if freezer is None:
+        return value
+    if memo is None:
+        memo = {}
+    done = memo.get(id(value))
+    if done is not None:
+        return done[0]
+    return freezer(value, memo)
+
+
+def _remember(memo: dict, original, frozen) -> None:
+    # keep `original` alive in the memo so its id cannot be reused during this freeze
+    memo[id(original)] = (frozen, original)
+
+
+def _freeze_list(xs: list, memo: dict) -> FrozenList:
+    frozen = FrozenList()
+    _remember(memo, xs, frozen)
+    list.extend(frozen, [freeze(x, memo) for x in xs])
+    return frozen
+
+
+def _freeze_map(m: dict, memo: dict) -> FrozenMap:
+    frozen = FrozenMap()
+    _remember(memo, m, frozen)
+    dict.update(frozen, {k: freeze(v, memo) for k, v in m.items()})
+    return frozen
+
+
+def _freeze_response(r: Response, memo: dict) -> Response:
+    if r.frozen:
+        return r
+    frozen = Response(r.status, None, None, frozen=True)
+    _remember(memo, r, frozen)
+    frozen.headers = freeze(_normalize_headers(r.headers), memo)
+    frozen.body = freeze(r.body, memo)
+    return frozen
+
+
+def _freeze_error(e: ErrorValue, memo: dict) -> ErrorValue:
+    frozen = ErrorValue(e.kind, e.message, None)
+    _remember(memo, e, frozen)
+    frozen.value = freeze(e.value, memo)
+    return frozen
+
+
+def _freeze_function(f, memo: dict):
+    _remember(memo, f, f)
+    if not is_script_function(f):
+        return f
+    cells = f.__closure__
+    if cells:
+        for name, cell in zip(f.__code__.co_freevars, cells):
+            if name.startswith("__"):
+                continue
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # not bound yet
+                continue
+            frozen = freeze(contents, memo)
+            if frozen is not contents:
+                cell.cell_contents = frozen
+    if f.__defaults__:
+        f.__defaults__ = tuple(freeze(d, memo) for d in f.__defaults__)
+    if f.__kwdefaults__:
+        f.__kwdefaults__ = {k: freeze(v, memo) for k, v in f.__kwdefaults__.items()}
+    return f
+
+
+_FREEZERS = {
+    list: _freeze_list, dict: _freeze_map,
+    Response: _freeze_response, ErrorValue: _freeze_error,
+    types.FunctionType: _freeze_function,
+}
+
+
+def freeze_all(bindings: dict) -> dict:
+    """A new dict with every value of a module's top-level bindings frozen (one shared memo,
+    so values shared between bindings stay shared). Names starting with `__` are copied
+    unchanged: they are Python's or the compiler's (`__builtins__`), not the script's."""
+    memo: dict = {}
+    return {name: value if name.startswith("__") else freeze(value, memo)
+            for name, value in bindings.items()}
+
+
+# --- Python exceptions -> what scripts see -----------------------------------------------
+
+_PY_TYPE_NAMES = {
+    "NoneType": "nil", "dict": "map", "FrozenMap": "map", "str": "string", "FrozenList": "list",
+    "list": "list", "int": "int", "float": "float", "bool": "bool", "bytes": "bytes",
+    "function": "function", "builtin_function_or_method": "function", "method": "function",
+    "Response": "response", "ErrorValue": "error", "Module": "module",
+}
+_QUOTED_TYPE = re.compile(r"""(['"])(%s)\1""" % "|".join(sorted(_PY_TYPE_NAMES, key=len, reverse=True)))
+_CONCAT = re.compile(r'can only concatenate (\w+) \(not "(\w+)"\) to (\w+)')
+
+
+def _ours(py_name: str) -> str:
+    return _PY_TYPE_NAMES.get(py_name, py_name)
+
+
+def _type_error_message(message: str) -> str:
+    concat = _CONCAT.fullmatch(message)
+    if concat:
+        return f"cannot add {_ours(concat.group(2))} to {_ours(concat.group(1))}"
+    message = _QUOTED_TYPE.sub(lambda m: m.group(1) + _ours(m.group(2)) + m.group(1), message)
+    return message.replace("unsupported operand type(s)", "unsupported operand types")
+
+
+def _from_type_error(exc: TypeError) -> BaseException:
+    return ScriptError("TypeError", _type_error_message(str(exc)))
+
+
+def _from_attribute_error(exc: AttributeError) -> BaseException:
+    obj = getattr(exc, "obj", None)
+    name = getattr(exc, "name", None)
+    what = type_name(obj)
+    if name == "get":  # compiled field access `x.get("name")` on something that is not map-like
+        return ScriptError("TypeError", f"{what} has no fields" if obj is not None else "cannot read a field of nil")
+    return ScriptError("TypeError", f"{what} has no field or method '{name}'")
+
+
+def _from_key_error(exc: KeyError) -> BaseException:
+    if exc.args:
+        return ScriptError("KeyError", f"key {repr_value(exc.args[0])} not found", exc.args[0])
+    return ScriptError("KeyError", "key not found")
+
+
+_TRANSLATIONS = {
+    RecursionError: lambda e: LimitError("call depth exceeded"),
+    MemoryError: lambda e: LimitError("out of memory"),
+    ZeroDivisionError: lambda e: ScriptError("ValueError", "division by zero"),
+    TypeError: _from_type_error,
+    AttributeError: _from_attribute_error,
+    IndexError: lambda e: ScriptError("IndexError", "index out of range"),
+    KeyError: _from_key_error,
+    UnicodeError: lambda e: ScriptError("ValueError", f"invalid text encoding: {e.reason}"
+                                        if hasattr(e, "reason") else "invalid text encoding"),
+    ValueError: lambda e: ScriptError("ValueError", str(e)),
+    OverflowError: lambda e: ScriptError("ValueError", f"number out of range ({e})"
+                                         if str(e) else "number out of range"),
+    AssertionError: lambda e: ScriptError("AssertionError", str(e) or "assertion failed"),
+}
+_PASS_THROUGH = (ScriptError, LimitError, Abort)
+
+
+def translate_exception(exc: BaseException) -> BaseException:
+    """What a script sees for `exc`, a Python exception raised by a native operation inside
+    compiled code. ScriptError, LimitError (incl. DeadlineExceeded) and Abort pass through;
+    RecursionError and MemoryError become LimitError; Python's built-in errors become the
+    ScriptError kind of the same meaning, with our type names in the message.
+    """
+    if isinstance(exc, _PASS_THROUGH):
+        return exc
+    for cls in type(exc).__mro__:
+        translate = _TRANSLATIONS.get(cls)
+        if translate is not None:
+            return translate(exc)
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not ours to catch
+        return exc
+    return ScriptError("TypeError", str(exc))
