@@ -163,6 +163,19 @@ class Module:
         self.name = name
         self.members = members
 
+    @classmethod
+    def of(cls, name: str, functions: list, constants: dict | None = None) -> "Module":
+        """A module of plain Python functions, each renamed to its script name (a trailing
+        underscore, used to dodge Python's keywords and builtins, is dropped) so scripts see
+        `<fn floor>` and Python's own argument errors say `floor() takes ...`."""
+        members: dict = {}
+        for fn in functions:
+            script_name = fn.__name__.rstrip("_")
+            fn.__name__ = fn.__qualname__ = script_name
+            members[script_name] = fn
+        members.update(constants or {})
+        return cls(name, members)
+
     def get(self, name, default=None):
         return self.members.get(name, default)
 

@@ -1,0 +1,105 @@
+"""`import json`: encode and decode JSON.
+
+Strategy: encoding is on the hot path of every handler that returns a map, so it goes straight
+to the C-accelerated encoder of Python's json module, with one prebuilt encoder per layout
+(compact by default: `{"a":[1,2.5,true,null]}`, non-ASCII kept as is). Script values ARE the
+Python values the encoder knows (FrozenList/FrozenMap are list/dict subclasses), so there is
+no conversion pass. Map keys that are not strings become strings the way JSON libraries do
+(`1` -> "1", `true` -> "true", `nil` -> "null"). Functions, NaN and infinities are refused
+with a ScriptError; so are cycles. Decoding gives fresh mutable lists and maps and rejects
+JSON's non-standard NaN/Infinity literals.
+"""
+from __future__ import annotations
+
+import json as _json
+
+from lang.errors import ScriptError
+from lang.values import MAX_SIZE, Module, size_error, type_name
+
+
+def _refuse(value):
+    # called by the encoder for anything it does not know: our error, our type names
+    raise ScriptError("TypeError", f"json.encode(): cannot encode {type_name(value)} as JSON")
+
+
+def _encoder(indent):
+    return _json.JSONEncoder(separators=(",", ":") if indent is None else (",", ": "),
+                             ensure_ascii=False, allow_nan=False, check_circular=True,
+                             indent=indent, default=_refuse)
+
+
+_COMPACT = _encoder(None)
+
+
+def encode_compact(value) -> str:
+    """The compact JSON text of `value`, as handlers' results are sent (§7).
+
+    Raises ScriptError TypeError for values JSON cannot hold (functions, bytes...) and
+    ValueError for NaN/infinity and cycles; LimitError if the text is past MAX_SIZE.
+    """
+    try:
+        text = _COMPACT.encode(value)
+    except ValueError as exc:
+        raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
+    except RecursionError:
+        raise ScriptError("ValueError", "json.encode(): value nested too deeply") from None
+    if len(text) > MAX_SIZE:
+        raise size_error("string")
+    return text
+
+
+def _encoder_complaint(exc: ValueError) -> str:
+    message = str(exc)
+    if message.startswith("Circular reference"):
+        return "cannot encode a cyclic value"
+    if message.startswith("Out of range float"):
+        return "cannot encode NaN or infinity"
+    return message
+
+
+def encode(value, indent=None) -> str:
+    if indent is None:
+        return encode_compact(value)
+    if type(indent) is not int or not 0 <= indent <= 16:
+        raise ScriptError("TypeError", "json.encode(): indent must be an int from 0 to 16")
+    try:
+        text = _encoder(indent).encode(value)
+    except ValueError as exc:
+        raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
+    except RecursionError:
+        raise ScriptError("ValueError", "json.encode(): value nested too deeply") from None
+    if len(text) > MAX_SIZE:
+        raise size_error("string")
+    return text
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = _json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def decode(text):
+    """Parse JSON text (a string, or UTF-8 bytes) into fresh lists, maps and scalars.
+
+    Raises ScriptError ValueError, naming the position, when the text is not JSON.
+    """
+    if type(text) is bytes:
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScriptError("ValueError", f"json.decode(): invalid UTF-8 at byte {exc.start}") from None
+    elif type(text) is not str:
+        raise ScriptError("TypeError", f"json.decode() takes a string, not {type_name(text)}")
+    try:
+        return _DECODER.decode(text)
+    except _json.JSONDecodeError as exc:
+        raise ScriptError("ValueError", f"json.decode(): invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # parse_constant, or an int literal too long for Python
+        raise ScriptError("ValueError", f"json.decode(): invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ScriptError("ValueError", "json.decode(): JSON nested too deeply") from None
+
+
+MODULE = Module.of("json", [encode, decode])
