@@ -1,0 +1,251 @@
+"""The App: route registration (decorators), routing, middleware and result encoding.
+
+Strategy: `App` owns the router and turns a parsed `Request` into response bytes. The
+protocol calls `dispatch(request)`, which returns either the finished bytes (a sync handler:
+no task, no await, the fast path) or an awaitable of them (an `async def` handler or a
+middleware chain), or a `Streamed` response. Everything a client can cause ends as a
+response: no route -> 404, wrong method -> 405 with `Allow`, `HTTPError` -> its status, any
+other exception -> 500 with the request id, the traceback going to the server log only.
+
+Seams for the layers above: `middleware` is a list of callables `(request, call_next)`
+wrapped around routing (unmatched requests included); `call_next(request)` returns an
+awaitable of a `Response`, and a middleware returns anything a handler may return (or an
+awaitable of it). `add_route` is what the scripting layer uses to mount script handlers
+with their script source locations. `on_start`/`on_stop` hold callables (sync or async) run
+when serving starts and after a graceful shutdown drained.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from types import CoroutineType
+from typing import Any, Awaitable, Callable, Iterable
+
+from .config import Settings
+from .request import Request
+from .response import HTTPError, Response, Streamed, render, render_error, _RENDERERS
+from .router import FOUND, METHOD_NOT_ALLOWED, Router
+
+__all__ = ["App"]
+
+log = logging.getLogger("rt")
+access_log = logging.getLogger("rt.access")
+
+Handler = Callable[[Request], Any]
+Middleware = Callable[[Request, Callable[[Request], Awaitable[Response]]], Any]
+
+
+def _source_of(handler: Any, depth: int) -> str:
+    """`file:line` of a native handler (or of the registering call for non-functions), with
+    the file relative to the current directory when it lies below it."""
+    code = getattr(handler, "__code__", None)
+    if code is not None:
+        filename, line = code.co_filename, code.co_firstlineno
+    else:
+        frame = sys._getframe(depth + 1)
+        filename, line = frame.f_code.co_filename, frame.f_lineno
+    try:
+        relative = os.path.relpath(filename)
+        if not relative.startswith(".."):
+            filename = relative
+    except ValueError:
+        pass
+    return f"{filename}:{line}"
+
+
+def _is_awaitable(value: Any) -> bool:
+    return type(value) is CoroutineType or hasattr(value, "__await__")
+
+
+class App:
+    """An rt application: routes, middleware and lifecycle hooks; `serve()` runs it."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self.router = Router()
+        self.middleware: list[Middleware] = []
+        self.on_start: list[Callable[[], Any]] = []
+        self.on_stop: list[Callable[[], Any]] = []
+        self.access_log = self.settings.access_log
+
+    # -- registration --------------------------------------------------------------------------
+
+    def add_route(self, method: str, path: str, handler: Handler, source: str | None = None) -> None:
+        """Register `handler` for `method` and `path`. The router raises on a route that can
+        never be told apart from an earlier one, naming both sources."""
+        self.router.add(method.upper(), path, handler,
+                        source=source if source is not None else _source_of(handler, 1))
+
+    def route(self, path: str, methods: Iterable[str] = ("GET",)) -> Callable[[Handler], Handler]:
+        """Decorator: `@app.route("/items/:id", methods=["GET", "PUT"])`."""
+        methods = [methods] if isinstance(methods, str) else list(methods)
+
+        def register(handler: Handler) -> Handler:
+            source = _source_of(handler, 2)
+            for method in methods:
+                self.add_route(method, path, handler, source)
+            return handler
+        return register
+
+    def get(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("GET",))
+
+    def post(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("POST",))
+
+    def put(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("PUT",))
+
+    def patch(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("PATCH",))
+
+    def delete(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("DELETE",))
+
+    def head(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("HEAD",))
+
+    def options(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, ("OPTIONS",))
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Append a middleware `(request, call_next)`; the first added runs outermost."""
+        self.middleware.append(middleware)
+        return middleware
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def dispatch(self, req: Request) -> bytes | Streamed | Awaitable[bytes | Streamed]:
+        """The response to `req`: bytes when the handler was sync, else an awaitable."""
+        if self.middleware:
+            return self._dispatch_through_middleware(req)
+        match = self.router.match(req.method, req.raw_path)
+        if match.status is not FOUND:
+            return self._finish(req, self._unrouted(match))
+        req.params = match.params
+        req.route = match.pattern
+        try:
+            result = match.handler(req)
+        except HTTPError as exc:
+            return self._client_error(req, exc)
+        except Exception:
+            return self._server_error(req)
+        renderer = _RENDERERS.get(type(result))
+        if renderer is not None:
+            try:
+                data = renderer(result, req.keep_alive, req.method == "HEAD")
+            except Exception:
+                return self._server_error(req)
+            if self.access_log:
+                self._log_access(req, data)
+            return data
+        if _is_awaitable(result):
+            return self._await_handler(req, result)
+        return self._finish(req, result)
+
+    def _finish(self, req: Request, result: Any) -> bytes | Streamed:
+        try:
+            data = render(result, req.keep_alive, req.method == "HEAD")
+        except Exception:
+            return self._server_error(req)
+        if self.access_log:
+            self._log_access(req, data)
+        return data
+
+    async def _await_handler(self, req: Request, pending: Awaitable[Any]) -> bytes | Streamed:
+        try:
+            result = await pending
+        except HTTPError as exc:
+            return self._client_error(req, exc)
+        except Exception:
+            return self._server_error(req)
+        return self._finish(req, result)
+
+    async def _dispatch_through_middleware(self, req: Request) -> bytes | Streamed:
+        try:
+            result = await self._call_chain(req, 0)
+        except HTTPError as exc:
+            return self._client_error(req, exc)
+        except Exception:
+            return self._server_error(req)
+        return self._finish(req, result)
+
+    async def _call_chain(self, req: Request, index: int) -> Any:
+        if index == len(self.middleware):
+            result = self._route_only(req)
+        else:
+            result = self.middleware[index](req, lambda r: self._call_chain_response(r, index + 1))
+        while _is_awaitable(result):
+            result = await result
+        return result
+
+    async def _call_chain_response(self, req: Request, index: int) -> Response:
+        """What `call_next` gives a middleware: always a `Response` it can inspect."""
+        try:
+            result = await self._call_chain(req, index)
+        except HTTPError as exc:
+            return Response({"error": exc.message}, status=exc.status, headers=exc.headers)
+        return _as_response(result)
+
+    def _route_only(self, req: Request) -> Any:
+        match = self.router.match(req.method, req.raw_path)
+        if match.status is not FOUND:
+            return self._unrouted(match)
+        req.params = match.params
+        req.route = match.pattern
+        return match.handler(req)
+
+    @staticmethod
+    def _unrouted(match: Any) -> Response:
+        if match.status is METHOD_NOT_ALLOWED:
+            return Response({"error": "method not allowed"}, status=405,
+                            headers=[("Allow", ", ".join(match.allowed))])
+        return Response({"error": "not found"}, status=404)
+
+    def _client_error(self, req: Request, exc: HTTPError) -> bytes:
+        try:
+            data = render_error(exc.status, exc.message, req.keep_alive, req.method == "HEAD",
+                                headers=exc.headers)
+        except Exception:
+            return self._server_error(req)
+        if self.access_log:
+            self._log_access(req, data)
+        return data
+
+    def _server_error(self, req: Request) -> bytes:
+        request_id = req.id
+        log.exception("handler failed: %s %s (request_id=%s, route=%s)",
+                      req.method, req.target, request_id, req.route)
+        data = render_error(500, "internal server error", req.keep_alive,
+                            req.method == "HEAD", request_id=request_id)
+        if self.access_log:
+            self._log_access(req, data)
+        return data
+
+    def _log_access(self, req: Request, data: bytes | Streamed) -> None:
+        status = data.status if isinstance(data, Streamed) else int(data[9:12])
+        access_log.info("%s %s %s %d", req.ip, req.method, req.target, status,
+                        extra={"method": req.method, "target": req.target, "status": status,
+                               "request_id": req.id})
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def serve(self, host: str | None = None, port: int | None = None, **overrides: Any) -> int:
+        """Serve until SIGTERM/SIGINT, then drain and return 0. Keyword overrides are
+        Settings fields (e.g. keep_alive=2.0, max_body=1024)."""
+        from .server import serve
+        settings = self.settings.replace(**{k: v for k, v in
+                                            (("host", host), ("port", port)) if v is not None},
+                                         **overrides)
+        self.settings = settings
+        self.access_log = settings.access_log
+        return serve(self, settings)
+
+
+def _as_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(None, status=204)
+    return Response(result)

@@ -1,0 +1,173 @@
+"""HTTP/1.1 response encoding: pure functions from (status, headers, body) to wire bytes.
+
+Strategy: everything that does not change per request is built once at import time (status
+lines for every known status, the common `Content-Type` lines), and the `Date` line is a
+module-level bytes value refreshed once a second by the server's sweep (`refresh_date`), so
+encoding a typical response is one bytes formatting operation and the protocol writes it with
+one `transport.write`. Nothing here touches a socket, which is why it is tested on its own.
+
+Invariants: every response carries `Date` and either `Content-Length` or
+`Transfer-Encoding: chunked`; a response to `HEAD` keeps the headers of the GET (including its
+Content-Length) but has no body; `Connection: close` is written exactly when the connection is
+going to be closed after this response. Header names and values supplied by handlers are
+checked for CR/LF so a handler cannot inject headers or split a response (`ValueError`).
+"""
+from __future__ import annotations
+
+import json
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Iterable
+
+__all__ = [
+    "status_line", "refresh_date", "date_line", "encode", "encode_chunked_head",
+    "encode_chunk", "LAST_CHUNK", "CONTINUE_100", "error_body", "CT_TEXT", "CT_JSON",
+    "CT_BYTES", "dumps_json",
+]
+
+CRLF = b"\r\n"
+
+
+def _build_status_lines() -> dict[int, bytes]:
+    lines = {int(s): b"HTTP/1.1 %d %s\r\n" % (int(s), s.phrase.encode("latin-1")) for s in HTTPStatus}
+    return lines
+
+
+_STATUS_LINES = _build_status_lines()
+
+
+def status_line(status: int) -> bytes:
+    """The precomputed status line for `status`; unknown codes get an empty reason phrase."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        if not 100 <= status <= 999:
+            raise ValueError(f"invalid HTTP status code {status!r}")
+        line = _STATUS_LINES[status] = b"HTTP/1.1 %d \r\n" % status
+    return line
+
+
+# The Date line is shared by every response in the process; `refresh_date` replaces it.
+_date_line = b"Date: " + formatdate(usegmt=True).encode("ascii") + CRLF
+_date_second = 0
+
+
+def refresh_date(now: float | None = None) -> None:
+    """Rebuild the `Date` line when the wall-clock second has changed (cheap when it has not)."""
+    global _date_line, _date_second
+    import time
+    now = time.time() if now is None else now
+    second = int(now)
+    if second != _date_second:
+        _date_second = second
+        _date_line = b"Date: " + formatdate(second, usegmt=True).encode("ascii") + CRLF
+
+
+def date_line() -> bytes:
+    return _date_line
+
+
+def _checked(text: str) -> bytes:
+    data = text.encode("latin-1") if text.isascii() else text.encode("utf-8")
+    if b"\r" in data or b"\n" in data or b"\0" in data:
+        raise ValueError(f"header text contains a line break: {text!r}")
+    return data
+
+
+def _content_type_line(value: str) -> bytes:
+    return b"Content-Type: " + _checked(value) + CRLF
+
+
+CT_TEXT = _content_type_line("text/plain; charset=utf-8")
+CT_JSON = _content_type_line("application/json")
+CT_BYTES = _content_type_line("application/octet-stream")
+CT_HTML = _content_type_line("text/html; charset=utf-8")
+
+# Content-Type lines for media types handlers name by string, built once per distinct value.
+_CT_CACHE: dict[str, bytes] = {
+    "text/plain; charset=utf-8": CT_TEXT,
+    "application/json": CT_JSON,
+    "application/octet-stream": CT_BYTES,
+    "text/html; charset=utf-8": CT_HTML,
+}
+
+
+def content_type_line(value: str) -> bytes:
+    line = _CT_CACHE.get(value)
+    if line is None:
+        line = _content_type_line(value)
+        if len(_CT_CACHE) < 256:  # bounded: handlers could build types from request data
+            _CT_CACHE[value] = line
+    return line
+
+
+_CLOSE = b"Connection: close\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CONTINUE_100 = _CONTINUE
+
+
+def encode_headers(headers: Iterable[tuple[str, str]] | dict[str, str] | None) -> bytes:
+    """Handler-supplied headers as wire bytes. Raises ValueError on CR/LF/NUL (injection)."""
+    if not headers:
+        return b""
+    items = headers.items() if isinstance(headers, dict) else headers
+    parts = []
+    for name, value in items:
+        name_b = _checked(str(name))
+        if not name_b or b":" in name_b or b" " in name_b:
+            raise ValueError(f"invalid header name {name!r}")
+        parts.append(name_b + b": " + _checked(str(value)) + CRLF)
+    return b"".join(parts)
+
+
+def encode(status: int, content_type: bytes | None, body: bytes, keep_alive: bool,
+           head_only: bool = False, extra: bytes = b"") -> bytes:
+    """One complete response. `content_type` is a prebuilt line (see `content_type_line`),
+    `extra` prebuilt header lines (`encode_headers`). With `head_only` the body is left out
+    but `Content-Length` still describes it (the GET's headers, as HEAD requires)."""
+    return b"%s%sContent-Length: %d\r\n%s%s%s\r\n%s" % (
+        _STATUS_LINES.get(status) or status_line(status),
+        content_type or b"",
+        len(body),
+        _date_line,
+        extra,
+        b"" if keep_alive else _CLOSE,
+        b"" if head_only else body,
+    )
+
+
+def encode_no_body(status: int, keep_alive: bool, extra: bytes = b"") -> bytes:
+    """A response that by definition has no body (204, 304): no Content-Length either."""
+    return b"%s%s%s%s\r\n" % (status_line(status), _date_line, extra,
+                              b"" if keep_alive else _CLOSE)
+
+
+def encode_chunked_head(status: int, content_type: bytes | None, keep_alive: bool,
+                        extra: bytes = b"") -> bytes:
+    """The head of a streamed response; the body follows as `encode_chunk` pieces."""
+    return b"%s%sTransfer-Encoding: chunked\r\n%s%s%s\r\n" % (
+        status_line(status), content_type or b"", _date_line, extra,
+        b"" if keep_alive else _CLOSE)
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body; empty data is skipped (it would end the body)."""
+    if not data:
+        return b""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def dumps_json(value) -> bytes:
+    """Compact JSON as UTF-8 (what dict/list handler results become). Raises TypeError for
+    values JSON cannot represent."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def error_body(message: str, request_id: str | None = None) -> bytes:
+    """The small JSON body of every error response; never a traceback."""
+    payload = {"error": message}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return dumps_json(payload)

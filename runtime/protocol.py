@@ -1,0 +1,395 @@
+"""One asyncio.Protocol per connection: httptools callbacks in, response bytes out.
+
+Strategy: the protocol stays thin. httptools calls `on_*` as it parses; those callbacks only
+collect the raw pieces (target, header pairs, body chunks) and enforce the limits that must
+be decided while parsing (head size, header count, body size from Content-Length, then from
+the running total for chunked bodies). A complete request goes to `App.dispatch`, which
+returns the response bytes (sync handler: written at once, one `transport.write`) or an
+awaitable (async handler: a task; later pipelined requests wait in `_queue` so responses
+leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
+server's single periodic sweep calling `check_timeouts`, so a connection owns no task and no
+timer, and an idle connection holds just this object, its parser and its transport.
+
+Parse states: IDLE (between requests), HEAD (a request began, head incomplete), BODY (head
+done, body incomplete), DEAD (a fatal error or a final response: further input is ignored).
+`_since` is when the current state's clock started (idle since / head began / last body byte).
+Protocol errors are answered in order behind pending responses, always with
+`Connection: close`, and never with internals.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+import httptools
+
+from . import http11
+from .flow import FlowControl
+from .request import Request
+from .response import Streamed, render_error
+
+__all__ = ["HttpProtocol", "Shared"]
+
+log = logging.getLogger("rt")
+
+IDLE, HEAD, BODY, DEAD = 0, 1, 2, 3
+
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
+_CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
+
+
+class Shared:
+    """State every connection of one server shares: the app, settings, the clock (updated by
+    the sweep, so callbacks never call time()), the live connections and shutdown flag."""
+
+    __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks")
+
+    def __init__(self, app: Any, settings: Any, loop: Any) -> None:
+        self.app = app
+        self.dispatch = app.dispatch
+        self.settings = settings
+        self.loop = loop
+        self.connections: set[HttpProtocol] = set()
+        self.now = loop.time()
+        self.closing = False
+        self.tasks: set = set()
+
+
+class _Reject(Exception):
+    """Raised inside a parser callback to stop parsing; the reason is in `_error`."""
+
+
+class HttpProtocol(asyncio.Protocol):
+    """The protocol of one HTTP/1.1 connection (asyncio.Protocol has empty __slots__)."""
+
+    __slots__ = (
+        "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
+        "_raw_headers", "_head_size", "_phase_bytes", "_body", "_request", "_queue", "_busy",
+        "_closed", "_closing", "_error", "_expect_continue",
+    )
+
+    def __init__(self, shared: Shared) -> None:
+        self._shared = shared
+        self._transport: Any = None
+        self._parser: Any = None
+        self._flow: FlowControl | None = None
+        self._state = IDLE
+        self._since = shared.now
+        self._url = b""
+        self._raw_headers: list | None = None
+        self._head_size = 0
+        self._phase_bytes = 0
+        self._body: list | None = None
+        self._request: Request | None = None
+        self._queue: deque | None = None
+        self._busy = False
+        self._closed = False
+        self._closing = False
+        self._error: tuple[int, str] | None = None
+        self._expect_continue = False
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+        self._flow = FlowControl(transport)
+        self._parser = httptools.HttpRequestParser(self)
+        self._since = self._shared.now
+        self._shared.connections.add(self)
+        if self._shared.closing:
+            self._close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._state = DEAD
+        self._queue = None
+        self._shared.connections.discard(self)
+        if self._flow is not None:
+            self._flow.release()
+
+    def eof_received(self) -> bool:
+        # The client finished sending; answer what is pending, then close.
+        if self._busy or self._queue:
+            self._closing = True
+            return True
+        return False
+
+    def pause_writing(self) -> None:
+        self._flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._flow.resume_writing()
+        self._next()
+
+    def data_received(self, data: bytes) -> None:
+        if self._state == DEAD:
+            return
+        was_head = self._state == HEAD
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            if self._state == DEAD and self._error is None:
+                return  # input after a final response: ignored
+            status, message = self._error or (400, "bad request")
+            if self._error is None:
+                log.exception("internal error while parsing a request")
+            self._reject(status, message)
+            return
+        except httptools.HttpParserUpgrade:
+            # No protocol switching here: the request was answered as plain HTTP.
+            self._closing = True
+            self._state = DEAD
+            if not self._busy and not self._queue:
+                self._close()
+            return
+        except httptools.HttpParserError:
+            self._reject(400, "malformed request")
+            return
+        if was_head and self._state == HEAD:
+            # A whole read stayed inside one head: httptools buffers partial header values,
+            # so count raw bytes too or one endless header line would grow without bound.
+            self._phase_bytes += len(data)
+            if self._phase_bytes > self._shared.settings.max_head:
+                self._reject(431, "request header fields too large")
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._state == DEAD:
+            raise _Reject()
+        self._state = HEAD
+        self._since = self._shared.now
+        self._url = b""
+        self._raw_headers = []
+        self._head_size = 0
+        self._phase_bytes = 0
+        self._expect_continue = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._head_size += len(url)
+        if self._head_size > self._shared.settings.max_head:
+            self._fail(414, "request target too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._raw_headers
+        headers.append((name, value))
+        settings = self._shared.settings
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > settings.max_head or len(headers) > settings.max_headers:
+            self._fail(431, "request header fields too large")
+        size = len(name)
+        if size == 14 or size == 6:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                # llhttp has already rejected duplicates and non-digits.
+                if int(value) > settings.max_body:
+                    self._fail(413, "request body too large")
+            elif lowered == b"expect":
+                if value.strip().lower() != b"100-continue":
+                    self._fail(417, "unsupported expectation")
+                self._expect_continue = True
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii", "replace")
+        keep_alive = parser.should_keep_alive() and not self._closing and not self._shared.closing
+        self._request = Request(method, self._url.decode("utf-8", "replace"), self._raw_headers,
+                                b"", parser.get_http_version(), keep_alive, self)
+        self._state = BODY
+        self._since = self._shared.now
+        self._phase_bytes = 0
+        if self._expect_continue and not self._busy and not self._queue:
+            # The body is acceptable (a too large Content-Length was refused above): ask for it.
+            self._transport.write(http11.CONTINUE_100)
+
+    def on_body(self, data: bytes) -> None:
+        size = self._phase_bytes + len(data)
+        if size > self._shared.settings.max_body:
+            self._fail(413, "request body too large")
+        self._phase_bytes = size
+        self._since = self._shared.now
+        if self._body is None:
+            self._body = [data]
+        else:
+            self._body.append(data)
+
+    def on_message_complete(self) -> None:
+        request = self._request
+        self._request = None
+        if self._body is not None:
+            request.body = b"".join(self._body)
+            self._body = None
+        self._raw_headers = None
+        self._url = b""
+        self._since = self._shared.now
+        self._state = IDLE if request.keep_alive else DEAD
+        if self._busy or self._queue or self._flow.writing_paused:
+            self._enqueue(request)
+        else:
+            self._respond(request)
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def _respond(self, request: Request) -> None:
+        out = self._shared.dispatch(request)
+        if out.__class__ is bytes:
+            self._write(out, request.keep_alive)
+        else:
+            self._busy = True
+            coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
+            task = self._shared.loop.create_task(coro)
+            tasks = self._shared.tasks
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def _complete(self, pending: Any, request: Request) -> None:
+        out = await pending
+        if out.__class__ is Streamed:
+            await self._stream(out)
+            return
+        self._busy = False
+        self._write(out, request.keep_alive)
+        self._next()
+
+    async def _stream(self, streamed: Streamed) -> None:
+        """Write a chunked response piece by piece, waiting while the client is slow."""
+        self._busy = True
+        transport, flow = self._transport, self._flow
+        transport.write(self._closing_marked(streamed.head))
+        chunks = streamed.chunks
+        try:
+            if chunks is not None:
+                if hasattr(chunks, "__aiter__"):
+                    async for piece in chunks:
+                        if self._closed:
+                            return
+                        transport.write(http11.encode_chunk(_as_bytes(piece)))
+                        await flow.drained()
+                else:
+                    for piece in chunks:
+                        if self._closed:
+                            return
+                        transport.write(http11.encode_chunk(_as_bytes(piece)))
+                        await flow.drained()
+        except Exception:
+            # The head is already out: the only honest signal left is an aborted connection.
+            log.exception("streamed response failed; aborting the connection")
+            self._closed = True
+            transport.abort()
+            return
+        self._busy = False
+        self._write(http11.LAST_CHUNK, streamed.keep_alive)
+        self._next()
+
+    def _write(self, data: bytes, keep_alive: bool) -> None:
+        if self._closed:
+            return
+        if self._closing or self._shared.closing:
+            self._transport.write(self._closing_marked(data))
+            self._close()
+            return
+        self._transport.write(data)
+        if not keep_alive:
+            self._close()
+        elif self._state == IDLE:
+            self._since = self._shared.now
+
+    @staticmethod
+    def _closing_marked(data: bytes) -> bytes:
+        """Add `Connection: close` to a response head that lacks it (shutdown began while
+        the handler ran)."""
+        head_end = data.find(b"\r\n\r\n")
+        if head_end < 0 or _CONNECTION_CLOSE in data[:head_end + 2]:
+            return data
+        return data[:head_end] + _CONNECTION_CLOSE + data[head_end + 2:]
+
+    def _enqueue(self, item: Any) -> None:
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append(item)
+        self._flow.queue_length(len(self._queue))
+
+    def _next(self) -> None:
+        """Answer waiting pipelined requests, in order, while nothing else is pending."""
+        queue = self._queue
+        if not queue:
+            return
+        flow = self._flow
+        while queue and not self._busy and not self._closed and not flow.writing_paused:
+            item = queue.popleft()
+            if item.__class__ is bytes:  # a protocol error's response: the last word
+                self._transport.write(item)
+                self._close()
+                return
+            self._respond(item)
+        flow.queue_length(len(queue))
+
+    def _fail(self, status: int, message: str) -> None:
+        """From inside a parser callback: stop parsing and answer `status`."""
+        self._error = (status, message)
+        raise _Reject()
+
+    def _reject(self, status: int, message: str) -> None:
+        """Answer a protocol error (after any pending responses) and close."""
+        self._state = DEAD
+        self._request = None
+        self._body = None
+        data = render_error(status, message, keep_alive=False)
+        if self._busy or self._queue:
+            self._enqueue(data)
+            try:
+                self._transport.pause_reading()
+            except RuntimeError:
+                pass
+            return
+        if not self._closed:
+            self._transport.write(data)
+            self._close()
+
+    def _close(self) -> None:
+        self._state = DEAD
+        if not self._closed:
+            self._closed = True
+            self._transport.close()
+
+    # -- called by the server ------------------------------------------------------------------
+
+    def check_timeouts(self, now: float, settings: Any) -> None:
+        """The sweep's per-connection check: idle keep-alive, slow head, stalled body."""
+        state = self._state
+        if state == IDLE:
+            if not self._busy and not self._queue and now - self._since > settings.keep_alive:
+                self._close()
+        elif state == HEAD:
+            if now - self._since > settings.head_timeout:
+                self._reject(408, "request head timeout")
+        elif state == BODY:
+            if now - self._since > settings.body_timeout:
+                self._reject(408, "request body timeout")
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close now if idle, else after the pending response."""
+        self._closing = True
+        if self._state == IDLE and not self._busy and not self._queue:
+            self._close()
+
+    def abort(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._transport.abort()
+
+    def peer_ip(self) -> str:
+        peer = self._transport.get_extra_info("peername") if self._transport else None
+        if isinstance(peer, tuple) and peer:
+            return str(peer[0])
+        return str(peer or "")
+
+
+def _as_bytes(piece: Any) -> bytes:
+    if isinstance(piece, str):
+        return piece.encode("utf-8")
+    return bytes(piece)

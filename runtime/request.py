@@ -1,0 +1,203 @@
+"""The request a handler receives: cheap to create, parsed only as far as a handler looks.
+
+Strategy: the protocol hands over what httptools already produced (method, the raw target,
+the raw header pairs as a list, the body bytes) and nothing is parsed further until asked:
+`headers`, `query`, `cookies`, `path` (decoded) and `id` are computed on first access and
+cached in slots. A handler that never reads headers never pays for a header dict. `get(name)`
+offers the same fields by name, which is how the scripting layer reads a request.
+
+Header names are lower-cased; a repeated header's values are joined with ", " (RFC 9110
+5.3), except `cookie`, whose repeats are joined with "; ". Query strings keep the last value
+per name in `query` and all values in `query_all`. `json()` on a body that is not JSON raises
+`HTTPError(400)`, which becomes a 400 response, not a 500.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from .response import HTTPError
+
+__all__ = ["Request"]
+
+_UNSET: Any = object()
+
+
+class Request:
+    __slots__ = (
+        "method", "target", "raw_path", "raw_query", "params", "body", "http_version",
+        "keep_alive", "_raw_headers", "_headers", "_query", "_query_all", "_cookies",
+        "_path", "_id", "_peer", "route",
+    )
+
+    def __init__(self, method: str, target: str, raw_headers: list, body: bytes = b"",
+                 http_version: str = "1.1", keep_alive: bool = True, peer: Any = None) -> None:
+        self.method = method
+        self.target = target
+        path, sep, query = target.partition("?")
+        if path[:1] != "/" and path != "*":
+            path = _origin_path(path)
+        self.raw_path = path
+        self.raw_query = query
+        self.params: dict[str, str] = {}
+        self.body = body
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.route: str | None = None
+        self._raw_headers = raw_headers
+        self._headers = None
+        self._query = None
+        self._query_all = None
+        self._cookies = None
+        self._path = None
+        self._id = None
+        self._peer = peer
+
+    # -- lazily parsed fields ---------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path (no query string)."""
+        path = self._path
+        if path is None:
+            raw = self.raw_path
+            path = self._path = unquote(raw, errors="replace") if "%" in raw else raw
+        return path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case names; repeated values joined with ", " ("; " for cookie)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _header_dict(self._raw_headers)
+        return headers
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters, the last value winning for a repeated name."""
+        query = self._query
+        if query is None:
+            query = self._query = dict(self._query_pairs())
+        return query
+
+    @property
+    def query_all(self) -> dict[str, list[str]]:
+        """Query parameters with every value, in order."""
+        query_all = self._query_all
+        if query_all is None:
+            query_all = self._query_all = {}
+            for name, value in self._query_pairs():
+                query_all.setdefault(name, []).append(value)
+        return query_all
+
+    def _query_pairs(self) -> list[tuple[str, str]]:
+        if not self.raw_query:
+            return []
+        return parse_qsl(self.raw_query, keep_blank_values=True, errors="replace")
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        cookies = self._cookies
+        if cookies is None:
+            cookies = self._cookies = _parse_cookies(self.headers.get("cookie", ""))
+        return cookies
+
+    @property
+    def ip(self) -> str:
+        """The peer's address (the TCP peer; proxies' headers are not trusted here)."""
+        peer = self._peer
+        if peer is None:
+            return ""
+        if not isinstance(peer, str):
+            peer = self._peer = peer.peer_ip()
+        return peer
+
+    @property
+    def id(self) -> str:
+        """The client's `x-request-id` when it sent a sane one, else a generated id."""
+        rid = self._id
+        if rid is None:
+            sent = self.headers.get("x-request-id", "")
+            rid = self._id = sent if 0 < len(sent) <= 128 and sent.isprintable() else os.urandom(8).hex()
+        return rid
+
+    # -- body --------------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """The body decoded as UTF-8; raises HTTPError(400) when it is not UTF-8."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HTTPError(400, "request body is not valid UTF-8") from None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises HTTPError(400) when it is not valid JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPError(400, "request body is not valid JSON") from None
+
+    # -- by-name access (the scripting layer reads requests this way) ------------------------
+
+    def get(self, name: str, default: Any = None) -> Any:
+        getter = _FIELDS.get(name)
+        if getter is None:
+            return default
+        return getter(self)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target}>"
+
+
+def _origin_path(target: str) -> str:
+    """The path of an absolute-form target (`http://host/p`); other forms map to "/"."""
+    scheme, sep, rest = target.partition("://")
+    if not sep:
+        return "/" + target if target else "/"
+    slash = rest.find("/")
+    return rest[slash:] if slash >= 0 else "/"
+
+
+def _header_dict(raw: list) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1").strip()
+        previous = headers.get(key)
+        if previous is None:
+            headers[key] = text
+        else:
+            headers[key] = previous + ("; " if key == "cookie" else ", ") + text
+    return headers
+
+
+def _parse_cookies(header: str) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if sep and name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            cookies[name] = unquote(value) if "%" in value else value
+    return cookies
+
+
+_FIELDS = {
+    "method": lambda r: r.method,
+    "path": lambda r: r.path,
+    "target": lambda r: r.target,
+    "params": lambda r: r.params,
+    "query": lambda r: r.query,
+    "query_all": lambda r: r.query_all,
+    "headers": lambda r: r.headers,
+    "cookies": lambda r: r.cookies,
+    "ip": lambda r: r.ip,
+    "id": lambda r: r.id,
+    "body": lambda r: r.body,
+    "http_version": lambda r: r.http_version,
+    "route": lambda r: r.route,
+}

@@ -1,0 +1,149 @@
+"""What handlers return, and how each kind of result becomes wire bytes.
+
+Strategy: a handler returns a plain value (`str`, `bytes`, `dict`, `list`, `None`) or a
+`Response`; `render` picks the encoding from a table keyed by the value's exact type (no
+if-chain), so the common cases cost one dict lookup and one bytes formatting. `HTTPError` is
+the one exception a handler (or the request object, e.g. `json()` on a bad body) raises on
+purpose to answer with a client error; anything else a handler raises is a 500 decided by the
+caller (runtime/app.py), never shown to the client.
+
+A `Response` whose body is an iterable or async iterable of bytes/str is streamed with
+chunked transfer encoding (`Streamed`); the protocol writes it piece by piece, respecting
+backpressure.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import http11
+
+__all__ = ["Response", "HTTPError", "Streamed", "render", "render_error"]
+
+
+class Response:
+    """An explicit response: body (str, bytes, dict/list as JSON, None, or an iterable of
+    chunks to stream), status, extra headers (dict or list of pairs), and content type."""
+
+    __slots__ = ("body", "status", "headers", "content_type")
+
+    def __init__(self, body: Any = b"", status: int = 200, headers: Any = None,
+                 content_type: str | None = None) -> None:
+        self.body = body
+        self.status = status
+        self.headers = headers
+        self.content_type = content_type
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, content_type={self.content_type!r})"
+
+
+class HTTPError(Exception):
+    """Raise to answer with `status` and a small JSON error body, e.g. HTTPError(400, "...")."""
+
+    def __init__(self, status: int, message: str, headers: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+class Streamed:
+    """A chunked response in the making: its head bytes and the iterator of its body."""
+
+    __slots__ = ("head", "chunks", "keep_alive", "status")
+
+    def __init__(self, head: bytes, chunks: Any, keep_alive: bool, status: int) -> None:
+        self.head = head
+        self.chunks = chunks
+        self.keep_alive = keep_alive
+        self.status = status
+
+
+_NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
+
+
+def _render_str(value: str, keep_alive: bool, head_only: bool) -> bytes:
+    return http11.encode(200, http11.CT_TEXT, value.encode("utf-8"), keep_alive, head_only)
+
+
+def _render_bytes(value: bytes, keep_alive: bool, head_only: bool) -> bytes:
+    return http11.encode(200, http11.CT_BYTES, bytes(value), keep_alive, head_only)
+
+
+def _render_json(value: Any, keep_alive: bool, head_only: bool) -> bytes:
+    return http11.encode(200, http11.CT_JSON, http11.dumps_json(value), keep_alive, head_only)
+
+
+def _render_none(value: None, keep_alive: bool, head_only: bool) -> bytes:
+    return http11.encode_no_body(204, keep_alive)
+
+
+def _body_and_type(body: Any) -> tuple[bytes, bytes]:
+    """A Response body as bytes plus its default content type line."""
+    kind = type(body)
+    if kind is bytes or kind is bytearray or kind is memoryview:
+        return bytes(body), http11.CT_BYTES
+    if kind is str:
+        return body.encode("utf-8"), http11.CT_TEXT
+    if kind is dict or kind is list:
+        return http11.dumps_json(body), http11.CT_JSON
+    if body is None:
+        return b"", http11.CT_BYTES
+    raise TypeError(f"unsupported response body type {kind.__name__}")
+
+
+def _is_stream(body: Any) -> bool:
+    return hasattr(body, "__aiter__") or (
+        hasattr(body, "__iter__") and not isinstance(body, (bytes, bytearray, memoryview, str,
+                                                            dict, list, tuple)))
+
+
+def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes | Streamed:
+    status = resp.status
+    extra = http11.encode_headers(resp.headers)
+    body = resp.body
+    if status in _NO_BODY_STATUSES:
+        return http11.encode_no_body(status, keep_alive, extra)
+    if _is_stream(body):
+        ctype = http11.content_type_line(resp.content_type or "application/octet-stream")
+        head = http11.encode_chunked_head(status, ctype, keep_alive, extra)
+        return Streamed(head, None if head_only else body, keep_alive, status)
+    data, ctype = _body_and_type(body)
+    if resp.content_type is not None:
+        ctype = http11.content_type_line(resp.content_type)
+    return http11.encode(status, ctype, data, keep_alive, head_only, extra)
+
+
+# Exact type -> encoder; subclasses of these types fall back to an isinstance walk in `render`.
+_RENDERERS = {
+    str: _render_str,
+    bytes: _render_bytes,
+    bytearray: _render_bytes,
+    dict: _render_json,
+    list: _render_json,
+    type(None): _render_none,
+    Response: _render_response,
+}
+
+
+def render(result: Any, keep_alive: bool, head_only: bool = False) -> bytes | Streamed:
+    """Encode a handler's result. Raises TypeError for a result that is none of the supported
+    kinds, ValueError for header injection attempts (both mean a bug in the handler: 500)."""
+    renderer = _RENDERERS.get(type(result))
+    if renderer is None:
+        for kind, candidate in _RENDERERS.items():
+            if isinstance(result, kind):
+                renderer = candidate
+                break
+        else:
+            raise TypeError(f"handler returned {type(result).__name__}; expected str, bytes, "
+                            f"dict, list, None or Response")
+    return renderer(result, keep_alive, head_only)
+
+
+def render_error(status: int, message: str, keep_alive: bool, head_only: bool = False,
+                 request_id: str | None = None, headers: Any = None) -> bytes:
+    """A client or server error with a small JSON body (never a traceback)."""
+    extra = http11.encode_headers(headers) if headers else b""
+    return http11.encode(status, http11.CT_JSON, http11.error_body(message, request_id),
+                         keep_alive, head_only, extra)

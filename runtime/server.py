@@ -1,0 +1,229 @@
+"""Running an App: the listening socket, the uvloop loop, the sweep, and graceful shutdown.
+
+Strategy: `serve()` binds one socket and runs `run_server` on a fresh uvloop loop. The server
+owns exactly one periodic task, the sweep: every tick it refreshes the shared clock and the
+cached `Date` line and asks each connection to enforce its idle / head / body timeouts, so no
+connection needs a timer of its own. SIGTERM or SIGINT starts a graceful shutdown: the
+listening socket is closed (new connections are refused), idle keep-alive connections are
+closed, in-flight requests get up to `drain` seconds to finish (their responses say
+`Connection: close`), the rest are aborted, the app's `on_stop` hooks run, and the process
+exits 0. With `workers > 1` a supervisor process forks that many servers sharing the socket,
+restarts one that dies, and forwards the shutdown signal to all.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from . import http11
+from .protocol import HttpProtocol, Shared
+
+__all__ = ["serve", "run_server", "bind_socket", "configure_logging"]
+
+log = logging.getLogger("rt")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": round(record.created, 3), "level": record.levelname.lower(),
+                 "logger": record.name, "message": record.getMessage()}
+        for key in ("method", "target", "status", "request_id"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(log_format: str = "text") -> None:
+    """Log to stderr in `text` or `json` lines, unless the embedding program configured
+    logging itself (the root logger already has handlers)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket (IPv6 when `host` is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _sweep_interval(settings: Any) -> float:
+    shortest = min(settings.keep_alive, settings.head_timeout, settings.body_timeout)
+    return max(0.05, min(0.5, shortest / 4))
+
+
+async def _sweep(shared: Shared, interval: float) -> None:
+    loop = shared.loop
+    settings = shared.settings
+    while True:
+        await asyncio.sleep(interval)
+        now = shared.now = loop.time()
+        http11.refresh_date()
+        for conn in list(shared.connections):
+            conn.check_timeouts(now, settings)
+
+
+async def _run_hooks(hooks: list[Callable[[], Any]], what: str) -> None:
+    for hook in hooks:
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("%s hook %r failed", what, hook)
+
+
+async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
+                     stop: asyncio.Event | None = None,
+                     started: Callable[[tuple], None] | None = None) -> int:
+    """Serve `app` on the running loop until `stop` is set or SIGTERM/SIGINT arrives (signal
+    handlers are installed only on the main thread); then shut down gracefully. Returns 0."""
+    loop = asyncio.get_running_loop()
+    shared = Shared(app, settings, loop)
+    http11.refresh_date()
+    if sock is None:
+        sock = bind_socket(settings.host, settings.port)
+    stop = stop if stop is not None else asyncio.Event()
+    server = await loop.create_server(lambda: HttpProtocol(shared), sock=sock,
+                                      backlog=settings.backlog)
+    signals = []
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+            signals.append(signum)
+    sweeper = loop.create_task(_sweep(shared, _sweep_interval(settings)))
+    try:
+        await _run_hooks(app.on_start, "on_start")
+        address = sock.getsockname()
+        log.info("listening on http://%s:%d (pid %d)", *address[:2], os.getpid())
+        if started is not None:
+            started(address)
+        await stop.wait()
+        log.info("shutting down: draining for up to %gs", settings.drain)
+        await _drain(shared, server, settings.drain)
+    finally:
+        sweeper.cancel()
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+    await _run_hooks(app.on_stop, "on_stop")
+    log.info("stopped")
+    return 0
+
+
+async def _drain(shared: Shared, server: Any, drain: float) -> None:
+    loop = shared.loop
+    shared.closing = True
+    server.close()  # closes the listening socket: new connections are refused from here on
+    for conn in list(shared.connections):
+        conn.shutdown()
+    deadline = loop.time() + drain
+    while (shared.connections or shared.tasks) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for conn in list(shared.connections):
+        conn.abort()
+    for task in list(shared.tasks):
+        task.cancel()
+    await asyncio.sleep(0)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+        return uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a dependency; keep embedding working
+        return asyncio.new_event_loop()
+
+
+def serve(app: Any, settings: Any) -> int:
+    """Bind, serve until a shutdown signal, drain; returns the exit status (0)."""
+    configure_logging(settings.log_format)
+    sock = bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
+    if settings.workers > 1:
+        return _supervise(app, settings, sock)
+    return _serve_on(app, settings, sock)
+
+
+def _serve_on(app: Any, settings: Any, sock: socket.socket) -> int:
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(run_server(app, settings, sock))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
+    """Fork `settings.workers` servers on the shared socket; restart any that dies; forward
+    SIGTERM/SIGINT and wait for all to drain."""
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            code = 1
+            try:
+                code = _serve_on(app, settings, sock)
+            except BaseException:
+                log.exception("worker %d failed", slot)
+            finally:
+                os._exit(code)
+        children[pid] = slot
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(settings.workers):
+        spawn(slot)
+    last_restart = 0.0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, None)
+        if slot is None or stopping:
+            continue
+        log.warning("worker %d (pid %d) exited with status %d; restarting", slot, pid,
+                    os.waitstatus_to_exitcode(status))
+        if time.monotonic() - last_restart < 1.0:
+            time.sleep(1.0)  # a worker crashing at once must not become a fork loop
+        last_restart = time.monotonic()
+        spawn(slot)
+    sock.close()
+    return 0
