@@ -1,0 +1,508 @@
+"""Compile a resolved script into one Python code object, built as `ast` nodes.
+
+Strategy. A script becomes a Python function `ᵣmodule()` whose locals are the script's
+top-level bindings; script functions, routes and `on` blocks become nested Python
+functions, so closures are Python closures and calls are Python calls: no tree is walked at
+run time. Every generated node carries the script's own line and column, so a Python
+traceback through compiled code *is* the script's stack (see lang/stack.py).
+
+Names the compiler adds start with `ᵣ`, a letter no script name can contain. Operations are
+native Python wherever Python's meaning is the language's, and calls into lang/ops.py
+elsewhere (see that module). The step budget is a closure cell `ᵣsteps` of the module
+function, decremented on calls and loop back-edges (lang/limits.py explains the credit
+scheme). Parameter defaults are evaluated at call time, as in JavaScript.
+
+A function expression cannot be a Python expression, so it is emitted as a `def` just
+before the statement that uses it ("pre-statements"); defining a function has no effects,
+since defaults are not evaluated until a call.
+"""
+from __future__ import annotations
+
+import ast
+from types import CodeType
+
+from . import nodes as N
+from .errors import Span
+from .resolver import Binding, Function, Resolution
+
+P = "ᵣ"  # prefix of every name the compiler invents
+
+STEPS = P + "steps"
+LOADED = P + "loaded"
+MISSING = P + "MISSING"
+
+_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
+           "%": ast.Mod, "**": ast.Pow}
+_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
+           "not in": ast.NotIn}
+_NUMBER_LITERAL = (int, float)
+
+
+def _name(id: str, ctx=None) -> ast.Name:
+    return ast.Name(id=id, ctx=ctx or ast.Load())
+
+
+def _helper(name: str) -> ast.Name:
+    return _name(P + name)
+
+
+def _call(func: ast.expr, *args: ast.expr, keywords=()) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def _const(value) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def _at(node, span: Span):
+    node.lineno, node.col_offset = span.line, span.col - 1
+    node.end_lineno, node.end_col_offset = span.end_line, span.end_col - 1
+    return node
+
+
+def _is_literal(e, types) -> bool:
+    return isinstance(e, N.Literal) and type(e.value) in types
+
+
+class Compiled:
+    """The output: the code object, the declarations met in order, display names."""
+
+    def __init__(self, code: CodeType, declarations: list, display_names: dict, exports: list):
+        self.code = code
+        self.declarations = declarations  # [(node, enclosing Group nodes)], index = ᵣdecl id
+        self.display_names = display_names  # Python function name -> name shown in stacks
+        self.exports = exports
+
+
+class Compiler:
+    def __init__(self, resolution: Resolution, file: str):
+        self.res = resolution
+        self.file = file
+        self.declarations: list = []
+        self.display_names: dict[str, str] = {P + "module": "<top level>"}
+        self.function: Function | None = None
+        self.pre: list[list] = []
+        self.groups: tuple = ()
+        self.temp_count = 0
+        self.fn_count = 0
+
+    # ------------------------------------------------------------------ module
+
+    def compile_module(self, module: N.Module) -> Compiled:
+        top = self.res.module_function
+        self.function = top
+        span = Span(self.file, 1, 1, 1, 1)
+        body: list = [
+            _at(ast.Assign(targets=[_name(STEPS, ast.Store())], value=_const(0)), span),
+            _at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(False)), span),
+        ]
+        body += self.block_statements(module.body, top_level=True)
+        exports = [b for b in top.bindings if b.kind in ("let", "fn", "import")]
+        body.append(_at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
+        body.append(_at(ast.Return(value=ast.Dict(
+            keys=[_const(b.name) for b in exports],
+            values=[_name(b.python_name) for b in exports])), span))
+        fn = _at(ast.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
+                                 decorator_list=[], returns=None, type_comment=None), span)
+        tree = ast.Module(body=[fn], type_ignores=[])
+        ast.fix_missing_locations(tree)
+        code = compile(tree, self.file, "exec", dont_inherit=True, optimize=0)
+        return Compiled(code, self.declarations, self.display_names, [b.name for b in exports])
+
+    # ------------------------------------------------------------------ helpers
+
+    def temp(self) -> str:
+        self.temp_count += 1
+        return f"{P}t{self.temp_count}"
+
+    def step_check(self, span: Span) -> list:
+        """`ᵣsteps -= 1; if ᵣsteps < 0: ᵣsteps = ᵣrefill(ᵣsteps)`"""
+        return [
+            _at(ast.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(), value=_const(1)), span),
+            _at(ast.If(test=ast.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
+                       body=[ast.Assign(targets=[_name(STEPS, ast.Store())],
+                                        value=_call(_helper("refill"), _name(STEPS)))],
+                       orelse=[]), span),
+        ]
+
+    def binding(self, node) -> Binding:
+        return self.res.binding_of[id(node)]
+
+    def _arguments(self, params) -> ast.arguments:
+        args = [ast.arg(arg=self.binding(p).python_name) for p in params]
+        defaults = [_name(MISSING) for p in params if p.default is not None]
+        # Parameters without a default after one with a default still need a value.
+        if defaults:
+            first = next(i for i, p in enumerate(params) if p.default is not None)
+            defaults = [_name(MISSING)] * (len(params) - first)
+        return ast.arguments(posonlyargs=[], args=args, vararg=None, kwonlyargs=[],
+                             kw_defaults=[], kwarg=None, defaults=defaults)
+
+    # ------------------------------------------------------------------ functions
+
+    def function_def(self, node, params, body, py_name: str, display: str) -> ast.FunctionDef:
+        """A script function (fn, fn expression, route, on, test) as a Python `def`."""
+        outer = self.function
+        function = self.res.function_of[id(node)]
+        self.function = function
+        self.display_names[py_name] = display
+        stmts: list = []
+        nonlocals = sorted({b.python_name for b in function.outer_assigned} | {STEPS})
+        stmts.append(_at(ast.Nonlocal(names=nonlocals), node.span))
+        stmts += self.step_check(node.span)
+        for p in params:
+            if p.default is not None:
+                b = self.binding(p)
+                default_stmts = self.with_pre(lambda: ast.Assign(
+                    targets=[_name(b.python_name, ast.Store())], value=self.expr(p.default)), p.span)
+                stmts.append(_at(ast.If(
+                    test=ast.Compare(left=_name(b.python_name), ops=[ast.Is()], comparators=[_name(MISSING)]),
+                    body=default_stmts, orelse=[]), p.span))
+        if isinstance(body, N.Block):
+            stmts += self.block_statements(body.body)
+        else:
+            stmts += self.with_pre(lambda: ast.Return(value=self.expr(body)), body.span)
+        self.function = outer
+        return _at(ast.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
+                                   decorator_list=[], returns=None, type_comment=None), node.span)
+
+    def anonymous_name(self, display: str) -> str:
+        self.fn_count += 1
+        name = f"{P}fn{self.fn_count}"
+        self.display_names[name] = display
+        return name
+
+    # ------------------------------------------------------------------ statements
+
+    def with_pre(self, build, span: Span) -> list:
+        """Compile one statement; function expressions inside it are defined first."""
+        self.pre.append([])
+        stmt = build()
+        pre = self.pre.pop()
+        stmts = stmt if isinstance(stmt, list) else [_at(stmt, span)]
+        return pre + stmts
+
+    def block_statements(self, body, top_level=False) -> list:
+        out: list = []
+        # `fn` declarations are visible in their whole block: define them first.
+        for s in body:
+            if isinstance(s, N.FnDecl):
+                b = self.binding(s)
+                out.append(self.function_def(s, s.params, s.body, b.python_name, s.name))
+        for s in body:
+            if not isinstance(s, N.FnDecl):
+                out += getattr(self, "s_" + type(s).__name__)(s)
+        return out or [_at(ast.Pass(), body[0].span if body else Span(self.file, 1, 1, 1, 1))]
+
+    def block(self, block: N.Block) -> list:
+        stmts = self.block_statements(block.body)
+        if not block.body:
+            return [_at(ast.Pass(), block.span)]
+        return stmts
+
+    def s_Block(self, s: N.Block) -> list:
+        return self.block(s)
+
+    def s_Let(self, s: N.Let) -> list:
+        b = self.binding(s)
+        return self.with_pre(lambda: ast.Assign(targets=[_name(b.python_name, ast.Store())],
+                                                value=self.expr(s.value)), s.span)
+
+    def s_ExprStmt(self, s: N.ExprStmt) -> list:
+        return self.with_pre(lambda: ast.Expr(value=self.expr(s.expr)), s.span)
+
+    def s_Assign(self, s: N.Assign) -> list:
+        return self.with_pre(lambda: self.assignment(s), s.span)
+
+    def assignment(self, s: N.Assign) -> list:
+        target, span = s.target, s.span
+        if isinstance(target, N.Name):
+            b = self.binding(target)
+            value = self.expr(s.value)
+            if s.op is not None:
+                value = self.binary(s.op, target, s.value, _name(b.python_name), value, span)
+            stmts = []
+            if b.top_level and self.function is not self.res.module_function:
+                stmts.append(_at(ast.If(test=_name(LOADED), body=[ast.Expr(
+                    value=_call(_helper("frozen_binding"), _const(b.name)))], orelse=[]), span))
+            stmts.append(_at(ast.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
+            return stmts
+        if isinstance(target, N.Field):
+            obj, key, key_node = self.expr(target.obj), _const(target.name), N.Literal(target.span, target.name)
+        else:
+            obj, key, key_node = self.expr(target.obj), self.expr(target.index), target.index
+        if s.op is None:
+            return [_at(ast.Assign(targets=[ast.Subscript(value=obj, slice=key, ctx=ast.Store())],
+                                   value=self.expr(s.value)), span)]
+        t_obj, t_key = self.temp(), self.temp()
+        current = _call(_helper("index"), _name(t_obj), _name(t_key))
+        new = self.binary(s.op, target, s.value, current, self.expr(s.value), span)
+        return [
+            _at(ast.Assign(targets=[_name(t_obj, ast.Store())], value=obj), span),
+            _at(ast.Assign(targets=[_name(t_key, ast.Store())], value=key), span),
+            _at(ast.Assign(targets=[ast.Subscript(value=_name(t_obj), slice=_name(t_key), ctx=ast.Store())],
+                           value=new), span),
+        ]
+
+    def s_If(self, s: N.If) -> list:
+        def build():
+            test = self.expr(s.test)
+            then = self.block(s.then)
+            if isinstance(s.otherwise, N.If):
+                orelse = self.s_If(s.otherwise)
+            elif s.otherwise is not None:
+                orelse = self.block(s.otherwise)
+            else:
+                orelse = []
+            return ast.If(test=test, body=then, orelse=orelse)
+        return self.with_pre(build, s.span)
+
+    def s_While(self, s: N.While) -> list:
+        self.pre.append([])
+        test = self.expr(s.test)
+        pre = self.pre.pop()
+        body = self.step_check(s.span) + self.block(s.body)
+        if pre:  # the test defines functions: evaluate it inside the loop, each time
+            head = pre + [_at(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test),
+                                     body=[ast.Break()], orelse=[]), s.test.span)]
+            return [_at(ast.While(test=_const(True), body=head + body, orelse=[]), s.span)]
+        return [_at(ast.While(test=test, body=body, orelse=[]), s.span)]
+
+    def s_For(self, s: N.For) -> list:
+        items = self.temp()
+
+        def build():
+            it = s.iterable
+            if (isinstance(it, N.Call) and isinstance(it.func, N.Name) and it.func.id == "range"
+                    and self.binding(it.func).kind == "builtin" and not it.kwargs and len(s.names) == 1):
+                value = _call(_helper("loop_range"), *[self.expr(a) for a in it.args])
+            elif len(s.names) == 2:
+                value = _call(_helper("pairs"), self.expr(it))
+            else:
+                value = self.expr(it)
+            return ast.Assign(targets=[_name(items, ast.Store())], value=value)
+
+        stmts = self.with_pre(build, s.iterable.span)
+        span = s.span
+        stmts.append(_at(ast.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(),
+                                       value=_call(_helper("len"), _name(items))), s.iterable.span))
+        stmts.append(_at(ast.If(
+            test=ast.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
+            body=[ast.Assign(targets=[ast.Tuple(elts=[_name(STEPS, ast.Store()), _name(items, ast.Store())],
+                                                ctx=ast.Store())],
+                             value=_call(_helper("refill_loop"), _name(STEPS), _name(items)))],
+            orelse=[]), span))
+        names = [self.res.binding_of[(id(s), n)].python_name for n in s.names]
+        if len(names) == 1:
+            target = _name(names[0], ast.Store())
+        else:
+            target = ast.Tuple(elts=[_name(n, ast.Store()) for n in names], ctx=ast.Store())
+        stmts.append(_at(ast.For(target=target, iter=_name(items), body=self.block(s.body),
+                                 orelse=[], type_comment=None), span))
+        return stmts
+
+    def s_Break(self, s) -> list:
+        return [_at(ast.Break(), s.span)]
+
+    def s_Continue(self, s) -> list:
+        return [_at(ast.Continue(), s.span)]
+
+    def s_Return(self, s: N.Return) -> list:
+        if s.value is None:
+            return [_at(ast.Return(value=None), s.span)]
+        return self.with_pre(lambda: ast.Return(value=self.expr(s.value)), s.span)
+
+    def s_Try(self, s: N.Try) -> list:
+        caught = self.temp()
+        handler: list = []
+        if s.err_name is not None:
+            b = self.res.binding_of[id(s)]
+            handler.append(_at(ast.Assign(targets=[_name(b.python_name, ast.Store())],
+                                          value=_call(_helper("caught"), _name(caught))), s.err_span))
+        else:
+            handler.append(_at(ast.Expr(value=_call(_helper("caught"), _name(caught))), s.span))
+        handler += self.block(s.handler)
+        return [_at(ast.Try(body=self.block(s.body), handlers=[ast.ExceptHandler(
+            type=_helper("Exception"), name=caught, body=handler)], orelse=[], finalbody=[]), s.span)]
+
+    def s_Throw(self, s: N.Throw) -> list:
+        return self.with_pre(lambda: ast.Raise(exc=_call(_helper("throw"), self.expr(s.value)), cause=None), s.span)
+
+    def s_Assert(self, s: N.Assert) -> list:
+        def build():
+            message = self.expr(s.message) if s.message is not None else _const(None)
+            return ast.If(test=ast.UnaryOp(op=ast.Not(), operand=self.expr(s.test)),
+                          body=[ast.Raise(exc=_call(_helper("assertion_failed"), message), cause=None)],
+                          orelse=[])
+        return self.with_pre(build, s.span)
+
+    # top-level declarations
+    def s_Import(self, s: N.Import) -> list:
+        b = self.binding(s)
+        key = s.module if s.module is not None else s.path
+        return [_at(ast.Assign(targets=[_name(b.python_name, ast.Store())],
+                               value=ast.Subscript(value=_helper("modules"), slice=_const(key),
+                                                   ctx=ast.Load())), s.span)]
+
+    def declare(self, node, value: ast.expr, span: Span) -> list:
+        index = len(self.declarations)
+        self.declarations.append((node, self.groups))
+        return [_at(ast.Expr(value=_call(_helper("declare"), _const(index), value)), span)]
+
+    def s_Route(self, s: N.Route) -> list:
+        name = self.anonymous_name(f"{s.method} {s.path}")
+        param = N.Param(s.param_span, s.param, None)
+        # The resolver bound the route's parameter under a Param node it made; find it.
+        function = self.res.function_of[id(s)]
+        pb = function.bindings[0]
+        self.res.binding_of[id(param)] = pb
+        fn = self.function_def(s, (param,), s.body, name, f"{s.method} {s.path}")
+        return [fn] + self.declare(s, _name(name), s.span)
+
+    def s_Static(self, s: N.Static) -> list:
+        return self.declare(s, _const(None), s.span)
+
+    def s_Group(self, s: N.Group) -> list:
+        outer = self.groups
+        self.groups = outer + (s,)
+        stmts: list = []
+        for d in s.body:
+            stmts += getattr(self, "s_" + type(d).__name__)(d)
+        self.groups = outer
+        return stmts or [_at(ast.Pass(), s.span)]
+
+    def s_Use(self, s: N.Use) -> list:
+        return self.with_pre(lambda: self.declare(s, self.expr(s.middleware), s.span), s.span)
+
+    def s_On(self, s: N.On) -> list:
+        name = self.anonymous_name(f"on {s.event}")
+        fn = self.function_def(s, s.params, s.body, name, f"on {s.event}")
+        return [fn] + self.declare(s, _name(name), s.span)
+
+    def s_Test(self, s: N.Test) -> list:
+        name = self.anonymous_name(f"test {s.name!r}")
+        fn = self.function_def(s, (), s.body, name, f"test {s.name!r}")
+        return [fn] + self.declare(s, _name(name), s.span)
+
+    # ------------------------------------------------------------------ expressions
+
+    def expr(self, e) -> ast.expr:
+        return _at(getattr(self, "e_" + type(e).__name__)(e), e.span)
+
+    def e_Literal(self, e: N.Literal) -> ast.expr:
+        return _const(e.value)
+
+    def e_Name(self, e: N.Name) -> ast.expr:
+        return _name(self.binding(e).python_name)
+
+    def e_Interpolated(self, e: N.Interpolated) -> ast.expr:
+        values, dynamic = [], 0
+        for part in e.parts:
+            if isinstance(part, str):
+                values.append(_const(part))
+            else:
+                dynamic += 1
+                values.append(ast.FormattedValue(value=_call(_helper("str"), self.expr(part)),
+                                                 conversion=-1, format_spec=None))
+        joined = ast.JoinedStr(values=values)
+        # One dynamic part grows a string by a literal's length at most; two can double it.
+        return _call(_helper("check_str"), joined) if dynamic > 1 else joined
+
+    def e_ListLit(self, e: N.ListLit) -> ast.expr:
+        return ast.List(elts=[self.expr(i) for i in e.items], ctx=ast.Load())
+
+    def e_MapLit(self, e: N.MapLit) -> ast.expr:
+        return ast.Dict(keys=[self.expr(k) for k, _ in e.entries],
+                        values=[self.expr(v) for _, v in e.entries])
+
+    def e_Unary(self, e: N.Unary) -> ast.expr:
+        op = ast.USub() if e.op == "-" else ast.Not()
+        return ast.UnaryOp(op=op, operand=self.expr(e.operand))
+
+    def e_Binary(self, e: N.Binary) -> ast.expr:
+        return self.binary(e.op, e.left, e.right, self.expr(e.left), self.expr(e.right), e.span)
+
+    def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
+        """Native where Python agrees with the language and nothing can blow up."""
+        literal_operand = (_is_literal(left_node, (int, float, str)) or
+                           _is_literal(right_node, (int, float, str)))
+        if op == "+":
+            if literal_operand:
+                return _at(ast.BinOp(left=left, op=ast.Add(), right=right), span)
+            return _at(_call(_helper("add"), left, right), span)
+        if op == "*":
+            if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
+                return _at(ast.BinOp(left=left, op=ast.Mult(), right=right), span)
+            return _at(_call(_helper("mul"), left, right), span)
+        if op == "**":
+            return _at(_call(_helper("power"), left, right), span)
+        if op == "%":
+            if _is_literal(right_node, _NUMBER_LITERAL):
+                return _at(ast.BinOp(left=left, op=ast.Mod(), right=right), span)
+            return _at(_call(_helper("modulo"), left, right), span)
+        if op in ("-", "/", "//"):
+            return _at(ast.BinOp(left=left, op=_BINOPS[op](), right=right), span)
+        if op in ("==", "!="):
+            return _at(self.equality(op, left_node, right_node, left, right), span)
+        return _at(ast.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+
+    def equality(self, op, left_node, right_node, left, right) -> ast.expr:
+        # Python says `true == 1`; the language says values of unrelated types differ.
+        # Against a string or nil literal Python's answer is already right.
+        for node, other in ((right_node, left), (left_node, right)):
+            if isinstance(node, N.Literal) and (node.value is None or type(node.value) is str):
+                value = node.value
+                if value is None:
+                    return ast.Compare(left=other, ops=[ast.Is() if op == "==" else ast.IsNot()],
+                                       comparators=[_const(None)])
+                return ast.Compare(left=other, ops=[ast.Eq() if op == "==" else ast.NotEq()],
+                                   comparators=[_const(value)])
+        return _call(_helper("eq" if op == "==" else "ne"), left, right)
+
+    def e_Logical(self, e: N.Logical) -> ast.expr:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op == "??":
+            t = self.temp()
+            return ast.IfExp(
+                test=ast.Compare(left=ast.NamedExpr(target=_name(t, ast.Store()), value=left),
+                                 ops=[ast.IsNot()], comparators=[_const(None)]),
+                body=_name(t), orelse=right)
+        return ast.BoolOp(op=ast.And() if e.op == "and" else ast.Or(), values=[left, right])
+
+    def e_Conditional(self, e: N.Conditional) -> ast.expr:
+        return ast.IfExp(test=self.expr(e.test), body=self.expr(e.then), orelse=self.expr(e.otherwise))
+
+    def e_Field(self, e: N.Field) -> ast.expr:
+        # Every map-like value (map, module, request, response, error) has a safe .get.
+        return _call(ast.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.name))
+
+    def e_Index(self, e: N.Index) -> ast.expr:
+        return _call(_helper("index"), self.expr(e.obj), self.expr(e.index))
+
+    def e_Slice(self, e: N.Slice) -> ast.expr:
+        lower = self.expr(e.start) if e.start is not None else None
+        upper = self.expr(e.stop) if e.stop is not None else None
+        return ast.Subscript(value=self.expr(e.obj), slice=ast.Slice(lower=lower, upper=upper, step=None),
+                             ctx=ast.Load())
+
+    def e_Call(self, e: N.Call) -> ast.expr:
+        args = [self.expr(a) for a in e.args]
+        keywords = [ast.keyword(arg=_kwarg(k.name), value=self.expr(k.value)) for k in e.kwargs]
+        if isinstance(e.func, N.Field):
+            return _call(_helper("call_method"), self.expr(e.func.obj), _const(e.func.name), *args,
+                         keywords=keywords)
+        return _call(self.expr(e.func), *args, keywords=keywords)
+
+    def e_FnExpr(self, e: N.FnExpr) -> ast.expr:
+        name = self.anonymous_name("fn")
+        self.pre[-1].append(self.function_def(e, e.params, e.body, name, "fn"))
+        return _name(name)
+
+
+def _kwarg(name: str) -> str:
+    from .resolver import _safe
+    return _safe(name)
+
+
+def compile_module(module: N.Module, resolution: Resolution, file: str) -> Compiled:
+    return Compiler(resolution, file).compile_module(module)

@@ -1,0 +1,137 @@
+"""Per-invocation limits: the step budget and the wall-clock deadline.
+
+Strategy. Compiled code keeps a step *credit* in a closure cell of its module (the cheapest
+counter Python offers): each call and loop back-edge does `credit -= 1` and, only when the
+credit goes negative, calls `refill(credit)` here. `refill` charges what was used to the
+invocation running on this thread (`Budget`, kept in a thread-local), raises `LimitError`
+when the budget is spent or `DeadlineExceeded` past the deadline, and grants a new credit of
+at most `CHUNK` steps. So the budget is exact on one thread, the deadline is checked every
+`CHUNK` steps, and the hot path never touches a thread-local.
+
+A `for` over a list, string, map or range charges its whole length up front
+(`refill_loop`); when the budget cannot cover it, the loop instead counts each item, so a
+loop that breaks early is not refused for the length it never ran.
+
+Call depth is Python's own recursion limit (one script call is one Python frame), set by
+`depth_guard` around an invocation; RecursionError becomes LimitError where errors are
+translated.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from .errors import DeadlineExceeded, LimitError
+
+CHUNK = 1000
+UNLIMITED = 1 << 62
+DEFAULT_MAX_STEPS = 10_000_000
+DEFAULT_MAX_DEPTH = 500
+
+
+class Budget:
+    """What one invocation may still spend: steps left and the monotonic deadline."""
+    __slots__ = ("remaining", "deadline", "max_steps")
+
+    def __init__(self, max_steps: int | None = None, deadline: float | None = None):
+        self.max_steps = max_steps
+        self.remaining = UNLIMITED if max_steps is None else max_steps
+        self.deadline = deadline  # time.monotonic() value, or None
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+class _Local(threading.local):
+    budget = Budget()
+
+
+_local = _Local()
+
+
+def current() -> Budget:
+    return _local.budget
+
+
+def activate(budget: Budget) -> Budget:
+    """Make `budget` the one this thread charges; returns the previous one to restore."""
+    previous = _local.budget
+    _local.budget = budget
+    return previous
+
+
+def refill(credit: int) -> int:
+    """Charge an overdrawn credit (credit < 0) to this thread's budget; grant a new one."""
+    budget = _local.budget
+    budget.remaining += credit
+    if budget.remaining < 0:
+        budget.remaining = 0
+        raise LimitError(f"step budget exhausted ({budget.max_steps:,} steps)")
+    if budget.deadline is not None and time.monotonic() > budget.deadline:
+        raise DeadlineExceeded("deadline exceeded")
+    grant = CHUNK if budget.remaining > CHUNK else budget.remaining
+    budget.remaining -= grant
+    return grant
+
+
+def refill_loop(credit: int, items):
+    """A `for` loop charged its length and overdrew. Returns (credit, items to iterate)."""
+    budget = _local.budget
+    if budget.remaining + credit >= 0:
+        return refill(credit), items
+    # The budget cannot cover every item: give the charge back and count item by item, so
+    # a loop that breaks early still runs. `credit + len(items)` is the credit before the loop.
+    budget.remaining += credit + len(items)
+    return 0, _counted(items, budget)
+
+
+def _counted(items, budget: Budget):
+    for n, item in enumerate(items, 1):
+        budget.remaining -= 1
+        if budget.remaining < 0:
+            budget.remaining = 0
+            raise LimitError(f"step budget exhausted ({budget.max_steps:,} steps)")
+        if n % CHUNK == 0 and budget.deadline is not None and time.monotonic() > budget.deadline:
+            raise DeadlineExceeded("deadline exceeded")
+        yield item
+
+
+def sleep(seconds: float) -> None:
+    """Sleep, but never past the invocation's deadline (which then raises)."""
+    left = _local.budget.time_left()
+    if left is not None and seconds > left:
+        time.sleep(max(0.0, left))
+        raise DeadlineExceeded("deadline exceeded")
+    time.sleep(seconds)
+
+
+def stack_depth() -> int:
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+class depth_guard:
+    """Within it, script calls may nest `max_depth` deep beyond the current stack.
+
+    Python's recursion limit is process-wide, so the limit is raised (never lowered) to
+    what the deepest caller needs; each thread still counts its own frames."""
+
+    _lock = threading.Lock()
+    _limit_needed = 0
+
+    def __init__(self, max_depth: int = DEFAULT_MAX_DEPTH):
+        self.max_depth = max_depth
+
+    def __enter__(self):
+        needed = stack_depth() + self.max_depth + 5
+        if needed > depth_guard._limit_needed:
+            with depth_guard._lock:
+                depth_guard._limit_needed = max(depth_guard._limit_needed, needed)
+                sys.setrecursionlimit(depth_guard._limit_needed)
+        return self
+
+    def __exit__(self, *exc):
+        return False

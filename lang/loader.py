@@ -1,0 +1,165 @@
+"""Load scripts: read, parse, resolve, compile, then run each module once and freeze it.
+
+Strategy. `Loader.check(path)` runs the static phases over the whole import graph first
+(every file parsed, resolved and compiled; every error of every file collected; import
+cycles reported), so no code runs while any file in the graph has a mistake. `Loader.load`
+then runs modules depth-first, each exactly once, and freezes what its top level reached.
+
+`lang` knows nothing of the standard library: whoever builds the Loader passes the
+importable modules (`import json`) in. Declarations (routes, `use`, `on`...) met while a
+module runs are handed to `on_declaration(node, groups, value, module)`; `rt run` ignores
+them, the server mounts them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from . import limits, nodes as N, ops, stack
+from .builtins import BUILTINS, call_method
+from .compiler import MISSING, P, Compiled, compile_module
+from .errors import ErrorList, StaticError, remember_source
+from .parser import parse
+from .resolver import resolve
+from .values import Module, freeze_all, to_str
+
+
+@dataclass
+class Script:
+    """One script file after the static phases (and, once run, its frozen exports)."""
+    path: str  # as shown to users (relative paths kept relative)
+    real_path: str
+    module: N.Module
+    compiled: Compiled
+    imports: list = field(default_factory=list)  # (Import node, Script | Module)
+    exports: dict | None = None
+    declarations: list = field(default_factory=list)  # (node, groups, value)
+
+
+class _Sentinel:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<missing>"
+
+
+def _base_globals() -> dict:
+    g = {"__builtins__": {}}
+    g.update(BUILTINS)
+    helpers = {
+        "add": ops.add, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
+        "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
+        "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
+        "assertion_failed": ops.assertion_failed, "caught": ops.caught,
+        "frozen_binding": ops.frozen_binding, "refill": limits.refill,
+        "refill_loop": limits.refill_loop, "len": len, "str": to_str,
+        "call_method": call_method, "MISSING": _Sentinel(), "Exception": Exception,
+    }
+    g.update({P + k: v for k, v in helpers.items()})
+    return g
+
+
+_BASE_GLOBALS = _base_globals()
+assert MISSING in _BASE_GLOBALS
+
+
+class Loader:
+    def __init__(self, modules: dict | None = None, on_declaration=None):
+        self.modules = modules or {}
+        self.on_declaration = on_declaration
+        self.scripts: dict[str, Script] = {}  # by real path
+
+    # ------------------------------------------------------------------ static phases
+
+    def check(self, path: str) -> Script:
+        """Parse, resolve and compile `path` and everything it imports.
+        Raises ErrorList with every error found in the whole graph."""
+        errors: list[StaticError] = []
+        script = self._check(path, None, [], errors)
+        if errors:
+            raise ErrorList(errors)
+        return script
+
+    def _check(self, path: str, span, chain: list, errors: list) -> Script | None:
+        real = os.path.realpath(path)
+        if real in chain:
+            cycle = " -> ".join(os.path.basename(p) for p in chain[chain.index(real):] + [real])
+            errors.append(StaticError(span, f"import cycle: {cycle}"))
+            return None
+        if real in self.scripts:
+            return self.scripts[real]
+        try:
+            with open(path, encoding="utf-8") as f:
+                source = f.read()
+        except FileNotFoundError:
+            errors.append(StaticError(span, f"no such script: {path}"))
+            return None
+        except (OSError, UnicodeDecodeError) as e:
+            errors.append(StaticError(span, f"cannot read {path}: {e}"))
+            return None
+        remember_source(path, source)
+        try:
+            module = parse(source, path)
+            resolution = resolve(module, BUILTINS)
+        except ErrorList as e:
+            errors.extend(e.errors)
+            module = None
+        imports = []
+        if module is None:
+            # Still follow the imports we can see? Without a tree there are none.
+            return None
+        for node in module.body:
+            if not isinstance(node, N.Import):
+                continue
+            if node.module is not None:
+                target = self.modules.get(node.module)
+                if target is None:
+                    known = ", ".join(sorted(self.modules)) or "none"
+                    errors.append(StaticError(node.span, f"no module named '{node.module}' (available: {known})"))
+                imports.append((node, target))
+            else:
+                child_path = os.path.normpath(os.path.join(os.path.dirname(path), node.path))
+                imports.append((node, self._check(child_path, node.span, chain + [real], errors)))
+        compiled = compile_module(module, resolution, path)
+        stack.register(path, compiled.display_names)
+        script = Script(path, real, module, compiled, imports)
+        self.scripts[real] = script
+        return script
+
+    # ------------------------------------------------------------------ running
+
+    def load(self, path: str) -> Script:
+        """Check the graph, then run every module in it once (imports first) and freeze it.
+        Raises ErrorList for static errors; runtime errors propagate as raised."""
+        script = self.check(path)
+        self._run(script)
+        return script
+
+    def _run(self, script: Script) -> None:
+        if script.exports is not None:
+            return
+        modules = {}
+        for node, target in script.imports:
+            if isinstance(target, Script):
+                self._run(target)
+                target = Module(node.alias, target.exports)
+            modules[node.module if node.module is not None else node.path] = target
+        declarations = script.compiled.declarations
+
+        def declare(index, value):
+            node, groups = declarations[index]
+            script.declarations.append((node, groups, value))
+            if self.on_declaration is not None:
+                self.on_declaration(node, groups, value, script)
+
+        g = dict(_BASE_GLOBALS)
+        g[P + "modules"] = modules
+        g[P + "declare"] = declare
+        exec(script.compiled.code, g)
+        exports = g[P + "module"]()
+        # Declared values (handlers, middleware) count as reachable from the top level:
+        # freeze them in the same pass so shared values stay shared.
+        declared = {(P, i): value for i, (_, _, value) in enumerate(script.declarations)}
+        frozen = freeze_all({**exports, **declared})
+        script.exports = {name: frozen[name] for name in exports}
+        script.declarations = [(n, gr, frozen[(P, i)]) for i, (n, gr, _) in enumerate(script.declarations)]

@@ -1,0 +1,64 @@
+"""Assembly of the language with the standard library: `rt run`, `rt check`.
+
+This is the one place where stdlib modules are handed to the language's Loader. Errors a
+user can cause are printed in the language's own form (position, source line, caret, and
+the script's stack for runtime errors) and become exit status 1.
+"""
+from __future__ import annotations
+
+import sys
+
+import stdlib
+from lang import limits
+from lang.errors import Abort, ErrorList, LimitError, RtError, ScriptError, StaticError
+from lang.loader import Loader
+from lang.stack import format_error
+from lang.values import translate_exception
+
+
+def new_loader(on_declaration=None) -> Loader:
+    return Loader(modules=stdlib.modules(), on_declaration=on_declaration)
+
+
+def describe_runtime_error(exc: BaseException) -> str:
+    """`file:line:col: error: Kind: message`, the line, a caret and the script stack."""
+    err = translate_exception(exc)
+    if isinstance(err, Abort):
+        kind, message = "Abort", f"abort({err.status}) outside a request"
+    else:
+        kind = getattr(err, "kind", "Error")
+        message = getattr(err, "message", str(err))
+    return format_error(kind, message, exc)
+
+
+def check_file(path: str) -> int:
+    try:
+        new_loader().check(path)
+    except (ErrorList, StaticError) as e:
+        print(e.render(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_file(path: str, max_steps: int | None = None) -> int:
+    loader = new_loader()
+    try:
+        loader.check(path)
+    except (ErrorList, StaticError) as e:
+        print(e.render(), file=sys.stderr)
+        return 1
+    previous = limits.activate(limits.Budget(max_steps))
+    try:
+        with limits.depth_guard():
+            loader.load(path)
+    except (ErrorList, RtError) as e:
+        print(e.render() if hasattr(e, "render") else str(e), file=sys.stderr)
+        return 1
+    except (ScriptError, LimitError, Abort, Exception, RecursionError, MemoryError) as e:
+        sys.stdout.flush()
+        print(describe_runtime_error(e), file=sys.stderr)
+        return 1
+    finally:
+        limits.activate(previous)
+        sys.stdout.flush()
+    return 0
