@@ -754,8 +754,8 @@ def _m_pop(m, key, default=_MISSING):
 
 
 def _m_setdefault(m, key, default=None):
+    check_map_key(key)
     if key not in m:
-        check_map_key(key)
         if len(m) >= MAX_SIZE:
             raise size_error("map")
     return m.setdefault(key, default)
@@ -812,10 +812,9 @@ def call_method(obj, name: str, /, *args, **kwargs):
             try:
                 return method(obj, *args, **kwargs)
             except TypeError as exc:
-                better = _method_arity_error(exc, obj, name)
-                if better is None:
-                    raise
-                raise better from None
+                if exc.__traceback__.tb_next is not None:
+                    raise  # raised inside the method (or a callback), not by its call
+                raise _method_arity_error(exc, obj, name) from None
     return _call_member(obj, name, args, kwargs)
 
 
@@ -840,12 +839,9 @@ _MEMBER_GETTERS = {
 _ARITY = re.compile(r"(\w+)\(\) takes (?:from (\d+) to )?(\d+) positional arguments? but (\d+) (?:were|was) given")
 
 
-def _method_arity_error(exc: TypeError, obj, name: str) -> ScriptError | None:
-    """Python counts the receiver as an argument; say what the script author wrote instead.
-    None when `exc` is not about this method's own arguments (then it is re-raised as is)."""
+def _method_arity_error(exc: TypeError, obj, name: str) -> ScriptError:
+    """Python counts the receiver as an argument; say what the script author wrote instead."""
     message = str(exc)
-    if not message.startswith(f"{name}()"):
-        return None
     receiver = type_name(obj)
     arity = _ARITY.fullmatch(message)
     if arity is None:
