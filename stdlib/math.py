@@ -23,7 +23,7 @@ def _checked(fname: str, fn, *args):
         _number(fname, arg)
     try:
         return fn(*args)
-    except (ValueError, OverflowError) as exc:
+    except (ValueError, ArithmeticError) as exc:  # ArithmeticError: overflow, log(x, 1)
         shown = ", ".join(map(repr_value, args))
         reason = "result out of range" if isinstance(exc, OverflowError) else "math domain error"
         raise ScriptError("ValueError", f"math.{fname}({shown}): {reason}") from None
