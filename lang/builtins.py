@@ -21,6 +21,7 @@ import math
 import re
 import sys
 from functools import cmp_to_key
+from types import MethodType
 
 from .errors import Abort, LimitError, ScriptError
 from .values import (
@@ -818,7 +819,23 @@ def call_method(obj, name: str, /, *args, **kwargs):
     return _call_member(obj, name, args, kwargs)
 
 
+def method_of(obj, name: str):
+    """`obj.name` as a callable, for compiled code that calls it at once:
+    `method_of(xs, "append")(1)`. Cheaper than call_method (no repacking of arguments); the
+    price is that Python's argument-count errors then count the receiver as an argument."""
+    table = METHODS.get(_python_type(obj))
+    if table is not None:
+        method = table.get(name)
+        if method is not None:
+            return MethodType(method, obj)
+    return _member_function(obj, name)
+
+
 def _call_member(obj, name, args, kwargs):
+    return _member_function(obj, name)(*args, **kwargs)
+
+
+def _member_function(obj, name):
     getter = _MEMBER_GETTERS.get(_python_type(obj))
     if getter is None:
         raise ScriptError("TypeError", f"{type_name(obj)} has no method '{name}'")
@@ -827,7 +844,7 @@ def _call_member(obj, name, args, kwargs):
         raise ScriptError("TypeError", f"{type_name(obj)} has no method '{name}'")
     if not callable(member):
         raise ScriptError("TypeError", f"'{name}' is not a function (it is {type_name(member)})")
-    return member(*args, **kwargs)
+    return member
 
 
 # Values whose non-method names are fields: `obj.name(...)` calls the field's function.

@@ -95,6 +95,9 @@ class FrozenList(list):
     def copy(self) -> list:
         return list(self)
 
+    def __reduce__(self):  # pickle/deepcopy would otherwise rebuild it through `extend`
+        return (FrozenList, (list(self),))
+
 
 class FrozenMap(dict):
     """A dict that refuses every mutation. Build it with `FrozenMap(items)` or `freeze`."""
@@ -104,6 +107,9 @@ class FrozenMap(dict):
 
     def copy(self) -> dict:
         return dict(self)
+
+    def __reduce__(self):
+        return (FrozenMap, (dict(self),))
 
 
 # --- map-like values --------------------------------------------------------------------
@@ -401,8 +407,11 @@ def repr_value(value) -> str:
 
 def to_str(value) -> str:
     """What `print`, `str()` and `"${...}"` show: strings bare, anything else as repr_value."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return value
+    if kind is int:  # the common interpolation, and never longer than 1234 digits
+        return int.__repr__(value)
     return repr_value(value)
 
 

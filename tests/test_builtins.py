@@ -4,7 +4,7 @@ import pytest
 
 import lang.builtins as builtins_module
 import lang.values as values_module
-from lang.builtins import BUILTINS, call_method, set_print_sink
+from lang.builtins import BUILTINS, call_method, method_of, set_print_sink
 from lang.errors import Abort, LimitError, ScriptError
 from lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
 
@@ -123,6 +123,7 @@ def test_abs_round_sum():
         B["abs"](True)
     with script_error("TypeError", "round"):
         B["round"](1.5, 1.5)
+    assert B["round"](1.5, 10 ** 30) == 1.5
     with script_error("ValueError", "cannot round inf"):
         B["round"](float("inf"))
     with script_error("TypeError", "list of numbers, not a list containing string"):
@@ -576,3 +577,19 @@ def test_method_errors_from_inside_callbacks_are_not_rewritten():
 
     with pytest.raises(TypeError, match="takes something odd"):
         call_method([1, 2], "sort", key=key)
+
+
+def test_method_of_returns_a_callable_for_the_same_dispatch():
+    xs = [2, 1]
+    method_of(xs, "append")(3)
+    method_of(xs, "sort")(reverse=True)
+    assert xs == [3, 2, 1]
+    assert method_of("a-b", "split")("-") == ["a", "b"]
+    assert method_of({"f": len}, "f")("abc") == 3
+    assert method_of(Module("m", {"g": lambda: 7}), "g")() == 7
+    with script_error("TypeError", "cannot mutate a frozen list"):
+        method_of(freeze([1]), "append")(2)
+    with script_error("TypeError", "list has no method 'nope'"):
+        method_of([], "nope")
+    with script_error("TypeError", "'n' is not a function"):
+        method_of({"n": 1}, "n")

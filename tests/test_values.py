@@ -83,6 +83,14 @@ def test_frozen_containers_read_like_list_and_dict():
     assert type(xs + [1]) is list  # operators build fresh, mutable values
 
 
+def test_frozen_containers_survive_pickle_and_deepcopy():
+    import copy
+    import pickle
+    value = freeze({"a": [1, {"b": 2}]})
+    for clone in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+        assert type(clone) is FrozenMap and type(clone["a"]) is FrozenList and clone == value
+
+
 # --- freeze ---------------------------------------------------------------------------------
 
 def test_freeze_converts_nested_containers():
