@@ -1,5 +1,7 @@
 """stdlib: the json, time and math modules as scripts see them."""
 import math as pymath
+import subprocess
+import sys
 import time as pytime
 
 import pytest
@@ -25,11 +27,11 @@ def test_modules_are_named_modules_of_named_functions():
     assert MODULES["json"].get("__class__") is None  # members only, never attributes
 
 
-def test_stdlib_does_not_leak_into_lang():
-    import lang.builtins
-    import lang.values
-    for module in (lang.builtins, lang.values):
-        assert "stdlib" not in vars(module)
+def test_lang_values_and_builtins_import_without_stdlib_or_runtime():
+    check = ("import sys, lang.values, lang.builtins; "
+             "leaked = [m for m in sys.modules if m.split('.')[0] in ('stdlib', 'runtime')]; "
+             "assert not leaked, leaked")
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
 
 
 # --- json ------------------------------------------------------------------------------------
