@@ -22,7 +22,6 @@ every message uses the language's type names, never Python's.
 """
 from __future__ import annotations
 
-import math
 import re
 import types
 from json.encoder import encode_basestring as _json_quote  # C-accelerated "..." quoting
@@ -42,9 +41,6 @@ def check_int(n: int) -> int:
     if n.bit_length() > MAX_INT_BITS:
         raise LimitError(f"integer too large (over {MAX_INT_BITS} bits)")
     return n
-
-
-_SIZE_WORDS = {str: "string", bytes: "bytes"}
 
 
 def size_error(kind: str) -> LimitError:
@@ -287,10 +283,6 @@ def type_name(value) -> str:
 
 # --- printing ---------------------------------------------------------------------------
 
-def _repr_float(x: float) -> str:
-    return repr(x)  # Python already spells these 2.5, 1e-05, inf, -inf, nan
-
-
 _BYTE_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"}
 
 
@@ -352,7 +344,7 @@ _LEAF_REPR = {
     NoneType: lambda v: "nil",
     bool: lambda v: "true" if v else "false",
     int: int.__repr__,
-    float: _repr_float,
+    float: float.__repr__,  # Python already spells these 2.5, 1e-05, inf, -inf, nan
     str: _json_quote,
     bytes: _repr_bytes,
     types.FunctionType: _repr_function,
