@@ -1,9 +1,8 @@
 """The standard library modules a script can `import NAME` (LANGUAGE.md §9).
 
-Strategy: each module is a Python file exposing `MODULE`, a `lang.values.Module` (built with
-`Module.of`) whose members
-are plain Python functions named like their script names (so `<fn encode>` and argument
-errors read right). `modules()` is the one place the runtime asks for them; `lang` never
+Strategy: each module is a Python file exposing `MODULE`, a `lang.values.Module` built with
+`Module.of` from plain Python functions named like their script names (so `<fn encode>` and
+argument errors read right). `modules()` is the one place the runtime asks for them; `lang` never
 imports stdlib (the dependency points one way: lang <- stdlib <- runtime).
 """
 from __future__ import annotations
