@@ -73,15 +73,12 @@ class RouteConflict(RtError):
 
 
 class Match:
-    """The result of a lookup. Shared instances are handed out: treat it as read-only."""
-    __slots__ = ("status", "handler", "params", "allowed", "pattern")
+    """The result of a lookup. Shared instances are handed out: treat it as read-only.
 
-    def __init__(self, status, handler=None, params=None, allowed=(), pattern=None):
-        self.status = status
-        self.handler = handler
-        self.params = _NO_PARAMS if params is None else params
-        self.allowed = allowed
-        self.pattern = pattern
+    No __init__: the generated code sets the five slots itself, which is markedly cheaper
+    than a Python-level constructor call on the hot path.
+    """
+    __slots__ = ("status", "handler", "params", "allowed", "pattern")
 
     def __repr__(self) -> str:
         if self.status is FOUND:
@@ -91,8 +88,22 @@ class Match:
         return "Match(NOT_FOUND)"
 
 
+def _make_match(status, handler, params, allowed, pattern) -> Match:
+    m = Match()
+    m.status, m.handler, m.params, m.allowed, m.pattern = status, handler, params, allowed, pattern
+    return m
+
+
+class _Found(Match):
+    """What a dynamic route's lookup returns: status and allowed are fixed, so they live on
+    the class and the generated code sets only the three slots that vary."""
+    __slots__ = ()
+    status = FOUND
+    allowed = ()
+
+
 _NO_PARAMS: dict = {}  # shared by every match without parameters; callers must not mutate
-_NOT_FOUND_MATCH = Match(NOT_FOUND)
+_NOT_FOUND_MATCH = _make_match(NOT_FOUND, None, _NO_PARAMS, (), None)
 
 # Segment kinds. Their order is the matching priority within one segment.
 STATIC, PARAM, CATCH_ALL = 0, 1, 2
@@ -170,7 +181,7 @@ class Route:
         self.shape = tuple((kind, text) for kind, text, _ in segments)
         self.index = index
         # The Match a hit on a fully static route returns, shared by every hit.
-        self.found = Match(FOUND, handler, _NO_PARAMS, (), pattern)
+        self.found = _make_match(FOUND, handler, _NO_PARAMS, (), pattern)
 
     @property
     def is_static(self) -> bool:
@@ -228,31 +239,30 @@ class Router:
 # Compilation: route table -> one generated `match(method, path)` function.
 
 
-def _effective_routes(routes: list[Route]) -> tuple[dict[str, list[Route]], list[Route]]:
-    """Per method, the routes it is served by: its own, then GET's (for HEAD), then ANY's,
-    each shape taken from the first of those that has it. Also the ANY routes alone."""
+def _effective_routes(routes: list[Route]) -> dict[str, list[Route]]:
+    """Per method, the routes that serve it: its own, then GET's (for HEAD), then ANY's, each
+    shape taken from the first of those that has it. ANY's alone are under ANY."""
     by_method: dict[str, list[Route]] = {}
     for route in routes:
         by_method.setdefault(route.method, []).append(route)
-    any_routes = by_method.pop(ANY, [])
+    any_routes = by_method.get(ANY, [])
     if "GET" in by_method:
         by_method.setdefault("HEAD", [])
     effective = {}
     for method, own in by_method.items():
-        layers = [own, by_method.get("GET", []) if method == "HEAD" else [], any_routes]
+        fallback = by_method.get("GET", []) if method == "HEAD" else []
         seen: set[tuple] = set()
         chosen = []
-        for layer in layers:
-            for route in layer:
-                if route.shape not in seen:
-                    seen.add(route.shape)
-                    chosen.append(route)
+        for route in (*own, *fallback, *(any_routes if method != ANY else ())):
+            if route.shape not in seen:
+                seen.add(route.shape)
+                chosen.append(route)
         effective[method] = chosen
-    return effective, any_routes
+    return effective
 
 
 class _Node:
-    """A trie node for routes of one segment count: children by segment, and routes ending."""
+    """A trie node: children by segment text, and the routes that end here."""
     __slots__ = ("static", "params", "catch_all", "leaf")
 
     def __init__(self):
@@ -263,6 +273,7 @@ class _Node:
 
 
 def _trie(routes: list[Route]) -> _Node:
+    """The routes' trie; where two routes share a shape the first one is kept."""
     root = _Node()
     for route in routes:
         node = root
@@ -272,7 +283,10 @@ def _trie(routes: list[Route]) -> _Node:
                     node.catch_all = route
                 break
             children = node.static if kind == STATIC else node.params
-            node = children.get(text) or children.setdefault(text, _Node())
+            child = children.get(text)
+            if child is None:
+                child = children[text] = _Node()
+            node = child
         else:
             if node.leaf is None:
                 node.leaf = route
@@ -286,32 +300,62 @@ def _fits(route: Route, count: int) -> bool:
     return len(route.segments) == count
 
 
-# AST shorthands.
-def _name(id_: str, store: bool = False) -> ast.Name:
-    return ast.Name(id_, ast.Store() if store else ast.Load())
+# AST shorthands. Every node gets a position here: far cheaper than ast.fix_missing_locations.
+_POS = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
+_LOAD, _STORE = ast.Load(), ast.Store()
+
+
+def _name(id_: str) -> ast.Name:
+    return ast.Name(id_, _LOAD, **_POS)
 
 
 def _const(value) -> ast.Constant:
-    return ast.Constant(value)
+    return ast.Constant(value, **_POS)
 
 
 def _compare(left, op, right) -> ast.Compare:
-    return ast.Compare(left, [op], [right])
+    return ast.Compare(left, [op], [right], **_POS)
 
 
 def _call(func, *args) -> ast.Call:
-    return ast.Call(func, list(args), [])
+    return ast.Call(func, list(args), [], **_POS)
+
+
+def _method(obj, name: str, *args) -> ast.Call:
+    return _call(ast.Attribute(obj, name, _LOAD, **_POS), *args)
 
 
 def _if(test, body, orelse=()) -> ast.If:
-    return ast.If(test, list(body) or [ast.Pass()], list(orelse))
+    return ast.If(test, list(body) or [ast.Pass(**_POS)], list(orelse), **_POS)
 
 
-def _assign(target: str, value) -> ast.Assign:
-    return ast.Assign([_name(target, store=True)], value)
+def _assign(target, value) -> ast.Assign:
+    if isinstance(target, str):
+        target = ast.Name(target, _STORE, **_POS)
+    return ast.Assign([target], value, **_POS)
 
 
-SMALL_FANOUT = 4  # up to this many static children: an `==` chain; more: dict + binary ifs
+def _return(value) -> ast.Return:
+    return ast.Return(value, **_POS)
+
+
+def _subscript(value, index) -> ast.Subscript:
+    return ast.Subscript(value, index, _LOAD, **_POS)
+
+
+def _slice_from(value, start: int) -> ast.Subscript:
+    return _subscript(value, ast.Slice(_const(start), **_POS))
+
+
+_OPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, "is": ast.Is,
+        "is not": ast.IsNot, "in": ast.In, "not in": ast.NotIn}
+
+
+def _test(left, op: str, right) -> ast.Compare:
+    return _compare(left, _OPS[op](), right)
+
+
+SMALL_FANOUT = 6  # up to this many static children an `==` chain beats dict + binary ifs
 
 
 class _CodeGen:
@@ -319,18 +363,14 @@ class _CodeGen:
 
     def __init__(self):
         self.namespace: dict[str, object] = {}
-        self._count = 0
 
     def ref(self, obj, hint: str) -> ast.Name:
-        self._count += 1
-        key = f"{hint}{self._count}"
+        key = f"{hint}{len(self.namespace)}"
         self.namespace[key] = obj
         return _name(key)
 
-    # -- one method's routes -----------------------------------------------------------------
-
-    def dispatch_on_length(self, routes: list[Route], leaf) -> list[ast.stmt]:
-        """Branch on n = len(segs) (segment count + 1), then walk that length's trie."""
+    def by_length(self, routes: list[Route], leaf) -> list[ast.stmt]:
+        """Branch on n = len(segs), the segment count + 1, then walk that length's trie."""
         dynamic = [r for r in routes if not r.is_static]
         if not dynamic:
             return []
@@ -339,56 +379,51 @@ class _CodeGen:
         for count in range(1, longest + 1):
             fitting = [r for r in dynamic if _fits(r, count)]
             if fitting:
-                blocks.append((count + 1, self._exact_block(fitting, count, leaf)))
+                # The path has exactly `count` segments: unpack them into locals in one step.
+                targets = [ast.Name(f"s{i}" if i else "_", _STORE, **_POS) for i in range(count + 1)]
+                unpack = _assign(ast.Tuple(targets, _STORE, **_POS), _name("segs"))
+                blocks.append((count + 1, [unpack] + self._walk(_trie(fitting), 0, leaf, count)))
         stmts = self._binary_on(_name("n"), blocks)
         catch_alls = [r for r in dynamic if r.segments[-1][0] == CATCH_ALL]
         if catch_alls:
-            # Paths longer than every route: only catch-alls, segments read on demand.
-            long_block = self._walk(_trie(catch_alls), 0, leaf, unpacked=False)
-            stmts = [_if(_compare(_name("n"), ast.LtE(), _const(longest + 1)), stmts, long_block)]
+            # Longer than every route: only catch-alls can match; segments read as needed.
+            stmts = [_if(_test(_name("n"), "<=", _const(longest + 1)), stmts,
+                         self._walk(_trie(catch_alls), 0, leaf, None))]
         return stmts
 
-    def _exact_block(self, routes, count, leaf):
-        targets = [_name("_", store=True)] + [_name(f"s{i}", store=True) for i in range(1, count + 1)]
-        unpack = ast.Assign([ast.Tuple(targets, ast.Store())], _name("segs"))
-        return [unpack] + self._walk(_trie(routes), 0, leaf, unpacked=True, count=count)
-
     def _binary_on(self, var, blocks):
-        """`if var == key: block` for sorted (key, block) pairs, as a balanced tree."""
-        if not blocks:
-            return []
+        """`if var == key: block` for (key, block) pairs sorted by key, as a tree of ifs."""
         if len(blocks) <= 3:
             stmts: list[ast.stmt] = []
             for key, block in reversed(blocks):
-                stmts = [_if(_compare(var, ast.Eq(), _const(key)), block, stmts)]
+                stmts = [_if(_test(var, "==", _const(key)), block, stmts)]
             return stmts
         mid = len(blocks) // 2
-        return [_if(_compare(var, ast.Lt(), _const(blocks[mid][0])),
+        return [_if(_test(var, "<", _const(blocks[mid][0])),
                     self._binary_on(var, blocks[:mid]), self._binary_on(var, blocks[mid:]))]
 
-    def _walk(self, node: _Node, depth: int, leaf, unpacked: bool, count: int | None = None):
-        """Code that tries `node`'s subtree for segment depth+1 on; falls through on failure."""
-        if unpacked and depth == count:
+    def _walk(self, node: _Node, depth: int, leaf, count: int | None):
+        """Code trying `node`'s subtree on segments depth+1...; it falls through on failure.
+
+        count: the exact segment count (segments are in locals s1..s{count}), or None for
+        paths longer than any route (segments are read from `segs` on the way down).
+        """
+        if depth == count:
             return leaf(node.leaf)
         var = _name(f"s{depth + 1}")
         stmts: list[ast.stmt] = []
-        if not unpacked:
-            # Long paths: n > depth + 1 always holds here (n exceeds every route's length).
-            stmts.append(_assign(var.id, ast.Subscript(_name("segs"), _const(depth + 1), ast.Load())))
-            if node.leaf is not None:  # never: only catch-alls are in the long trie
-                raise AssertionError("leaf in the catch-all trie")
-        children = sorted(node.static.items())
-        if children:
+        if count is None:
+            stmts.append(_assign(var.id, _subscript(_name("segs"), _const(depth + 1))))
+        if node.static:
             stmts += self._static_dispatch(var, depth, [
-                (text, self._walk(child, depth + 1, leaf, unpacked, count)) for text, child in children])
+                (text, self._walk(child, depth + 1, leaf, count)) for text, child in sorted(node.static.items())])
         for prefix, child in sorted(node.params.items(), key=lambda item: -len(item[0])):
             if prefix:
-                test = ast.BoolOp(ast.And(), [
-                    _call(ast.Attribute(var, "startswith", ast.Load()), _const(prefix)),
-                    _compare(var, ast.NotEq(), _const(prefix))])
+                test = ast.BoolOp(ast.And(), [_method(var, "startswith", _const(prefix)),
+                                              _test(var, "!=", _const(prefix))], **_POS)
             else:
-                test = var
-            stmts.append(_if(test, self._walk(child, depth + 1, leaf, unpacked, count)))
+                test = var  # a parameter never takes an empty segment
+            stmts.append(_if(test, self._walk(child, depth + 1, leaf, count)))
         if node.catch_all is not None:
             stmts += leaf(node.catch_all)
         return stmts
@@ -397,55 +432,48 @@ class _CodeGen:
         if len(branches) <= SMALL_FANOUT:
             stmts: list[ast.stmt] = []
             for text, body in reversed(branches):
-                stmts = [_if(_compare(var, ast.Eq(), _const(text)), body, stmts)]
+                stmts = [_if(_test(var, "==", _const(text)), body, stmts)]
             return stmts
         index = {text: i for i, (text, _) in enumerate(branches)}
-        lookup = self.ref(index.get, "children")
         slot = f"k{depth + 1}"
-        return [_assign(slot, _call(lookup, var, _const(-1)))] + self._binary_on(
-            _name(slot), [(i, body) for i, (_, body) in enumerate(branches)])
-
-    # -- leaves ------------------------------------------------------------------------------
+        return [_assign(slot, _call(self.ref(index.get, "children"), var, _const(-1)))] + \
+            self._binary_on(_name(slot), [(i, body) for i, (_, body) in enumerate(branches)])
 
     def found_leaf(self, route: Route) -> list[ast.stmt]:
-        """Build and return the Match for `route` from the segment locals."""
+        """Build and return the route's Match from the segment locals."""
         keys, values = [], []
         for position, (kind, text, name) in enumerate(route.segments, start=1):
             var = _name(f"s{position}")
             if kind == PARAM and not text:
-                value = ast.IfExp(_compare(_const("%"), ast.NotIn(), var), var,
-                                  _call(_name("decode"), var))
+                value = ast.IfExp(_test(_const("%"), "not in", var), var, _call(_name("decode"), var), **_POS)
             elif kind == PARAM:
-                value = _call(_name("decode"), ast.Subscript(var, ast.Slice(_const(len(text))), ast.Load()))
+                value = _call(_name("decode"), _slice_from(var, len(text)))
             elif kind == CATCH_ALL:
-                rest = ast.Subscript(_name("segs"), ast.Slice(_const(position)), ast.Load())
-                value = _call(_name("decode"), _call(ast.Attribute(_const("/"), "join", ast.Load()), rest))
+                value = _call(_name("decode"), _method(_const("/"), "join", _slice_from(_name("segs"), position)))
             else:
                 continue
             keys.append(_const(name))
             values.append(value)
-        fields = {
-            "status": _name("FOUND"),
-            "handler": self.ref(route.handler, "handler"),
-            "params": ast.Dict(keys, values),
-            "allowed": _const(()),
-            "pattern": self.ref(route.pattern, "pattern"),
-        }
-        stmts: list[ast.stmt] = [_assign("m", _call(_name("new"), _name("Match")))]
-        for field, value in fields.items():
-            stmts.append(ast.Assign([ast.Attribute(_name("m"), field, ast.Store())], value))
-        stmts.append(ast.Return(_name("m")))
-        return stmts
+        m = _name("m")
+        return [
+            _assign("m", _call(_name("Found"))),
+            _assign(ast.Attribute(m, "handler", _STORE, **_POS), self.ref(route.handler, "handler")),
+            _assign(ast.Attribute(m, "params", _STORE, **_POS), ast.Dict(keys, values, **_POS)),
+            _assign(ast.Attribute(m, "pattern", _STORE, **_POS), self.ref(route.pattern, "pattern")),
+            _return(m),
+        ]
 
     @staticmethod
     def elsewhere_leaf(route: Route) -> list[ast.stmt]:
-        """Some route (of some method) takes this path: let `not_allowed` decide the 405."""
-        return [ast.Return(_call(_name("not_allowed"), _name("method"), _name("path")))]
+        """Some route of some method takes this path: `not_allowed` works out the 405."""
+        return [_return(_call(_name("not_allowed"), _name("method"), _name("path")))]
 
 
 def _compile(routes: list[Route]):
     """The `match(method, path)` function for `routes`."""
-    effective, any_routes = _effective_routes(routes)
+    effective = _effective_routes(routes)
+    any_routes = effective.pop(ANY, [])
+    has_head = any(r.method == "HEAD" for r in routes)
     gen = _CodeGen()
 
     static: dict[tuple[str, str], Match] = {}
@@ -454,60 +482,53 @@ def _compile(routes: list[Route]):
             if route.is_static:
                 static.setdefault((method, route.static_path), route.found)
     any_static = {r.static_path: r.found for r in any_routes if r.is_static}
-    every_static_path = {r.static_path for r in routes if r.is_static}
 
+    method, path, segs = _name("method"), _name("path"), _name("segs")
     body: list[ast.stmt] = [
-        _assign("m", _call(_name("static_get"), ast.Tuple([_name("method"), _name("path")], ast.Load()))),
-        _if(_compare(_name("m"), ast.IsNot(), _const(None)), [ast.Return(_name("m"))]),
-        _assign("segs", _call(ast.Attribute(_name("path"), "split", ast.Load()), _const("/"))),
-        _if(ast.Subscript(_name("segs"), _const(0), ast.Load()), [ast.Return(_name("NOT_FOUND"))]),
-        _assign("n", _call(_name("len"), _name("segs"))),
+        _assign("m", _call(_name("static_get"), ast.Tuple([method, path], _LOAD, **_POS))),
+        _if(_test(_name("m"), "is not", _const(None)), [_return(_name("m"))]),
+        _assign("segs", _method(path, "split", _const("/"))),
+        _if(_subscript(segs, _const(0)), [_return(_name("NOT_FOUND"))]),  # no leading '/'
+        _assign("n", _call(_name("len"), segs)),
     ]
 
-    # Per-method blocks; GET first (most traffic), HEAD shares GET's when it adds nothing.
-    blocks = []
-    for method in sorted(effective, key=lambda m: (m != "GET", m)):
-        served = effective[method]
-        if method == "HEAD" and not any(r.method == "HEAD" for r in routes):
-            continue
-        walk = gen.dispatch_on_length(served, gen.found_leaf)
-        methods = [method] + (["HEAD"] if method == "GET" and not any(r.method == "HEAD" for r in routes) else [])
-        test = ast.BoolOp(ast.Or(), [_compare(_name("method"), ast.Eq(), _const(m)) for m in methods]) \
-            if len(methods) > 1 else _compare(_name("method"), ast.Eq(), _const(method))
-        blocks.append((test, walk))
-    other: list[ast.stmt] = []
+    # One block per method, GET first (most traffic); HEAD shares GET's when it has no routes.
+    chain: list[ast.stmt] = []
     if any_static:
-        other += [_assign("m", _call(gen.ref(any_static.get, "any_static"), _name("path"))),
-                  _if(_compare(_name("m"), ast.IsNot(), _const(None)), [ast.Return(_name("m"))])]
-    other += gen.dispatch_on_length(any_routes, gen.found_leaf)
-    chain = other
-    for test, walk in reversed(blocks):
-        chain = [_if(test, walk, chain)]
+        chain += [_assign("m", _call(gen.ref(any_static.get, "any_static"), path)),
+                  _if(_test(_name("m"), "is not", _const(None)), [_return(_name("m"))])]
+    chain += gen.by_length(any_routes, gen.found_leaf)
+    for name in sorted(effective, key=lambda m: (m == "GET", m), reverse=True)[::-1]:
+        if name == "HEAD" and not has_head:
+            continue
+        aliases = [name, "HEAD"] if name == "GET" and not has_head else [name]
+        tests = [_test(method, "==", _const(alias)) for alias in aliases]
+        test = tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests, **_POS)
+        chain = [_if(test, gen.by_length(effective[name], gen.found_leaf), chain)]
     body += chain
 
-    # Nothing of this method matched: does any route of any method?
-    body.append(_if(_compare(_name("path"), ast.In(), gen.ref(frozenset(every_static_path), "static_paths")),
-                    gen.elsewhere_leaf(None)))
-    body += gen.dispatch_on_length(routes, gen.elsewhere_leaf)
-    body.append(ast.Return(_name("NOT_FOUND")))
+    # Nothing for this method; if some other method takes the path, it is a 405.
+    every_static = frozenset(r.static_path for r in routes if r.is_static)
+    body.append(_if(_test(path, "in", gen.ref(every_static, "static_paths")), gen.elsewhere_leaf(None)))
+    body += gen.by_length(routes, gen.elsewhere_leaf)
+    body.append(_return(_name("NOT_FOUND")))
 
-    function = ast.FunctionDef(
-        name="match", args=ast.arguments([], [ast.arg("method"), ast.arg("path")], None, [], [], None, []),
-        body=body, decorator_list=[], returns=None)
-    module = ast.fix_missing_locations(ast.Module([function], []))
+    arguments = ast.arguments([], [ast.arg("method", **_POS), ast.arg("path", **_POS)], None, [], [], None, [])
+    module = ast.Module([ast.FunctionDef("match", arguments, body, [], None, **_POS)], [])
     code = next(c for c in compile(module, "<router>", "exec").co_consts if isinstance(c, CodeType))
 
-    namespace = dict(gen.namespace)
-    namespace.update(static_get=static.get, new=object.__new__, Match=Match, FOUND=FOUND,
-                     NOT_FOUND=_NOT_FOUND_MATCH, decode=decode_param, len=len)
-    # The same code, with the 405 fallback switched off, answers "does METHOD take PATH?".
-    probe_namespace = dict(namespace, not_allowed=lambda method, path: _NOT_FOUND_MATCH)
-    probe = FunctionType(code, probe_namespace, "probe")
+    namespace = gen.namespace
+    namespace.update(static_get=static.get, Found=_Found, NOT_FOUND=_NOT_FOUND_MATCH,
+                     decode=decode_param, len=len)
+    # The same code with the 405 fallback switched off answers "does METHOD take PATH?".
+    probe = FunctionType(code, dict(namespace, not_allowed=lambda method, path: _NOT_FOUND_MATCH), "probe")
     candidates = sorted(effective)
 
     def not_allowed(method: str, path: str) -> Match:
         allowed = tuple(m for m in candidates if m != method and probe(m, path).status is FOUND)
-        return Match(METHOD_NOT_ALLOWED, allowed=allowed) if allowed else _NOT_FOUND_MATCH
+        if not allowed:
+            return _NOT_FOUND_MATCH
+        return _make_match(METHOD_NOT_ALLOWED, None, _NO_PARAMS, allowed, None)
 
     namespace["not_allowed"] = not_allowed
     return FunctionType(code, namespace, "match")
