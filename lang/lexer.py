@@ -79,18 +79,22 @@ CLOSERS = {"(": ")", "[": "]", "map": "}", "block": "}", "interp": "}"}
 _NUMBER = (r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*"
            r"|(?P<decimal>[0-9](?:_?[0-9])*(?P<fraction>\.[0-9](?:_?[0-9])*)?"
            r"(?P<exponent>[eE][+-]?[0-9](?:_?[0-9])*)?)")
+# Blanks and comments are skipped in the same match as the lexeme after them.
 _LEXEME = re.compile(r"""
-    (?P<space>[ \t\r\f]+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<newline>\n)
-  | (?P<number>""" + _NUMBER + r""")
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>\"\"\"|'''|"|')
-  | (?P<punct>\*\*|//|==|!=|<=|>=|=>|\?\?|[-+*/]=|[-+*/%<>=?:.,])
-  | (?P<open>[(\[{])
-  | (?P<close>[)\]}])
-  | (?P<semicolon>;)
+    (?:[ \t\r\f]+|\#[^\n]*)*
+    (?:
+        (?P<newline>\n)
+      | (?P<number>""" + _NUMBER + r""")
+      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<string>\"\"\"|'''|"|')
+      | (?P<punct>\*\*|//|==|!=|<=|>=|=>|\?\?|[-+*/]=|[-+*/%<>=?:.,])
+      | (?P<open>[(\[{])
+      | (?P<close>[)\]}])
+      | (?P<semicolon>;)
+      | (?P<end>\Z)
+    )
 """, re.VERBOSE)
+_BLANKS = re.compile(r"(?:[ \t\r\f]+|\#[^\n]*)*")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 # Looking past blanks, comments and newlines: is the next word `else` or `catch`?
 _NEXT_IS_ELSE_OR_CATCH = re.compile(r"(?:[ \t\r\f\n]+|\#[^\n]*)*(?:else|catch)(?![A-Za-z0-9_])")
@@ -195,20 +199,18 @@ class _Lexer:
         while self.pos < n:
             m = match(src, self.pos)
             if m is None:
-                char = src[self.pos]
-                raise self.error(f"unexpected character {char!r}", self.pos, self.pos + 1)
+                at = _BLANKS.match(src, self.pos).end()
+                raise self.error(f"unexpected character {src[at]!r}", at, at + 1)
+            kind = m.lastgroup
             self.pos = m.end()
-            if handlers[m.lastgroup](self, m):
+            if handlers[kind](self, m, m.start(kind)):
                 return True
         return False
 
-    def on_space(self, m) -> None:
+    def on_end(self, m, start: int) -> None:
         pass
 
-    on_comment = on_space
-
-    def on_newline(self, m) -> None:
-        start = m.start()
+    def on_newline(self, m, start: int) -> None:
         if self._newline_ends_statement(start):
             self.emit(self.token("_SEP", "\n", start, start + 1))
         self.newline_at(start)
@@ -223,14 +225,14 @@ class _Lexer:
             return False
         return not _NEXT_IS_ELSE_OR_CATCH.match(self.src, self.pos)
 
-    def on_semicolon(self, m) -> None:
+    def on_semicolon(self, m, start: int) -> None:
         if self.prev == "_SEP":
             return  # `;;` and `x;` + newline are one separator
-        self.emit(self.token("_SEP", ";", m.start(), m.end()))
+        self.emit(self.token("_SEP", ";", start, start + 1))
 
-    def on_number(self, m) -> None:
-        start, end = m.start(), m.end()
-        text = m.group()
+    def on_number(self, m, start: int) -> None:
+        end = m.end()
+        text = self.src[start:end]
         if end < len(self.src) and _WORD_CHAR.match(self.src, end):
             word_end = end
             while word_end < len(self.src) and _WORD_CHAR.match(self.src, word_end):
@@ -245,9 +247,10 @@ class _Lexer:
             value, type_ = int(digits, 10), "INT"
         self.emit(self.token(type_, text, start, end, value))
 
-    def on_word(self, m) -> None:
-        word = m.group()
-        self.emit(self.token(self._word_type(word, m.end()), word, m.start(), m.end()))
+    def on_word(self, m, start: int) -> None:
+        end = m.end()
+        word = self.src[start:end]
+        self.emit(self.token(self._word_type(word, end), word, start, end))
 
     def _word_type(self, word: str, end: int) -> str:
         if self.prev == "DOT":
@@ -272,22 +275,22 @@ class _Lexer:
         return (kind == "(" and self.prev in ("LPAR", "COMMA")) or \
                (kind == "map" and self.prev in ("LMAP", "COMMA"))
 
-    def on_punct(self, m) -> None:
-        text = m.group()
-        self.emit(self.token(PUNCTUATION[text], text, m.start(), m.end()))
+    def on_punct(self, m, start: int) -> None:
+        text = self.src[start:m.end()]
+        self.emit(self.token(PUNCTUATION[text], text, start, m.end()))
 
-    def on_open(self, m) -> None:
-        text = m.group()
+    def on_open(self, m, start: int) -> None:
+        text = self.src[start]
         if text == "{":
             kind, type_ = ("block", "LBRACE") if self.prev in BLOCK_FOLLOWS else ("map", "LMAP")
         else:
             kind, type_ = _OPEN_KIND[text]
-        tok = self.token(type_, text, m.start(), m.end())
+        tok = self.token(type_, text, start, start + 1)
         self.push(_Frame(kind, tok))
         self.emit(tok)
 
-    def on_close(self, m) -> bool:
-        text, start = m.group(), m.start()
+    def on_close(self, m, start: int) -> bool:
+        text = self.src[start]
         if not self.stack:
             raise self.error(f"unexpected '{text}'", start, start + 1)
         top = self.stack[-1]
@@ -304,9 +307,9 @@ class _Lexer:
 
     # -------------------------------------------------------------- strings
 
-    def on_string(self, m) -> None:
-        quote = m.group()
-        start, start_line, start_line_start = m.start(), self.line, self.line_start
+    def on_string(self, m, start: int) -> None:
+        quote = m.group("string")
+        start_line, start_line_start = self.line, self.line_start
         stops = _STRING_STOPS[quote]
         src = self.src
         triple = len(quote) == 3
@@ -383,7 +386,7 @@ class _Lexer:
             self.out, self.prev = saved_out, saved_prev
 
     HANDLERS = {
-        "space": on_space, "comment": on_comment, "newline": on_newline,
+        "end": on_end, "newline": on_newline,
         "semicolon": on_semicolon, "number": on_number, "word": on_word,
         "string": on_string, "punct": on_punct, "open": on_open, "close": on_close,
     }

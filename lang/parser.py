@@ -91,8 +91,16 @@ def _run(feed: _Feed, start: str):
 # ---------------------------------------------------------------- building the AST
 
 def _join(first, last) -> Span:
-    a, b = first.span, last.span
-    return Span(a.file, a.line, a.col, b.end_line, b.end_col)
+    """The span from the start of `first` to the end of `last` (tokens or nodes)."""
+    if isinstance(first, Token):
+        file, line, col = first.file, first.line, first.column
+    else:
+        a = first.span
+        file, line, col = a.file, a.line, a.col
+    if isinstance(last, Token):
+        return Span(file, line, col, last.end_line, last.end_column)
+    b = last.span
+    return Span(file, line, col, b.end_line, b.end_col)
 
 
 def _nodes(children) -> list:
@@ -263,17 +271,14 @@ class _AstBuilder(Transformer):
     def conditional(self, c):
         return n.Conditional(_join(c[0], c[4]), c[0], c[2], c[4])
 
-    def logical(self, c):
-        return n.Logical(_join(c[0], c[2]), str(c[1]), c[0], c[2])
+    def operation(self, c):
+        return _Fold(c).expression(1)
 
     def unary(self, c):
         return n.Unary(_join(c[0], c[1]), str(c[0]), c[1])
 
     def binary(self, c):
         return n.Binary(_join(c[0], c[2]), str(c[1]), c[0], c[2])
-
-    def not_in(self, c):
-        return n.Binary(_join(c[0], c[3]), "not in", c[0], c[3])
 
     def field(self, c):
         return n.Field(_join(c[0], c[2]), c[0], str(c[2]))
@@ -342,6 +347,59 @@ class _AstBuilder(Transformer):
         return n.FnExpr(_join(c[0], c[-1]), c[2], c[-1])
 
 
+# Binding strength of the operators the grammar leaves as a flat list; `not` sits between.
+_LEVELS = {"COALESCE": 1, "OR": 2, "AND": 3,
+           "EQ": 5, "NE": 5, "LT": 5, "LE": 5, "GT": 5, "GE": 5, "IN": 5, "NOT": 5,
+           "PLUS": 6, "MINUS": 6, "STAR": 7, "SLASH": 7, "DSLASH": 7, "PERCENT": 7}
+_NOT_LEVEL = 4
+_COMPARISON_LEVEL = 5
+_LOGICAL = {"COALESCE": "??", "OR": "or", "AND": "and"}
+
+
+class _Fold:
+    """Precedence climbing over `operation`'s children: operands, operator tokens, and
+    prefix `not` tokens (a NOT just after an operand is the first half of `not in`)."""
+    __slots__ = ("items", "at")
+
+    def __init__(self, items):
+        self.items = items
+        self.at = 0
+
+    def expression(self, min_level: int):
+        items = self.items
+        left = self.operand(min_level)
+        compared = False
+        while self.at < len(items):
+            op = items[self.at]
+            level = _LEVELS[op.type]
+            if level < min_level:
+                break
+            if level == _COMPARISON_LEVEL:
+                if compared:
+                    raise StaticError(op.span, "comparisons cannot be chained: "
+                                               "write 'a < b and b < c'")
+                compared = True
+            self.at += 2 if op.type == "NOT" else 1
+            right = self.expression(level + 1)
+            span = _join(left, right)
+            if op.type in _LOGICAL:
+                left = n.Logical(span, _LOGICAL[op.type], left, right)
+            else:
+                left = n.Binary(span, "not in" if op.type == "NOT" else str(op), left, right)
+        return left
+
+    def operand(self, min_level: int):
+        item = self.items[self.at]
+        self.at += 1
+        if not isinstance(item, Token):
+            return item
+        # a prefix `not`
+        if min_level > _NOT_LEVEL:
+            raise StaticError(item.span, "'not' needs parentheses here: write '(not ...)'")
+        operand = self.expression(_NOT_LEVEL)
+        return n.Unary(_join(item, operand), "not", operand)
+
+
 def _parse_interpolation(tokens: list[Tok], file: str):
     """The expression of one `${...}` (its tokens run from INTERP_START to INTERP_END)."""
     return _run(_Feed(tokens, None, file), "interp")
@@ -353,7 +411,9 @@ _EXPRESSION_STARTS = {"NAME", "INT", "FLOAT", "STRING", "ISTRING", "TRUE", "FALS
                       "LPAR", "LSQB", "LMAP", "FN", "MINUS", "NOT"}
 # If one of these is acceptable, an expression is not strictly required at this point.
 _COULD_END = {"_SEP", "$END", "RBRACE", "RPAR", "RSQB", "RMAP", "COLON", "LET"}
-_COMPARISONS = {"EQ", "NE", "LT", "LE", "GT", "GE"}
+_LEADING_OPERATORS = {"PLUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW", "EQ", "NE", "LT",
+                      "LE", "GT", "GE", "COALESCE", "AND", "OR", "IN", "QUESTION", "DOT",
+                      "COLON", "ARROW"}
 _CLOSER_TYPES = {"(": "RPAR", "[": "RSQB", "map": "RMAP", "block": "RBRACE",
                  "interp": "INTERP_END"}
 
@@ -384,12 +444,13 @@ def _acceptable(e: UnexpectedInput) -> set[str]:
 def _message(tok, expected: set, prev, stack) -> str:
     kind = tok.type
     needs_expression = "INT" in expected and not (expected & _COULD_END)
-    if kind in _COMPARISONS and kind not in expected and "PLUS" in expected:
-        return "comparisons cannot be chained: write 'a < b and b < c'"
     if needs_expression:
         if kind == "PLUS":
             return "'+' cannot start an expression"
         return f"expected an expression after {describe(prev)}"
+    if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
+        return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
+                "the previous line to continue it")
     if kind in ("ELSE", "CATCH"):
         return f"unexpected {describe(tok)}"
     if kind == "$END" and stack:
