@@ -97,7 +97,7 @@ class Compiler:
             _at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(False)), span),
         ]
         body += self.block_statements(module.body, top_level=True)
-        exports = [b for b in top.bindings if b.kind in ("let", "fn", "import")]
+        exports = [b for b in top.bindings if b.top_level]
         body.append(_at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
         body.append(_at(ast.Return(value=ast.Dict(
             keys=[_const(b.name) for b in exports],
@@ -422,14 +422,42 @@ class Compiler:
     def e_Binary(self, e: N.Binary) -> ast.expr:
         return self.binary(e.op, e.left, e.right, self.expr(e.left), self.expr(e.right), e.span)
 
+    def number_certain(self, e) -> bool:
+        """Is `e` certainly a number (never a bool, string or container)?"""
+        if isinstance(e, N.Literal):
+            return type(e.value) in _NUMBER_LITERAL
+        if isinstance(e, N.Name):
+            b = self.binding(e)
+            return b.range_loop and not b.assigned
+        if isinstance(e, N.Unary):
+            return e.op == "-" and self.number_certain(e.operand)
+        return (isinstance(e, N.Call) and isinstance(e.func, N.Name) and e.func.id == "len"
+                and self.binding(e.func).kind == "builtin")
+
+    def never_bool(self, e) -> bool:
+        """Can `e` not be a bool? (Python's `==` is wrong only between bools and numbers.)"""
+        if isinstance(e, N.Binary):
+            return e.op in _BINOPS
+        return isinstance(e, (N.Interpolated, N.ListLit, N.MapLit)) or self.number_certain(e) or (
+            isinstance(e, N.Literal) and type(e.value) is str)
+
     def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
         """Native where Python agrees with the language and nothing can blow up."""
-        literal_operand = (_is_literal(left_node, (int, float, str)) or
-                           _is_literal(right_node, (int, float, str)))
         if op == "+":
-            if literal_operand:
+            # A number operand makes `+` numeric (or a TypeError): native is exact.
+            if self.number_certain(left_node) or self.number_certain(right_node) or \
+                    _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
                 return _at(ast.BinOp(left=left, op=ast.Add(), right=right), span)
-            return _at(_call(_helper("add"), left, right), span)
+            # Otherwise add natively and look at the result: numbers pass, anything sized is
+            # checked against the size cap (at most double the cap was allocated).
+            r = P + "r"
+            result = ast.BinOp(left=left, op=ast.Add(), right=right)
+            test = ast.BoolOp(op=ast.Or(), values=[
+                ast.Compare(left=_call(_helper("type"), ast.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                            ops=[ast.Is()], comparators=[_helper("int")]),
+                ast.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+            ])
+            return _at(ast.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
         if op == "*":
             if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
                 return _at(ast.BinOp(left=left, op=ast.Mult(), right=right), span)
@@ -447,16 +475,21 @@ class Compiler:
         return _at(ast.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
 
     def equality(self, op, left_node, right_node, left, right) -> ast.expr:
-        # Python says `true == 1`; the language says values of unrelated types differ.
-        # Against a string or nil literal Python's answer is already right.
-        for node, other in ((right_node, left), (left_node, right)):
-            if isinstance(node, N.Literal) and (node.value is None or type(node.value) is str):
+        """Python's `==` except that bools never equal numbers (`true == 1` is false)."""
+        native = ast.Compare(left=left, ops=[ast.Eq() if op == "==" else ast.NotEq()], comparators=[right])
+        for node, other in ((left_node, right_node), (right_node, left_node)):
+            if isinstance(node, N.Literal):
                 value = node.value
                 if value is None:
-                    return ast.Compare(left=other, ops=[ast.Is() if op == "==" else ast.IsNot()],
-                                       comparators=[_const(None)])
-                return ast.Compare(left=other, ops=[ast.Eq() if op == "==" else ast.NotEq()],
-                                   comparators=[_const(value)])
+                    return ast.Compare(left=left if node is right_node else right,
+                                       ops=[ast.Is() if op == "==" else ast.IsNot()], comparators=[_const(None)])
+                if type(value) is str:
+                    return native
+                if type(value) in _NUMBER_LITERAL and (value not in (0, 1) or self.never_bool(other)):
+                    return native
+        if self.never_bool(left_node) and self.never_bool(right_node) and \
+                (self.number_certain(left_node) or self.number_certain(right_node)):
+            return native
         return _call(_helper("eq" if op == "==" else "ne"), left, right)
 
     def e_Logical(self, e: N.Logical) -> ast.expr:
@@ -477,6 +510,8 @@ class Compiler:
         return _call(ast.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.name))
 
     def e_Index(self, e: N.Index) -> ast.expr:
+        if _is_literal(e.index, (str,)):  # m["k"] reads like m.k
+            return _call(ast.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.index.value))
         return _call(_helper("index"), self.expr(e.obj), self.expr(e.index))
 
     def e_Slice(self, e: N.Slice) -> ast.expr:

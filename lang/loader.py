@@ -44,15 +44,17 @@ class _Sentinel:
 
 
 def _base_globals() -> dict:
+    # `type`, `int`, `float` are Python's own under names no script can write: the
+    # compiler's inline type tests use them (the script's `type` builtin is separate).
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "add": ops.add, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
+        "add": ops.add, "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
         "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
         "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "refill": limits.refill,
-        "refill_loop": limits.refill_loop, "len": len, "str": to_str,
+        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str,
         "call_method": call_method, "MISSING": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})

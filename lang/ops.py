@@ -44,6 +44,13 @@ def add(a, b):
     raise _type_error("+", a, b)
 
 
+def sized(r):
+    """The slow half of a native `+` whose result is not a number: check the size cap."""
+    if len(r) > MAX_SIZE:
+        raise _too_large(type_name(r))
+    return r
+
+
 def mul(a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:

@@ -31,6 +31,8 @@ class Binding:
     function: "Function | None"  # owning function; None for builtins
     python_name: str = ""
     top_level: bool = False
+    assigned: bool = False  # assigned somewhere after its declaration
+    range_loop: bool = False  # the variable of `for x in range(...)`: always an int
 
 
 @dataclass(eq=False)
@@ -86,10 +88,10 @@ class Resolver:
         self.function = top
         self.scope = _Scope(None, top)
         self._declare_block(module.body, top_level=True)
+        for b in self.scope.names.values():
+            b.top_level = True
         for stmt in module.body:
             self.stmt(stmt, top_level=True)
-        for b in top.bindings:
-            b.top_level = True
         if self.errors:
             raise ErrorList(self.errors)
         assign_python_names(top, self.builtins)
@@ -181,6 +183,7 @@ class Resolver:
                 self.error(target.span, f"cannot assign to {what} '{target.id}'")
                 return
             self._check_ready(target, binding, scope)
+            binding.assigned = True
             self.binding_of[id(target)] = binding
             self._use(binding)
             if binding.function is not self.function:
@@ -216,6 +219,7 @@ class Resolver:
                     self.error(span, f"'{name}' is declared twice in this loop")
                 seen.add(name)
                 b = Binding(name, "loop", span, self.function)
+                b.range_loop = len(s.names) == 1 and _is_range_call(s.iterable, self)
                 self.function.bindings.append(b)
                 self.scope.names[name] = b
                 self.scope.ready.add(name)
@@ -405,6 +409,11 @@ class Resolver:
 
     def e_FnExpr(self, e: N.FnExpr) -> None:
         self.function_body(e, e.params, e.body)
+
+
+def _is_range_call(e, resolver: "Resolver") -> bool:
+    return (isinstance(e, N.Call) and isinstance(e.func, N.Name) and e.func.id == "range"
+            and not e.kwargs and resolver._lookup("range")[0] is resolver.builtins.get("range"))
 
 
 # ---------------------------------------------------------------------- Python names
