@@ -126,7 +126,8 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._state == DEAD:
             return
-        was_head = self._state == HEAD
+        # The header list identifies the message: a new one means a message began in `data`.
+        head_in_progress = self._raw_headers if self._state == HEAD else None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError:
@@ -147,7 +148,7 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError:
             self._reject(400, "malformed request")
             return
-        if was_head and self._state == HEAD:
+        if head_in_progress is not None and self._raw_headers is head_in_progress:
             # A whole read stayed inside one head: httptools buffers partial header values,
             # so count raw bytes too or one endless header line would grow without bound.
             self._phase_bytes += len(data)
@@ -360,6 +361,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def check_timeouts(self, now: float, settings: Any) -> None:
         """The sweep's per-connection check: idle keep-alive, slow head, stalled body."""
+        if self._flow is not None and self._flow.reading_paused:
+            # We stopped reading (backpressure): the client cannot be late; its clock
+            # restarts when reading resumes.
+            self._since = now
+            return
         state = self._state
         if state == IDLE:
             if not self._busy and not self._queue and now - self._since > settings.keep_alive:

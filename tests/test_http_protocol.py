@@ -283,3 +283,11 @@ def test_server_survives_a_client_that_vanishes_mid_request(server):
     [reply] = exchange(server, get("/plaintext"))
     assert reply.status == 200
     assert closed_by_peer(server.connect(), timeout=0.2) is False  # still serving, not closing
+
+
+def test_pipelined_requests_with_large_heads_are_not_mistaken_for_one_huge_head(server):
+    # 100 heads of 2 KiB each arrive in a few reads; each head is small, their sum is not.
+    pad = b"X-Pad: " + b"p" * 2000 + b"\r\n"
+    data = b"".join(b"GET /users/%d HTTP/1.1\r\nHost: x\r\n%s\r\n" % (i, pad) for i in range(100))
+    replies = exchange(server, data, count=100)
+    assert [r.status for r in replies] == [200] * 100

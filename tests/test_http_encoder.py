@@ -1,0 +1,222 @@
+"""Pure parts without sockets: the response encoder, result rendering, the lazy request, and
+the protocol driven through a fake transport one byte at a time."""
+import asyncio
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from runtime import http11
+from runtime.app import App
+from runtime.config import Settings
+from runtime.protocol import HttpProtocol, Shared
+from runtime.request import Request
+from runtime.response import HTTPError, Response, Streamed, render
+
+
+def split(data: bytes):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+    return lines[0], headers, body
+
+
+def test_status_lines_are_precomputed_and_unknown_codes_allowed():
+    assert http11.status_line(200) == b"HTTP/1.1 200 OK\r\n"
+    assert http11.status_line(200) is http11.status_line(200)
+    assert http11.status_line(599) == b"HTTP/1.1 599 \r\n"
+    with pytest.raises(ValueError):
+        http11.status_line(42)
+
+
+def test_encode_has_length_date_and_close_only_when_closing():
+    status, headers, body = split(http11.encode(200, http11.CT_TEXT, b"hi", keep_alive=True))
+    names = [h[0] for h in headers]
+    assert status == "HTTP/1.1 200 OK" and body == b"hi"
+    assert ("Content-Length", "2") in headers and "Date" in names and "Connection" not in names
+    _, headers, _ = split(http11.encode(200, None, b"hi", keep_alive=False))
+    assert ("Connection", "close") in headers
+
+
+def test_head_only_keeps_length_drops_body():
+    data = http11.encode(200, http11.CT_TEXT, b"hello", keep_alive=True, head_only=True)
+    assert data.endswith(b"\r\n\r\n") and b"Content-Length: 5\r\n" in data
+
+
+def test_date_refreshes_per_second_only():
+    http11.refresh_date(1_000_000_000.2)
+    first = http11.date_line()
+    http11.refresh_date(1_000_000_000.9)
+    assert http11.date_line() is first
+    http11.refresh_date(1_000_000_001.0)
+    assert http11.date_line() == b"Date: Sun, 09 Sep 2001 01:46:41 GMT\r\n"
+    http11.refresh_date()
+
+
+@pytest.mark.parametrize("bad", [{"X": "a\r\nInjected: 1"}, {"Bad Name": "v"}, {"X": "a\nb"}])
+def test_header_injection_is_refused(bad):
+    with pytest.raises(ValueError):
+        http11.encode_headers(bad)
+
+
+def test_chunks():
+    assert http11.encode_chunk(b"hello") == b"5\r\nhello\r\n"
+    assert http11.encode_chunk(b"") == b""
+    assert http11.LAST_CHUNK == b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("result, status, ctype, body", [
+    ("é", 200, "text/plain; charset=utf-8", "é".encode()),
+    (b"\x00", 200, "application/octet-stream", b"\x00"),
+    ({"a": [1, 2]}, 200, "application/json", b'{"a":[1,2]}'),
+    ([], 200, "application/json", b"[]"),
+    (Response("x", status=201, content_type="text/csv"), 201, "text/csv", b"x"),
+    (Response({"k": 1}, status=202), 202, "application/json", b'{"k":1}'),
+])
+def test_render_by_result_type(result, status, ctype, body):
+    line, headers, got = split(render(result, True))
+    assert line.startswith(f"HTTP/1.1 {status} ") and ("Content-Type", ctype) in headers
+    assert got == body and ("Content-Length", str(len(body))) in headers
+
+
+def test_render_none_is_204_and_bad_type_raises():
+    assert render(None, True).startswith(b"HTTP/1.1 204 No Content\r\n")
+    assert b"Content-Length" not in render(None, True)
+    with pytest.raises(TypeError):
+        render(object(), True)
+
+
+def test_render_iterable_body_streams():
+    out = render(Response(iter([b"a", b"b"])), True)
+    assert isinstance(out, Streamed) and b"Transfer-Encoding: chunked" in out.head
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from([200, 201, 404, 500]), st.booleans(), st.booleans())
+def test_encoded_length_always_matches_body(body, status, keep_alive, head_only):
+    data = http11.encode(status, http11.CT_BYTES, body, keep_alive, head_only)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    assert length == len(body) and rest == (b"" if head_only else body)
+
+
+def test_request_is_lazy_and_parses_on_demand():
+    raw = [(b"Host", b"x"), (b"Cookie", b"a=1"), (b"cookie", b'b="2"'), (b"X-Y", b" v ")]
+    req = Request("GET", "/p%20q?x=1&x=2&y", raw)
+    assert req._headers is None and req._query is None
+    assert req.path == "/p q" and req.raw_path == "/p%20q"
+    assert req.query == {"x": "2", "y": ""} and req.query_all == {"x": ["1", "2"], "y": [""]}
+    assert req.headers == {"host": "x", "cookie": 'a=1; b="2"', "x-y": "v"}
+    assert req.cookies == {"a": "1", "b": "2"}
+    assert req.get("query") is req.query and req.get("nope", 5) == 5
+
+
+def test_request_json_and_text_errors_are_http_400():
+    req = Request("POST", "/", [], body=b"\xff")
+    with pytest.raises(HTTPError) as info:
+        req.text()
+    assert info.value.status == 400
+    with pytest.raises(HTTPError):
+        req.json()
+
+
+class FakeTransport:
+    def __init__(self):
+        self.written = []
+        self.closed = False
+        self.paused = False
+
+    def write(self, data):
+        self.written.append(data)
+
+    def close(self):
+        self.closed = True
+
+    abort = close
+
+    def pause_reading(self):
+        self.paused = True
+
+    def resume_reading(self):
+        self.paused = False
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1234) if name == "peername" else default
+
+
+def _app():
+    app = App(Settings(max_body=100))
+    app.get("/a")(lambda req: "A")
+    app.post("/echo")(lambda req: req.body)
+
+    @app.get("/later")
+    async def later(req):
+        await asyncio.sleep(0.01)
+        return "L"
+    return app
+
+
+def _drive(chunks, app=None):
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = HttpProtocol(Shared(app or _app(), (app or _app()).settings, loop))
+        transport = FakeTransport()
+        protocol.connection_made(transport)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+            loop.run_until_complete(asyncio.sleep(0.02))
+        loop.run_until_complete(asyncio.sleep(0.05))
+        return b"".join(transport.written), transport
+    finally:
+        loop.close()
+
+
+REQUESTS = (b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+            b"GET /a HTTP/1.1\r\n\r\n")
+
+
+def _bodies(data):
+    return re.findall(rb"\r\n\r\n(L|hi|A)", data)
+
+
+def test_fake_transport_whole_and_one_byte_at_a_time_agree():
+    whole, _ = _drive([REQUESTS])
+    bytewise, _ = _drive([REQUESTS[i:i + 1] for i in range(len(REQUESTS))])
+    assert _bodies(whole) == _bodies(bytewise) == [b"L", b"hi", b"A"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, len(REQUESTS) - 1), max_size=6, unique=True))
+def test_any_split_of_the_input_gives_the_same_responses(cuts):
+    cuts = sorted(cuts)
+    pieces = [REQUESTS[a:b] for a, b in zip([0] + cuts, cuts + [len(REQUESTS)])]
+    data, _ = _drive(pieces)
+    assert _bodies(data) == [b"L", b"hi", b"A"]
+
+
+def test_fake_transport_trailing_garbage_closes_after_400():
+    data, transport = _drive([b"GET /a HTTP/1.1\r\n\r\n\x01\x02garbage"])
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"HTTP/1.1 400 Bad Request" in data
+    assert transport.closed
+
+
+def test_middleware_wraps_routing_including_404():
+    app = _app()
+    seen = []
+
+    async def tag(req, call_next):
+        response = await call_next(req)
+        seen.append((req.path, response.status))
+        response.headers = [("X-Tag", "1")]
+        return response
+    app.use(tag)
+    data, _ = _drive([b"GET /a HTTP/1.1\r\n\r\nGET /zz HTTP/1.1\r\n\r\n"], app)
+    assert seen == [("/a", 200), ("/zz", 404)] and data.count(b"X-Tag: 1\r\n") == 2
+
+
+def test_sync_middleware_can_short_circuit():
+    app = _app()
+    app.use(lambda req, call_next: Response("no", status=403) if req.path == "/a" else call_next(req))
+    data, _ = _drive([b"GET /a HTTP/1.1\r\n\r\n"], app)
+    assert data.startswith(b"HTTP/1.1 403 Forbidden") and data.endswith(b"no")

@@ -1,0 +1,78 @@
+"""Graceful shutdown on SIGTERM/SIGINT: new connections are refused, idle keep-alive
+connections are closed, an in-flight request finishes (with Connection: close), on_stop
+hooks run, and the process exits 0; past --drain the rest is cut off."""
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from serverproc import ServerProcess, closed_by_peer, read_response
+
+
+def _refused(port: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_finishes_in_flight_refuses_new_and_exits_0(signum):
+    with ServerProcess() as server:
+        idle = server.connect()
+        idle.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(idle.makefile("rb")).status == 200
+
+        busy = server.connect()
+        busy.sendall(b"GET /slow?s=1.5&tag=done HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # the handler is running now
+        started = time.monotonic()
+        server.proc.send_signal(signum)
+
+        assert _refused(server.port)
+        assert closed_by_peer(idle, timeout=5)
+        reply = read_response(busy.makefile("rb"))
+        assert reply.status == 200 and reply.body == b"slow done"
+        assert reply.headers["connection"] == "close"
+        assert server.proc.wait(10) == 0
+        assert time.monotonic() - started < 8
+        assert "native on_stop ran" in server.log()
+        idle.close()
+        busy.close()
+
+
+def test_drain_deadline_cuts_off_a_request_that_runs_too_long():
+    with ServerProcess("--drain", "0.5") as server:
+        busy = server.connect()
+        busy.sendall(b"GET /slow?s=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        started = time.monotonic()
+        server.terminate()
+        assert server.proc.wait(10) == 0
+        assert time.monotonic() - started < 5
+        assert closed_by_peer(busy, timeout=5)
+        busy.close()
+
+
+def test_request_arriving_during_drain_on_open_connection_is_answered_with_close():
+    with ServerProcess() as server:
+        busy = server.connect()
+        busy.sendall(b"GET /slow?s=1.0&tag=first HTTP/1.1\r\nHost: x\r\n\r\n")
+        other = server.connect()
+        other.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+        time.sleep(0.3)
+        server.terminate()
+        time.sleep(0.3)
+        other.sendall(b"cd")  # the body completes during the drain
+        reply = read_response(other.makefile("rb"))
+        assert reply.body == b"abcd" and reply.headers["connection"] == "close"
+        assert read_response(busy.makefile("rb")).body == b"slow first"
+        assert server.proc.wait(10) == 0
+        busy.close()
+        other.close()
