@@ -67,6 +67,7 @@ CONTINUES = frozenset({
 BLOCK_FOLLOWS = frozenset({
     "NAME", "INT", "FLOAT", "STRING", "ISTRING", "RPAR", "RSQB", "RMAP",
     "TRUE", "FALSE", "NIL", "ELSE", "TRY", "CATCH",
+    "IF", "WHILE",  # so `if { }` reports the missing condition, not a map literal
 })
 # A newline or `;` right after these separates nothing, so it is dropped.
 NOTHING_TO_END = frozenset({None, "_SEP", "LBRACE"})

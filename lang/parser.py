@@ -12,12 +12,15 @@ so the first error in the file is the one reported. Lark's exceptions are transl
 user words in one place, `_syntax_error`, which uses the expected-terminal set and the open
 brackets (recomputed from the tokens already read) to choose the message.
 
-The parser tables come from lark's grammar cache, kept in a per-user cache directory and
-written atomically (a temporary file renamed into place), so concurrent first starts and a
-read-only install both work; if no cache directory is usable the grammar is simply built.
+The parser tables come from lark's grammar cache (`cache=`), kept in a per-user cache
+directory, never in the package, so a read-only install works. A lock file serializes
+concurrent first starts, so no process reads a half-written cache; if no cache directory is
+usable the grammar is simply built (about 0.1 s instead of a few ms).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import stat
@@ -414,6 +417,8 @@ _COULD_END = {"_SEP", "$END", "RBRACE", "RPAR", "RSQB", "RMAP", "COLON", "LET"}
 _LEADING_OPERATORS = {"PLUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW", "EQ", "NE", "LT",
                       "LE", "GT", "GE", "COALESCE", "AND", "OR", "IN", "QUESTION", "DOT",
                       "COLON", "ARROW"}
+_OPERAND_ENDS = {"NAME", "INT", "FLOAT", "STRING", "ISTRING", "TRUE", "FALSE", "NIL",
+                 "RPAR", "RSQB", "RMAP", "RBRACE"}
 _CLOSER_TYPES = {"(": "RPAR", "[": "RSQB", "map": "RMAP", "block": "RBRACE",
                  "interp": "INTERP_END"}
 
@@ -428,7 +433,7 @@ def _syntax_error(e: UnexpectedInput, feed: _Feed) -> StaticError:
     read = feed.tokens[:feed.read] if at_end else feed.tokens[:feed.read - 1]
     prev = read[-1] if read else None
     stack = open_brackets(read)
-    span = _end_span(feed, prev) if at_end else tok.span
+    span = _end_span(feed, _last_visible(read)) if at_end else tok.span
     return StaticError(span, _message(tok, expected, prev, stack))
 
 
@@ -444,9 +449,9 @@ def _acceptable(e: UnexpectedInput) -> set[str]:
 def _message(tok, expected: set, prev, stack) -> str:
     kind = tok.type
     needs_expression = "INT" in expected and not (expected & _COULD_END)
+    if kind == "PLUS" and "INT" in expected and "PLUS" not in expected:
+        return "'+' cannot start an expression"
     if needs_expression:
-        if kind == "PLUS":
-            return "'+' cannot start an expression"
         return f"expected an expression after {describe(prev)}"
     if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
         return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
@@ -457,7 +462,9 @@ def _message(tok, expected: set, prev, stack) -> str:
         return _unclosed(stack[-1])
     if "_SEP" in expected and kind not in _CLOSER_TYPES.values():
         return "expected a newline or ';' between statements"
-    if stack and _CLOSER_TYPES[stack[-1][0]] in expected:
+    # right after a complete operand, a missing closer is the likely mistake
+    if stack and _CLOSER_TYPES[stack[-1][0]] in expected and prev is not None \
+            and prev.type in _OPERAND_ENDS:
         return _unclosed(stack[-1])
     if expected == {"NAME"} and prev is not None:
         return f"expected a name after {describe(prev)}"
@@ -467,6 +474,14 @@ def _message(tok, expected: set, prev, stack) -> str:
 def _unclosed(frame) -> str:
     kind, opener = frame
     return f"expected '{CLOSERS[kind]}' to close {opener_name(kind, opener)}"
+
+
+def _last_visible(tokens):
+    """The last token that is not a newline separator (those sit past the line's text)."""
+    for tok in reversed(tokens):
+        if not (tok.type == "_SEP" and tok == "\n"):
+            return tok
+    return None
 
 
 def _end_span(feed: _Feed, last) -> Span:
@@ -507,19 +522,25 @@ def build_parser(cache_dir: Path | None | bool = True) -> Lark:
         return Lark(grammar, **options)
     key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()).hexdigest()
     cache_file = directory / f"grammar-{key[:24]}.lark-cache"
-    if cache_file.exists():
+    # Lark writes its cache in place, so concurrent first starts take turns: the first
+    # builds and writes, the others then load. Without a lock file (read-only directory)
+    # lark just fails to write, quietly, and every start builds.
+    with _file_lock(directory / f"grammar-{key[:24]}.lock"):
         return Lark(grammar, cache=str(cache_file), **options)
-    # Build into a private file, then rename: another process never sees half a cache.
-    temporary = directory / f"{cache_file.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    built = Lark(grammar, cache=str(temporary), **options)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
     try:
-        os.replace(temporary, cache_file)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
-        try:
-            temporary.unlink()
-        except OSError:
-            pass
-    return built
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _cache_dir() -> Path | None:
