@@ -6,7 +6,7 @@ tokens. A hand-written lexer (instead of lark's) because three things need conte
 - Brackets. A stack of open brackets decides whether a newline ends a statement (never inside
   `()`, `[]`, a map `{}` or `${}`; always inside a block `{}`) and what a `{` is: after
   something that ends an expression (a name, literal, `)`, `]`, `}`) or after `else`, `try`,
-  `catch` it opens a block (LBRACE), anywhere else a map (LMAP). Closers are checked against
+  `catch`, `if`, `while` it opens a block (LBRACE), anywhere else a map (LMAP). Closers are checked against
   the stack here, so a mismatch is reported where it happens.
 - Newlines. A newline becomes one `_SEP` token, except after an operator, `,`, `=`, `=>`,
   `?`, `:`, `.`, `and`, `or`, `not`, `in`; at the start of a block or file; after another

@@ -456,6 +456,8 @@ def _message(tok, expected: set, prev, stack) -> str:
     if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
         return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
                 "the previous line to continue it")
+    if kind == "ISTRING" and "STRING" in expected:
+        return "this string cannot contain '${...}' (write '\\${' for a literal '${')"
     if kind in ("ELSE", "CATCH"):
         return f"unexpected {describe(tok)}"
     if kind == "$END" and stack:

@@ -509,6 +509,7 @@ def test_other_declarations():
     ("import 1", "1:8: unexpected number 1"),
     ('import "./x.script"', "1:20: unexpected end of file"),
     ("let if = 1", "1:5: expected a name after 'let'"),
+    ('get "/x/${id}" { }', "1:5: this string cannot contain '${...}' (write '\\${' for a literal '${')"),
     ("for x, x in m { }", "1:8: 'x' is bound twice in this 'for'"),
 ])
 def test_declaration_errors(source, expected):
@@ -590,6 +591,7 @@ SYNTAX_ERRORS = [
     ("if a { } elif b { }", "1:10: expected a newline or ';' between statements"),
     ("x = 1 2", "1:7: expected a newline or ';' between statements"),
     ("(" * 101, "1:101: nested too deeply (more than 100 levels of brackets)"),
+    ("x = " + "not " * 3000 + "x", "1:1: the script is nested too deeply"),
 ]
 
 
