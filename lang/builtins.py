@@ -867,3 +867,12 @@ def _method_arity_error(exc: TypeError, obj, name: str) -> ScriptError:
     takes = f"{int(low) - 1} to {high}" if low else str(high)
     plural = "" if (high == 1 and not low) else "s"
     return ScriptError("TypeError", f"{receiver}.{name}() takes {takes} argument{plural} but {given} {'was' if given == 1 else 'were'} given")
+
+
+def register_record_type(cls, name: str) -> None:
+    """Let scripts see a host type (the request, say) as a read-only record named `name`:
+    `x.field` and `x.method()` both go through `cls.get`, `type(x)` gives `name`."""
+    from . import values
+    values._TYPE_NAMES[cls] = name
+    values._PY_TYPE_NAMES[cls.__name__] = name
+    _MEMBER_GETTERS[cls] = cls.get

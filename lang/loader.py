@@ -161,7 +161,7 @@ class Loader:
         exports = g[P + "module"]()
         # Declared values (handlers, middleware) count as reachable from the top level:
         # freeze them in the same pass so shared values stay shared.
-        declared = {(P, i): value for i, (_, _, value) in enumerate(script.declarations)}
+        declared = {f"{P}{i}": value for i, (_, _, value) in enumerate(script.declarations)}
         frozen = freeze_all({**exports, **declared})
         script.exports = {name: frozen[name] for name in exports}
-        script.declarations = [(n, gr, frozen[(P, i)]) for i, (n, gr, _) in enumerate(script.declarations)]
+        script.declarations = [(n, gr, frozen[f"{P}{i}"]) for i, (n, gr, _) in enumerate(script.declarations)]

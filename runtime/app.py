@@ -68,6 +68,9 @@ class App:
         self.on_start: list[Callable[[], Any]] = []
         self.on_stop: list[Callable[[], Any]] = []
         self.access_log = self.settings.access_log
+        # Answers requests no route matched, given (request, match): the scripting layer's
+        # top-level `use` wraps those too. None: a plain 404/405.
+        self.unrouted: Callable[[Request, Any], Any] | None = None
 
     # -- registration --------------------------------------------------------------------------
 
@@ -122,6 +125,8 @@ class App:
             return self._dispatch_through_middleware(req)
         match = self.router.match(req.method, req.raw_path)
         if match.status is not FOUND:
+            if self.unrouted is not None:
+                return self._finish_result(req, self.unrouted, match)
             return self._finish(req, self._unrouted(match))
         req.params = match.params
         req.route = match.pattern
@@ -140,6 +145,18 @@ class App:
             if self.access_log:
                 self._log_access(req, data)
             return data
+        if _is_awaitable(result):
+            return self._await_handler(req, result)
+        return self._finish(req, result)
+
+    def _finish_result(self, req: Request, handler: Callable, arg: Any) -> Any:
+        """Run `handler(req, arg)` and answer with what it returns (sync or awaitable)."""
+        try:
+            result = handler(req, arg)
+        except HTTPError as exc:
+            return self._client_error(req, exc)
+        except Exception:
+            return self._server_error(req)
         if _is_awaitable(result):
             return self._await_handler(req, result)
         return self._finish(req, result)
@@ -191,7 +208,7 @@ class App:
     def _route_only(self, req: Request) -> Any:
         match = self.router.match(req.method, req.raw_path)
         if match.status is not FOUND:
-            return self._unrouted(match)
+            return self._unrouted(match) if self.unrouted is None else self.unrouted(req, match)
         req.params = match.params
         req.route = match.pattern
         return match.handler(req)

@@ -62,3 +62,25 @@ def run_file(path: str, max_steps: int | None = None) -> int:
         limits.activate(previous)
         sys.stdout.flush()
     return 0
+
+
+def mount_script(app, path: str, settings):
+    """Serve the script at `path` on `app` (see runtime/script_app.py)."""
+    from .script_app import mount_script as mount
+    try:
+        return mount(app, path, settings, new_loader)
+    except (ErrorList, RtError):
+        raise
+    except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading
+        raise ScriptLoadError(describe_runtime_error(e)) from None
+
+
+class ScriptLoadError(RtError):
+    """The script's top level raised while the server loaded it."""
+
+    def __init__(self, report: str):
+        super().__init__(report)
+        self.report = report
+
+    def render(self) -> str:
+        return self.report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time as _time
 
+from lang import limits
 from lang.errors import ScriptError
 from lang.values import Module, type_name
 
@@ -34,7 +35,7 @@ def sleep(seconds) -> None:
     seconds = _seconds("sleep", seconds)
     if not 0 <= seconds <= MAX_SLEEP:  # also refuses NaN
         raise ScriptError("ValueError", f"time.sleep() takes 0 to {MAX_SLEEP:g} seconds, not {seconds!r}")
-    _time.sleep(seconds)
+    limits.sleep(seconds)  # never past the handler's deadline; blocks only this thread
 
 
 def format_(timestamp, fmt="%Y-%m-%dT%H:%M:%SZ") -> str:

@@ -1,0 +1,96 @@
+"""The thread-pool bridge (`--async`): run script invocations off the event loop.
+
+Strategy. A bounded pool of worker threads takes jobs from one bounded queue. `submit`
+is called on the event loop: when the queue is full it says so at once (the caller answers
+503 + Retry-After) instead of letting latency grow. A worker runs the job and hands back an
+*outcome*, a plain (ok, value) pair, never an exception to re-raise across threads.
+
+Hand-offs are batched in both directions, because each one costs a GIL switch and a loop
+wake-up: workers drain the queue in turns under one lock and notify a single condition; on
+the way back, finished outcomes go to one list and only the worker that finds it empty
+wakes the loop (`call_soon_threadsafe`), which then settles every future in the batch.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import Any, Callable
+
+__all__ = ["Bridge", "QueueFull"]
+
+
+class QueueFull(Exception):
+    """The bridge's queue is at its bound: answer 503 now."""
+
+
+class Bridge:
+    def __init__(self, threads: int, queue: int, name: str = "rt-worker") -> None:
+        self.threads = threads
+        self.queue_size = queue
+        self._jobs: deque = deque()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._done: list = []
+        self._done_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._workers: list[threading.Thread] = []
+        self._name = name
+        self.busy = 0  # jobs taken by a worker and not finished
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        for i in range(self.threads):
+            t = threading.Thread(target=self._worker, name=f"{self._name}-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+
+    def submit(self, job: Callable[[], Any]) -> asyncio.Future:
+        """Queue `job` (a callable returning an outcome); a Future of that outcome.
+        Raises QueueFull when the queue is at its bound."""
+        if len(self._jobs) >= self.queue_size:
+            raise QueueFull()
+        future = self._loop.create_future()
+        with self._lock:
+            self._jobs.append((job, future))
+            self._work.notify()
+        return future
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._stopping = True
+            self._work.notify_all()
+        for t in self._workers:
+            t.join(timeout)
+
+    # -- worker side --------------------------------------------------------------------------
+
+    def _worker(self) -> None:
+        jobs, work = self._jobs, self._work
+        while True:
+            with work:
+                while not jobs and not self._stopping:
+                    work.wait()
+                if not jobs:
+                    return
+                job, future = jobs.popleft()
+                self.busy += 1
+            outcome = job()
+            with self._done_lock:
+                self.busy -= 1
+                first = not self._done
+                self._done.append((future, outcome))
+            if first:
+                try:
+                    self._loop.call_soon_threadsafe(self._settle)
+                except RuntimeError:  # the loop closed while we worked: nobody is waiting
+                    return
+
+    def _settle(self) -> None:
+        """On the loop: settle every finished job of this batch."""
+        with self._done_lock:
+            done, self._done = self._done, []
+        for future, outcome in done:
+            if not future.done():
+                future.set_result(outcome)

@@ -1,0 +1,334 @@
+"""Serve a script: its routes, groups, middleware, static folders and `on` blocks.
+
+Strategy. The script is loaded once (checked, run, frozen) and each declaration becomes
+part of the App: a route becomes a handler on the shared router, a `static` a native file
+handler, `on start`/`on stop` the App's lifecycle hooks, and top-level `use` also wraps the
+requests no route matched (for them `next` returns the 404 or 405 response).
+
+A request runs its whole script chain (middleware, then the handler) in one *invocation*,
+under a fresh step budget and deadline, either inline on the event loop or, with
+`--async`, on the bridge's thread pool. An invocation never raises: `invoke` turns every
+ending into a response value (abort -> its response, deadline -> 503, limit -> 500,
+error -> `on error` or 500 with the request id, logged with the script's stack). In async
+mode the result crosses back through lang.sendable.to_sendable before anything else sees it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any, Callable
+
+from lang import limits, nodes as N
+from lang.builtins import set_print_sink
+from lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
+from lang.sendable import NotSendable, to_sendable
+from lang.stack import format_error
+from lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+
+from . import http11
+from .bridge import Bridge, QueueFull
+from .response import Response
+from .router import METHOD_NOT_ALLOWED
+from .script_request import ScriptRequest
+from .static import StaticFiles
+
+log = logging.getLogger("rt.script")
+
+_METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
+            "head": "HEAD", "options": "OPTIONS", "any": "*"}
+
+
+class MountError(RtError):
+    """A declaration that cannot be served (bad middleware value, route clash...)."""
+
+
+def join_paths(*parts: str) -> str:
+    path = "/".join(p.strip("/") for p in parts if p.strip("/"))
+    last = parts[-1] if parts else ""
+    return "/" + path + ("/" if last.endswith("/") and path else "")
+
+
+# --------------------------------------------------------------------------- results
+
+
+def as_response(value) -> ScriptResponse:
+    """What `next(req)` gives a middleware: always a response value it can read and change."""
+    if type(value) is ScriptResponse:
+        return value
+    if value is None:
+        return ScriptResponse(status=204)
+    return ScriptResponse(status=200, body=value)
+
+
+def _json_bytes(value) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _body_bytes(body) -> tuple[bytes, str]:
+    t = type(body)
+    if t is str:
+        return body.encode("utf-8"), "text/plain; charset=utf-8"
+    if t is bytes:
+        return body, "application/octet-stream"
+    if body is None:
+        return b"", "application/octet-stream"
+    return _json_bytes(body), "application/json"
+
+
+def to_wire(value):
+    """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8)."""
+    t = type(value)
+    if t is str or t is bytes or value is None:
+        return value
+    if t is dict or t is list or t is FrozenMap or t is FrozenList or t is int or t is float or t is bool:
+        return Response(_json_bytes(value), content_type="application/json")
+    if t is ScriptResponse:
+        headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+        data, content_type = _body_bytes(value.body)
+        content_type = headers.pop("content-type", content_type)
+        return Response(data, status=value.status, headers=headers, content_type=content_type)
+    raise NotSendable(f"a handler returned a {type(value).__name__}, which is not a response")
+
+
+def _error_response(status: int, message: str, request_id: str | None = None, headers=None) -> Response:
+    return Response(http11.error_body(message, request_id), status=status, headers=headers,
+                    content_type="application/json")
+
+
+# --------------------------------------------------------------------------- the app
+
+
+class ScriptApp:
+    def __init__(self, app, path: str, settings, loader_factory: Callable) -> None:
+        self.app = app
+        self.path = path
+        self.settings = settings
+        self.loader_factory = loader_factory
+        self.top_uses: list = []
+        self.group_uses: dict[int, list] = {}
+        self.on_error = None
+        self.bridge: Bridge | None = None
+        self.routes: list = []  # (method, path, chain, source)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def mount(self) -> None:
+        set_print_sink(lambda line: log.info("%s", line))
+        limits.depth_guard().__enter__()  # script call depth, process-wide
+        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        try:
+            script = self.loader_factory().load(self.path)
+        finally:
+            limits.activate(previous)
+        base = os.path.dirname(self.path)
+        for node, groups, value in script.declarations:
+            self._declare(node, groups, value, base)
+        for method, path, chain, source in self.routes:
+            self.app.add_route(method, path, self._handler(chain, source), source=source)
+        if self.top_uses:
+            self.app.unrouted = self._unrouted_handler()
+        if self.settings.async_mode:
+            self.bridge = Bridge(self.settings.threads, self.settings.queue)
+            self.app.on_start.insert(0, self._start_bridge)
+            self.app.on_stop.append(self.bridge.stop)
+
+    def _declare(self, node, groups, value, base: str) -> None:
+        source = str(node.span)
+        if isinstance(node, N.Route):
+            uses = list(self.top_uses)
+            path = join_paths(*(g.prefix for g in groups), node.path)
+            # Group middleware is known in full only when the group is done: resolve late.
+            self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
+        elif isinstance(node, N.Use):
+            if not callable(value):
+                raise MountError(f"{source}: error: 'use' needs a function (req, next), not {type(value).__name__}")
+            if groups:
+                self.group_uses.setdefault(id(groups[-1]), []).append(value)
+            else:
+                self.top_uses.append(value)
+        elif isinstance(node, N.Static):
+            prefix = join_paths(*(g.prefix for g in groups), node.prefix)
+            files = StaticFiles(os.path.join(base, node.directory))
+            pattern = prefix.rstrip("/") + "/*path"
+            self.app.add_route("GET", pattern, files, source=source)
+        elif isinstance(node, N.On):
+            if node.event == "start":
+                self.app.on_start.append(lambda fn=value: self._lifecycle(fn, "on start"))
+            elif node.event == "stop":
+                self.app.on_stop.append(lambda fn=value: self._lifecycle(fn, "on stop"))
+            elif node.event == "error":
+                self.on_error = value
+            else:
+                raise MountError(f"{source}: error: unknown event '{node.event}' (start, stop or error)")
+        # `test` blocks are for `rt test`, never served.
+
+    def _start_bridge(self) -> None:
+        import asyncio
+        self.bridge.start(asyncio.get_running_loop())
+
+    def _lifecycle(self, fn, what: str) -> None:
+        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        try:
+            fn()
+        except BaseException as exc:  # noqa: B036 - reported, then re-raised as a startup error
+            err = translate_exception(exc)
+            message = format_error(getattr(err, "kind", "Error"), getattr(err, "message", str(err)), exc)
+            log.error("%s failed:\n%s", what, message)
+            raise MountError(f"{what} failed: {getattr(err, 'message', err)}") from None
+        finally:
+            limits.activate(previous)
+
+    # -- invocation ---------------------------------------------------------------------------
+
+    def invoke(self, run: Callable[[ScriptRequest], Any], sreq: ScriptRequest, where: str):
+        """Run one request's chain under its limits; always returns a value to send."""
+        settings = self.settings
+        budget = limits.Budget(settings.max_steps, time.monotonic() + settings.deadline)
+        previous = limits.activate(budget)
+        try:
+            return run(sreq)
+        except Abort as exc:
+            return ScriptResponse(status=exc.status, body=exc.body)
+        except DeadlineExceeded as exc:
+            self._log_failure(sreq, exc, where)
+            return _error_response(503, "deadline exceeded", sreq.http.id)
+        except LimitError as exc:
+            self._log_failure(sreq, exc, where)
+            return _error_response(500, "internal server error", sreq.http.id)
+        except Exception as exc:
+            return self._uncaught(sreq, exc, where)
+        finally:
+            limits.activate(previous)
+
+    def _uncaught(self, sreq: ScriptRequest, exc: BaseException, where: str):
+        self._log_failure(sreq, exc, where)
+        if self.on_error is not None:
+            err = translate_exception(exc)
+            if isinstance(err, ScriptError):
+                try:
+                    return self.on_error(sreq, ErrorValue(err.kind, err.message, err.value))
+                except Abort as abort:
+                    return ScriptResponse(status=abort.status, body=abort.body)
+                except BaseException as again:  # noqa: B036 - the error handler failed too
+                    if not isinstance(again, Exception) and not isinstance(again, LimitError):
+                        raise
+                    self._log_failure(sreq, again, "on error")
+        return _error_response(500, "internal server error", sreq.http.id)
+
+    def _log_failure(self, sreq: ScriptRequest, exc: BaseException, where: str) -> None:
+        err = translate_exception(exc)
+        kind = getattr(err, "kind", type(err).__name__)
+        message = getattr(err, "message", str(err))
+        log.error("%s %s failed (request_id=%s, %s):\n%s", sreq.http.method, sreq.http.target,
+                  sreq.http.id, where, format_error(kind, message, exc))
+
+    def _handler(self, chain: "_Chain", source: str):
+        if self.settings.async_mode:
+            return self._async_handler(chain, source)
+
+        def script_handler(req):
+            return to_wire_or_500(self.invoke(chain, ScriptRequest(req), source), req, source)
+        script_handler.kind = "script"
+        return script_handler
+
+    def _async_handler(self, chain: "_Chain", source: str):
+        def job(sreq: ScriptRequest):
+            result = self.invoke(chain, sreq, source)
+            return to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source)
+
+        def script_handler(req):
+            sreq = ScriptRequest(req)
+            try:
+                return self.bridge.submit(lambda: job(sreq))
+            except QueueFull:
+                return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
+        script_handler.kind = "script"
+        return script_handler
+
+    def _unrouted_handler(self):
+        """Top-level `use` wraps requests no route matched; `next` gives the 404/405."""
+        def terminal(match):
+            def respond(sreq):
+                if match.status is METHOD_NOT_ALLOWED:
+                    return ScriptResponse(status=405, headers={"allow": ", ".join(match.allowed)},
+                                          body={"error": "method not allowed"})
+                return ScriptResponse(status=404, body={"error": "not found"})
+            return respond
+
+        def unrouted(req, match):
+            chain = _Chain(self, (), terminal(match), uses=self.top_uses)
+            if self.settings.async_mode:
+                sreq = ScriptRequest(req)
+
+                def job():
+                    result = self.invoke(chain, sreq, "middleware")
+                    return to_wire_or_500(_sendable_or_500(result, sreq, "middleware"), req, "middleware")
+                try:
+                    return self.bridge.submit(job)
+                except QueueFull:
+                    return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
+            return to_wire_or_500(self.invoke(chain, ScriptRequest(req), "middleware"), req, "middleware")
+        return unrouted
+
+
+class _Chain:
+    """One route's middleware (top-level, then each enclosing group's) around its handler."""
+    __slots__ = ("owner", "groups", "handler", "_uses")
+
+    def __init__(self, owner: ScriptApp, groups: tuple, handler, uses=None) -> None:
+        self.owner, self.groups, self.handler, self._uses = owner, groups, handler, uses
+
+    def uses(self) -> list:
+        if self._uses is None:
+            uses = list(self.owner.top_uses)
+            for g in self.groups:
+                uses += self.owner.group_uses.get(id(g), [])
+            self._uses = uses
+        return self._uses
+
+    def __call__(self, sreq):
+        uses = self._uses if self._uses is not None else self.uses()
+        if not uses:
+            return self.handler(sreq)
+        return as_response(self._step(0, uses, sreq))
+
+    def _step(self, i: int, uses: list, sreq):
+        if i == len(uses):
+            try:
+                return as_response(self.handler(sreq))
+            except Abort as exc:  # the handler ended with this response: middleware sees it
+                return ScriptResponse(status=exc.status, body=exc.body)
+
+        def next_(req=sreq):
+            return as_response(self._step(i + 1, uses, req))
+        return uses[i](sreq, next_)
+
+
+def _sendable_or_500(result, sreq: ScriptRequest, where: str):
+    if type(result) is Response:  # already an HTTP answer (an error the invocation made)
+        return result
+    try:
+        return to_sendable(result)
+    except NotSendable as exc:
+        log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
+                  sreq.http.method, sreq.http.target, sreq.http.id, where, exc)
+        return _error_response(500, "internal server error", sreq.http.id)
+
+
+def to_wire_or_500(result, req, where: str):
+    if type(result) is str or type(result) is Response:
+        return result
+    try:
+        return to_wire(result)
+    except (NotSendable, TypeError, ValueError) as exc:
+        log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
+                  req.method, req.target, req.id, where, exc)
+        return _error_response(500, "internal server error", req.id)
+
+
+def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
+    script_app = ScriptApp(app, path, settings, loader_factory)
+    script_app.mount()
+    return script_app

@@ -1,0 +1,80 @@
+"""The request as scripts see it (LANGUAGE.md §6): a read-only record over the HTTP request.
+
+Strategy. `ScriptRequest` wraps the protocol's lazy `Request` and answers `get(name)`, which
+is how compiled code reads `req.name`; nothing is computed until a script asks, and every
+map it hands out is frozen, so the record is safe to share with a worker thread. `body` is
+the UTF-8 text (invalid UTF-8 is a ValueError the script may catch), `bytes` the raw body;
+`req.json()` on a body that is not JSON ends the request with `400` through `abort`.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+from lang.builtins import register_record_type
+from lang.errors import Abort, ScriptError
+from lang.values import FrozenList, FrozenMap
+
+
+class ScriptRequest:
+    __slots__ = ("http", "_cache")
+
+    def __init__(self, http_request) -> None:
+        self.http = http_request
+        self._cache: dict = {}
+
+    def get(self, name, default=None):
+        cache = self._cache
+        if name in cache:
+            return cache[name]
+        field = _FIELDS.get(name)
+        if field is None:
+            return default
+        value = cache[name] = field(self)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<request {self.http.method} {self.http.target}>"
+
+    # -- the methods scripts call: req.json(), req.form() -----------------------------------
+
+    def _json(self):
+        try:
+            return json.loads(self.http.body) if self.http.body else None
+        except (ValueError, UnicodeDecodeError):
+            raise Abort(400, {"error": "request body is not valid JSON"}) from None
+
+    def _form(self):
+        text = _decode(self.http.body)
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScriptError("ValueError", "request body is not valid UTF-8") from None
+
+
+def _query_all(req: ScriptRequest):
+    return FrozenMap({k: FrozenList(v) for k, v in req.http.query_all.items()})
+
+
+_FIELDS = {
+    "method": lambda r: r.http.method,
+    "path": lambda r: r.http.path,
+    "target": lambda r: r.http.target,
+    "params": lambda r: FrozenMap(r.http.params),
+    "query": lambda r: FrozenMap(r.http.query),
+    "query_all": _query_all,
+    "headers": lambda r: FrozenMap(r.http.headers),
+    "cookies": lambda r: FrozenMap(r.http.cookies),
+    "ip": lambda r: r.http.ip,
+    "id": lambda r: r.http.id,
+    "body": lambda r: _decode(r.http.body),
+    "bytes": lambda r: bytes(r.http.body),
+    "json": lambda r: r._json,
+    "form": lambda r: r._form,
+}
+
+register_record_type(ScriptRequest, "request")
