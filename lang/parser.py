@@ -186,8 +186,6 @@ class _AstBuilder(Transformer):
 
     def for_stmt(self, c):
         names = [t for t in c if isinstance(t, Token) and t.type == "NAME"]
-        if len(names) == 2 and names[0] == names[1]:
-            raise StaticError(names[1].span, f"'{names[1]}' is bound twice in this 'for'")
         return n.For(_join(c[0], c[-1]), tuple(map(str, names)), tuple(t.span for t in names),
                      c[-2], c[-1])
 
@@ -215,13 +213,9 @@ class _AstBuilder(Transformer):
         return n.Assert(_join(c[0], c[-1]), c[1], c[3] if len(c) > 2 else None)
 
     def params(self, c):
-        params = _nodes(c)
-        seen: set[str] = set()
+        params = _nodes(c)  # duplicate names are the resolver's to report, with the rest
         defaults = False
         for p in params:
-            if p.name in seen:
-                raise StaticError(p.span, f"duplicate parameter '{p.name}'")
-            seen.add(p.name)
             if p.default is not None:
                 defaults = True
             elif defaults:
