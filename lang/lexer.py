@@ -172,6 +172,19 @@ class _Lexer:
         self.out.append(tok)
         self.prev = tok.type
 
+    def add(self, type_: str, text: str, start: int, end: int) -> None:
+        """Emit a one-line token (the hot path: `token` and `emit` in one call)."""
+        tok = str.__new__(Tok, text)
+        tok.type = self.prev = type_
+        tok.value = text
+        tok.start_pos = start
+        tok.end_pos = end
+        tok.line = tok.end_line = self.line
+        tok.column = start - self.line_start + 1
+        tok.end_column = end - self.line_start + 1
+        tok.file = self.file
+        self.out.append(tok)
+
     def error(self, message: str, start: int, end: int, line: int | None = None,
               line_start: int | None = None) -> StaticError:
         line = self.line if line is None else line
@@ -251,7 +264,7 @@ class _Lexer:
     def on_word(self, m, start: int) -> None:
         end = m.end()
         word = self.src[start:end]
-        self.emit(self.token(self._word_type(word, end), word, start, end))
+        self.add(self._word_type(word, end), word, start, end)
 
     def _word_type(self, word: str, end: int) -> str:
         if self.prev == "DOT":
@@ -277,8 +290,9 @@ class _Lexer:
                (kind == "map" and self.prev in ("LMAP", "COMMA"))
 
     def on_punct(self, m, start: int) -> None:
-        text = self.src[start:m.end()]
-        self.emit(self.token(PUNCTUATION[text], text, start, m.end()))
+        end = m.end()
+        text = self.src[start:end]
+        self.add(PUNCTUATION[text], text, start, end)
 
     def on_open(self, m, start: int) -> None:
         text = self.src[start]
@@ -303,7 +317,7 @@ class _Lexer:
             self.out.append(self.token("INTERP_END", text, start, start + 1))
             return True
         type_ = _CLOSE_TYPE.get(text) or ("RBRACE" if top.kind == "block" else "RMAP")
-        self.emit(self.token(type_, text, start, start + 1))
+        self.add(type_, text, start, start + 1)
         return False
 
     # -------------------------------------------------------------- strings
