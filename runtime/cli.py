@@ -64,6 +64,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_routes(args: argparse.Namespace) -> int:
+    """Print every route: method, path, kind (script, native, static), source location."""
+    from lang.errors import RtError
+    from .app import App
+    from .config import Settings
+    from .native import load_native
+    from .static import StaticFiles
+    app = App(Settings())
+    try:
+        for module in args.native or ():
+            load_native(module, app)
+        _mount_script(app, args.file, app.settings)
+    except RtError as exc:
+        print(exc.render() if hasattr(exc, "render") else f"rt: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"rt: error: {exc}", file=sys.stderr)
+        return 1
+    rows = []
+    for method, pattern, handler, source in app.router.routes():
+        kind = "static" if isinstance(handler, StaticFiles) else getattr(handler, "kind", "native")
+        rows.append(("ANY" if method == "*" else method, pattern, kind, source))
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("METHOD", "PATH", "KIND"))]
+    for row in [("METHOD", "PATH", "KIND", "SOURCE")] + rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+    return 0
+
+
 def _mount_script(app, path: str, settings) -> None:
     """Mount FILE's routes through the scripting layer when it offers `mount_script`."""
     import logging
@@ -176,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     _add_serve_parser(sub)
+
+    p = sub.add_parser("routes", help="list a script's routes: method, path, kind, source",
+                       description="Load FILE (running its top level, not its `on start`) and print "
+                                   "every route it declares, with the native ones of --native "
+                                   "modules: method, path, kind (script, native, static), source.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--native", action="append", metavar="MODULE",
+                   help="also list the routes a native module registers (repeatable)")
+    p.set_defaults(func=cmd_routes)
     return parser
 
 

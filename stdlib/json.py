@@ -14,6 +14,7 @@ from __future__ import annotations
 import json as _json
 
 from lang.errors import ScriptError
+from lang.builtins import register_record_type
 from lang.values import MAX_SIZE, Module, size_error, type_name
 
 
@@ -102,4 +103,15 @@ def decode(text):
         raise ScriptError("ValueError", "json.decode(): JSON nested too deeply") from None
 
 
-MODULE = Module.of("json", [encode, decode])
+class JsonModule(Module):
+    """`import json` binds the name `json`, which also names the builtin that builds a JSON
+    response. So the module is callable too: `json(value, status: 201)` still works."""
+    __slots__ = ()
+
+    def __call__(self, value, status=200):
+        from lang.builtins import BUILTINS
+        return BUILTINS["json"](value, status=status)
+
+
+register_record_type(JsonModule, "module")
+MODULE = JsonModule.of("json", [encode, decode])
