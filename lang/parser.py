@@ -443,13 +443,13 @@ def _acceptable(e: UnexpectedInput) -> set[str]:
 def _message(tok, expected: set, prev, stack) -> str:
     kind = tok.type
     needs_expression = "INT" in expected and not (expected & _COULD_END)
+    if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
+        return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
+                "the previous line to continue it")
     if kind == "PLUS" and "INT" in expected and "PLUS" not in expected:
         return "'+' cannot start an expression"
     if needs_expression:
         return f"expected an expression after {describe(prev)}"
-    if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
-        return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
-                "the previous line to continue it")
     if kind == "ISTRING" and "STRING" in expected:
         return "this string cannot contain '${...}' (write '\\${' for a literal '${')"
     if kind in ("ELSE", "CATCH"):

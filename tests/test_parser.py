@@ -791,3 +791,17 @@ def test_read_only_package_and_concurrent_first_starts(tmp_path):
     finally:
         for path in package.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+# ---------------------------------------------------------------- golden syntax errors
+
+SYNTAX_CASES = ROOT / "tests" / "syntax"
+
+
+@pytest.mark.parametrize("case", sorted(p.stem for p in SYNTAX_CASES.glob("*.script")))
+def test_golden_syntax_error(case):
+    """tests/syntax/NAME.script fails to parse with exactly the rendered NAME.err."""
+    source = (SYNTAX_CASES / f"{case}.script").read_text()
+    with pytest.raises(ErrorList) as info:
+        parse(source, f"{case}.script")
+    assert info.value.render(source) + "\n" == (SYNTAX_CASES / f"{case}.err").read_text()
