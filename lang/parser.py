@@ -42,8 +42,15 @@ __all__ = ["parse"]
 
 
 def parse(source: str, file: str) -> n.Module:
-    """Parse one script. Raises `ErrorList` (of `StaticError`) for any syntax error."""
-    tokens, lex_error = tokenize(source, file)
+    """Parse one script. Raises `ErrorList` (of `StaticError`) for any syntax error.
+
+    A leading byte-order mark is ignored and CRLF line ends read as LF (so a multi-line
+    string holds "\n"); neither changes a line or column number a user sees.
+    """
+    text = source.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    tokens, lex_error = tokenize(text, file)
     try:
         body = _run(_Feed(tokens, lex_error, file), "module")
     except StaticError as e:

@@ -543,6 +543,12 @@ def test_conformance_undefined_name_position():
     assert name == n.Name(Span("11_undefined.script", 2, 21, 2, 33), "missing_name")
 
 
+def test_crlf_and_byte_order_mark():
+    module = parse('\ufefflet s = """a\r\nb"""\r\nlet t = x\r\n', "w.script")
+    assert module.body[0].value.value == "a\nb"
+    assert module.body[1].value.span == Span("w.script", 3, 9, 3, 10)
+
+
 def test_columns_count_code_points():
     node = stmt('let s = "héllo😀" + x').value
     assert node.left.span == Span("t.script", 1, 9, 1, 17)
