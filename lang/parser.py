@@ -411,8 +411,6 @@ def _parse_interpolation(tokens: list[Tok], file: str):
 
 # ---------------------------------------------------------------- syntax errors
 
-_EXPRESSION_STARTS = {"NAME", "INT", "FLOAT", "STRING", "ISTRING", "TRUE", "FALSE", "NIL",
-                      "LPAR", "LSQB", "LMAP", "FN", "MINUS", "NOT"}
 # If one of these is acceptable, an expression is not strictly required at this point.
 _COULD_END = {"_SEP", "$END", "RBRACE", "RPAR", "RSQB", "RMAP", "COLON", "LET"}
 _LEADING_OPERATORS = {"PLUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW", "EQ", "NE", "LT",
@@ -435,7 +433,12 @@ def _syntax_error(e: UnexpectedInput, feed: _Feed) -> StaticError:
     prev = read[-1] if read else None
     stack = open_brackets(read)
     span = _end_span(feed, _last_visible(read)) if at_end else tok.span
-    return StaticError(span, _message(tok, expected, prev, stack))
+    situation = _Situation(tok, expected, prev, stack)
+    for rule in _MESSAGE_RULES:
+        message = rule(situation)
+        if message:
+            return StaticError(span, message)
+    return StaticError(span, f"unexpected {describe(tok)}")
 
 
 def _acceptable(e: UnexpectedInput) -> set[str]:
@@ -447,31 +450,71 @@ def _acceptable(e: UnexpectedInput) -> set[str]:
         return set(getattr(e, "expected", ()) or ())
 
 
-def _message(tok, expected: set, prev, stack) -> str:
-    kind = tok.type
-    needs_expression = "INT" in expected and not (expected & _COULD_END)
-    if prev is not None and prev.type == "_SEP" and prev == "\n" and kind in _LEADING_OPERATORS:
-        return (f"a line cannot start with {describe(tok)}: put the operator at the end of "
-                "the previous line to continue it")
-    if kind == "PLUS" and "INT" in expected and "PLUS" not in expected:
+class _Situation:
+    """What the message rules look at: the bad token, what could have come instead, the
+    token before it, and the brackets still open."""
+    __slots__ = ("tok", "kind", "expected", "prev", "stack")
+
+    def __init__(self, tok, expected, prev, stack):
+        self.tok, self.kind, self.expected, self.prev, self.stack = tok, tok.type, expected, prev, stack
+
+
+def _leading_operator(s: _Situation):
+    if s.prev is not None and s.prev.type == "_SEP" and s.prev == "\n" \
+            and s.kind in _LEADING_OPERATORS:
+        return (f"a line cannot start with {describe(s.tok)}: put the operator at the end "
+                "of the previous line to continue it")
+
+
+def _unary_plus(s: _Situation):
+    if s.kind == "PLUS" and "INT" in s.expected and "PLUS" not in s.expected:
         return "'+' cannot start an expression"
-    if needs_expression:
-        return f"expected an expression after {describe(prev)}"
-    if kind == "ISTRING" and "STRING" in expected:
+
+
+def _missing_operand(s: _Situation):
+    if "INT" in s.expected and not (s.expected & _COULD_END):
+        return f"expected an expression after {describe(s.prev)}" if s.prev else \
+            "expected an expression"
+
+
+def _interpolation_in_plain_string(s: _Situation):
+    if s.kind == "ISTRING" and "STRING" in s.expected:
         return "this string cannot contain '${...}' (write '\\${' for a literal '${')"
-    if kind in ("ELSE", "CATCH"):
-        return f"unexpected {describe(tok)}"
-    if kind == "$END" and stack:
-        return _unclosed(stack[-1])
-    if "_SEP" in expected and kind not in _CLOSER_TYPES.values():
+
+
+def _stray_else(s: _Situation):
+    # `else`/`catch` always get this: the lexer drops the newline before them, so the
+    # separator rule below would otherwise blame a missing newline
+    if s.kind in ("ELSE", "CATCH"):
+        return f"unexpected {describe(s.tok)}"
+
+
+def _unclosed_at_end(s: _Situation):
+    if s.kind == "$END" and s.stack:
+        return _unclosed(s.stack[-1])
+
+
+def _missing_separator(s: _Situation):
+    if "_SEP" in s.expected and s.kind not in _CLOSER_TYPES.values():
         return "expected a newline or ';' between statements"
+
+
+def _missing_closer(s: _Situation):
     # right after a complete operand, a missing closer is the likely mistake
-    if stack and _CLOSER_TYPES[stack[-1][0]] in expected and prev is not None \
-            and prev.type in _OPERAND_ENDS:
-        return _unclosed(stack[-1])
-    if expected == {"NAME"} and prev is not None:
-        return f"expected a name after {describe(prev)}"
-    return f"unexpected {describe(tok)}"
+    if s.stack and _CLOSER_TYPES[s.stack[-1][0]] in s.expected and s.prev is not None \
+            and s.prev.type in _OPERAND_ENDS:
+        return _unclosed(s.stack[-1])
+
+
+def _missing_name(s: _Situation):
+    if s.expected == {"NAME"} and s.prev is not None:
+        return f"expected a name after {describe(s.prev)}"
+
+
+# Tried in order; the first that has something to say wins, else "unexpected X".
+_MESSAGE_RULES = (_leading_operator, _unary_plus, _missing_operand,
+                  _interpolation_in_plain_string, _stray_else, _unclosed_at_end,
+                  _missing_separator, _missing_closer, _missing_name)
 
 
 def _unclosed(frame) -> str:
