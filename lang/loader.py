@@ -73,16 +73,16 @@ class Loader:
 
     # ------------------------------------------------------------------ static phases
 
-    def check(self, path: str) -> Script:
-        """Parse, resolve and compile `path` and everything it imports.
-        Raises ErrorList with every error found in the whole graph."""
+    def check(self, path: str, source: str | None = None) -> Script:
+        """Parse, resolve and compile `path` (whose text may be given as `source`) and
+        everything it imports. Raises ErrorList with every error found in the whole graph."""
         errors: list[StaticError] = []
-        script = self._check(path, None, [], errors)
+        script = self._check(path, None, [], errors, source)
         if errors:
             raise ErrorList(errors)
         return script
 
-    def _check(self, path: str, span, chain: list, errors: list) -> Script | None:
+    def _check(self, path: str, span, chain: list, errors: list, source: str | None = None) -> Script | None:
         real = os.path.realpath(path)
         if real in chain:
             cycle = " -> ".join(os.path.basename(p) for p in chain[chain.index(real):] + [real])
@@ -91,8 +91,9 @@ class Loader:
         if real in self.scripts:
             return self.scripts[real]
         try:
-            with open(path, encoding="utf-8") as f:
-                source = f.read()
+            if source is None:
+                with open(path, encoding="utf-8") as f:
+                    source = f.read()
         except FileNotFoundError:
             errors.append(StaticError(span, f"no such script: {path}"))
             return None
@@ -130,10 +131,10 @@ class Loader:
 
     # ------------------------------------------------------------------ running
 
-    def load(self, path: str) -> Script:
+    def load(self, path: str, source: str | None = None) -> Script:
         """Check the graph, then run every module in it once (imports first) and freeze it.
         Raises ErrorList for static errors; runtime errors propagate as raised."""
-        script = self.check(path)
+        script = self.check(path, source)
         self._run(script)
         return script
 
