@@ -237,50 +237,35 @@ class Router:
 
 # ---------------------------------------------------------------------------------------------
 # Compilation: route table -> one generated `match(method, path)` function.
-
-
-def _effective_routes(routes: list[Route]) -> dict[str, list[Route]]:
-    """Per method, the routes that serve it: its own, then GET's (for HEAD), then ANY's, each
-    shape taken from the first of those that has it. ANY's alone are under ANY."""
-    by_method: dict[str, list[Route]] = {}
-    for route in routes:
-        by_method.setdefault(route.method, []).append(route)
-    any_routes = by_method.get(ANY, [])
-    if "GET" in by_method:
-        by_method.setdefault("HEAD", [])
-    effective = {}
-    for method, own in by_method.items():
-        fallback = by_method.get("GET", []) if method == "HEAD" else []
-        seen: set[tuple] = set()
-        chosen = []
-        for route in (*own, *fallback, *(any_routes if method != ANY else ())):
-            if route.shape not in seen:
-                seen.add(route.shape)
-                chosen.append(route)
-        effective[method] = chosen
-    return effective
+#
+# One trie holds the routes of every method. Its leaves are shapes: a leaf tests the request
+# method against the routes of that shape (own method first, then GET for HEAD, then ANY) and
+# builds the Match inline. A leaf with no route for the method falls through, so the walk goes
+# on to lower-priority shapes exactly as a trie of that method alone would, and notes that the
+# path exists for some method: if nothing else matches, that is the 405. One walk thus serves
+# hits, 404s and 405s alike.
 
 
 class _Node:
-    """A trie node: children by segment text, and the routes that end here."""
+    """A trie node: children by segment text, and the routes (of one shape) ending here."""
     __slots__ = ("static", "params", "catch_all", "leaf")
 
     def __init__(self):
         self.static: dict[str, _Node] = {}
         self.params: dict[str, _Node] = {}  # by static prefix ("" for a plain :param)
-        self.catch_all: Route | None = None
-        self.leaf: Route | None = None
+        self.catch_all: list[Route] | None = None
+        self.leaf: list[Route] | None = None
 
 
 def _trie(routes: list[Route]) -> _Node:
-    """The routes' trie; where two routes share a shape the first one is kept."""
     root = _Node()
     for route in routes:
         node = root
         for kind, text, _ in route.segments:
             if kind == CATCH_ALL:
                 if node.catch_all is None:
-                    node.catch_all = route
+                    node.catch_all = []
+                node.catch_all.append(route)
                 break
             children = node.static if kind == STATIC else node.params
             child = children.get(text)
@@ -289,7 +274,8 @@ def _trie(routes: list[Route]) -> _Node:
             node = child
         else:
             if node.leaf is None:
-                node.leaf = route
+                node.leaf = []
+            node.leaf.append(route)
     return root
 
 
@@ -369,26 +355,23 @@ class _CodeGen:
         self.namespace[key] = obj
         return _name(key)
 
-    def by_length(self, routes: list[Route], leaf) -> list[ast.stmt]:
+    def by_length(self, routes: list[Route]) -> list[ast.stmt]:
         """Branch on n = len(segs), the segment count + 1, then walk that length's trie."""
-        dynamic = [r for r in routes if not r.is_static]
-        if not dynamic:
-            return []
-        longest = max(len(r.segments) for r in dynamic)
+        longest = max(len(r.segments) for r in routes)
         blocks = []
         for count in range(1, longest + 1):
-            fitting = [r for r in dynamic if _fits(r, count)]
+            fitting = [r for r in routes if _fits(r, count)]
             if fitting:
                 # The path has exactly `count` segments: unpack them into locals in one step.
                 targets = [ast.Name(f"s{i}" if i else "_", _STORE, **_POS) for i in range(count + 1)]
                 unpack = _assign(ast.Tuple(targets, _STORE, **_POS), _name("segs"))
-                blocks.append((count + 1, [unpack] + self._walk(_trie(fitting), 0, leaf, count)))
+                blocks.append((count + 1, [unpack] + self._walk(_trie(fitting), 0, count)))
         stmts = self._binary_on(_name("n"), blocks)
-        catch_alls = [r for r in dynamic if r.segments[-1][0] == CATCH_ALL]
+        catch_alls = [r for r in routes if r.segments[-1][0] == CATCH_ALL]
         if catch_alls:
             # Longer than every route: only catch-alls can match; segments read as needed.
             stmts = [_if(_test(_name("n"), "<=", _const(longest + 1)), stmts,
-                         self._walk(_trie(catch_alls), 0, leaf, None))]
+                         self._walk(_trie(catch_alls), 0, None))]
         return stmts
 
     def _binary_on(self, var, blocks):
@@ -402,30 +385,30 @@ class _CodeGen:
         return [_if(_test(var, "<", _const(blocks[mid][0])),
                     self._binary_on(var, blocks[:mid]), self._binary_on(var, blocks[mid:]))]
 
-    def _walk(self, node: _Node, depth: int, leaf, count: int | None):
+    def _walk(self, node: _Node, depth: int, count: int | None):
         """Code trying `node`'s subtree on segments depth+1...; it falls through on failure.
 
         count: the exact segment count (segments are in locals s1..s{count}), or None for
         paths longer than any route (segments are read from `segs` on the way down).
         """
         if depth == count:
-            return leaf(node.leaf)
+            return self.leaf(node.leaf)
         var = _name(f"s{depth + 1}")
         stmts: list[ast.stmt] = []
         if count is None:
             stmts.append(_assign(var.id, _subscript(_name("segs"), _const(depth + 1))))
         if node.static:
             stmts += self._static_dispatch(var, depth, [
-                (text, self._walk(child, depth + 1, leaf, count)) for text, child in sorted(node.static.items())])
+                (text, self._walk(child, depth + 1, count)) for text, child in sorted(node.static.items())])
         for prefix, child in sorted(node.params.items(), key=lambda item: -len(item[0])):
             if prefix:
                 test = ast.BoolOp(ast.And(), [_method(var, "startswith", _const(prefix)),
                                               _test(var, "!=", _const(prefix))], **_POS)
             else:
                 test = var  # a parameter never takes an empty segment
-            stmts.append(_if(test, self._walk(child, depth + 1, leaf, count)))
+            stmts.append(_if(test, self._walk(child, depth + 1, count)))
         if node.catch_all is not None:
-            stmts += leaf(node.catch_all)
+            stmts += self.leaf(node.catch_all)
         return stmts
 
     def _static_dispatch(self, var, depth, branches):
@@ -439,8 +422,27 @@ class _CodeGen:
         return [_assign(slot, _call(self.ref(index.get, "children"), var, _const(-1)))] + \
             self._binary_on(_name(slot), [(i, body) for i, (_, body) in enumerate(branches)])
 
-    def found_leaf(self, route: Route) -> list[ast.stmt]:
+    def leaf(self, routes: list[Route]) -> list[ast.stmt]:
+        """For the routes of one shape: return the Match of the one that serves `method`, or
+        note that the path exists for another method and fall through."""
+        method = _name("method")
+        own = sorted((r for r in routes if r.method != ANY), key=lambda r: r.method == "GET")
+        serves_head = not any(r.method == "HEAD" for r in own)
+        stmts: list[ast.stmt] = []
+        for route in own:  # GET last, so that a HEAD route of this shape wins over GET's
+            test = _test(method, "==", _const(route.method))
+            if route.method == "GET" and serves_head:
+                test = ast.BoolOp(ast.Or(), [test, _test(method, "==", _const("HEAD"))], **_POS)
+            stmts.append(_if(test, self.found(route)))
+        fallback = next((r for r in routes if r.method == ANY), None)
+        if fallback is not None:
+            return stmts + self.found(fallback)
+        return stmts + [_assign("seen", _const(True))]
+
+    def found(self, route: Route) -> list[ast.stmt]:
         """Build and return the route's Match from the segment locals."""
+        if route.is_static:
+            return [_return(self.ref(route.found, "found"))]
         keys, values = [], []
         for position, (kind, text, name) in enumerate(route.segments, start=1):
             var = _name(f"s{position}")
@@ -463,26 +465,27 @@ class _CodeGen:
             _return(m),
         ]
 
-    @staticmethod
-    def elsewhere_leaf(route: Route) -> list[ast.stmt]:
-        """Some route of some method takes this path: `not_allowed` works out the 405."""
-        return [_return(_call(_name("not_allowed"), _name("method"), _name("path")))]
+
+def _static_table(routes: list[Route]) -> dict[tuple[str, str], Match]:
+    """(method, path) -> Match for the fully static routes, HEAD falling back to GET.
+
+    ANY's static routes are left to the trie, which knows every method."""
+    by_path: dict[str, dict[str, Match]] = {}
+    for route in routes:
+        if route.is_static and route.method != ANY:
+            by_path.setdefault(route.static_path, {})[route.method] = route.found
+    table = {}
+    for path, methods in by_path.items():
+        if "GET" in methods:
+            methods.setdefault("HEAD", methods["GET"])
+        for method, found in methods.items():
+            table[(method, path)] = found
+    return table
 
 
 def _compile(routes: list[Route]):
     """The `match(method, path)` function for `routes`."""
-    effective = _effective_routes(routes)
-    any_routes = effective.pop(ANY, [])
-    has_head = any(r.method == "HEAD" for r in routes)
     gen = _CodeGen()
-
-    static: dict[tuple[str, str], Match] = {}
-    for method, served in effective.items():
-        for route in served:
-            if route.is_static:
-                static.setdefault((method, route.static_path), route.found)
-    any_static = {r.static_path: r.found for r in any_routes if r.is_static}
-
     method, path, segs = _name("method"), _name("path"), _name("segs")
     body: list[ast.stmt] = [
         _assign("m", _call(_name("static_get"), ast.Tuple([method, path], _LOAD, **_POS))),
@@ -490,39 +493,26 @@ def _compile(routes: list[Route]):
         _assign("segs", _method(path, "split", _const("/"))),
         _if(_subscript(segs, _const(0)), [_return(_name("NOT_FOUND"))]),  # no leading '/'
         _assign("n", _call(_name("len"), segs)),
+        _assign("seen", _const(False)),
     ]
-
-    # One block per method, GET first (most traffic); HEAD shares GET's when it has no routes.
-    chain: list[ast.stmt] = []
-    if any_static:
-        chain += [_assign("m", _call(gen.ref(any_static.get, "any_static"), path)),
-                  _if(_test(_name("m"), "is not", _const(None)), [_return(_name("m"))])]
-    chain += gen.by_length(any_routes, gen.found_leaf)
-    for name in sorted(effective, key=lambda m: (m == "GET", m), reverse=True)[::-1]:
-        if name == "HEAD" and not has_head:
-            continue
-        aliases = [name, "HEAD"] if name == "GET" and not has_head else [name]
-        tests = [_test(method, "==", _const(alias)) for alias in aliases]
-        test = tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests, **_POS)
-        chain = [_if(test, gen.by_length(effective[name], gen.found_leaf), chain)]
-    body += chain
-
-    # Nothing for this method; if some other method takes the path, it is a 405.
-    every_static = frozenset(r.static_path for r in routes if r.is_static)
-    body.append(_if(_test(path, "in", gen.ref(every_static, "static_paths")), gen.elsewhere_leaf(None)))
-    body += gen.by_length(routes, gen.elsewhere_leaf)
-    body.append(_return(_name("NOT_FOUND")))
-
+    if routes:
+        body += gen.by_length(routes)
+    body += [
+        # No route for this method; if one of another method takes the path, it is a 405.
+        _if(_name("seen"), [_return(_call(_name("not_allowed"), method, path))]),
+        _return(_name("NOT_FOUND")),
+    ]
     arguments = ast.arguments([], [ast.arg("method", **_POS), ast.arg("path", **_POS)], None, [], [], None, [])
     module = ast.Module([ast.FunctionDef("match", arguments, body, [], None, **_POS)], [])
     code = next(c for c in compile(module, "<router>", "exec").co_consts if isinstance(c, CodeType))
 
     namespace = gen.namespace
-    namespace.update(static_get=static.get, Found=_Found, NOT_FOUND=_NOT_FOUND_MATCH,
+    namespace.update(static_get=_static_table(routes).get, Found=_Found, NOT_FOUND=_NOT_FOUND_MATCH,
                      decode=decode_param, len=len)
     # The same code with the 405 fallback switched off answers "does METHOD take PATH?".
     probe = FunctionType(code, dict(namespace, not_allowed=lambda method, path: _NOT_FOUND_MATCH), "probe")
-    candidates = sorted(effective)
+    candidates = sorted({r.method for r in routes if r.method != ANY} |
+                        ({"HEAD"} if any(r.method == "GET" for r in routes) else set()))
 
     def not_allowed(method: str, path: str) -> Match:
         allowed = tuple(m for m in candidates if m != method and probe(m, path).status is FOUND)
