@@ -80,9 +80,11 @@ CLOSERS = {"(": ")", "[": "]", "map": "}", "block": "}", "interp": "}"}
 _NUMBER = (r"0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|0[oO][0-7](?:_?[0-7])*|0[bB][01](?:_?[01])*"
            r"|(?P<decimal>[0-9](?:_?[0-9])*(?P<fraction>\.[0-9](?:_?[0-9])*)?"
            r"(?P<exponent>[eE][+-]?[0-9](?:_?[0-9])*)?)")
-# Blanks and comments are skipped in the same match as the lexeme after them.
+# Blanks and comments are skipped in the same match as the lexeme after them. The skips use
+# possessive quantifiers (`*+`, `++`): a nested `(?:x+)*` that may backtrack takes
+# exponential time on a long run of blanks that is not followed by a match.
 _LEXEME = re.compile(r"""
-    (?:[ \t\r\f]+|\#[^\n]*)*
+    (?:[ \t\r\f]++|\#[^\n]*+)*+
     (?:
         (?P<newline>\n)
       | (?P<number>""" + _NUMBER + r""")
@@ -95,10 +97,10 @@ _LEXEME = re.compile(r"""
       | (?P<end>\Z)
     )
 """, re.VERBOSE)
-_BLANKS = re.compile(r"(?:[ \t\r\f]+|\#[^\n]*)*")
+_BLANKS = re.compile(r"(?:[ \t\r\f]++|\#[^\n]*+)*+")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 # Looking past blanks, comments and newlines: is the next word `else` or `catch`?
-_NEXT_IS_ELSE_OR_CATCH = re.compile(r"(?:[ \t\r\f\n]+|\#[^\n]*)*(?:else|catch)(?![A-Za-z0-9_])")
+_NEXT_IS_ELSE_OR_CATCH = re.compile(r"(?:[ \t\r\f\n]++|\#[^\n]*+)*+(?:else|catch)(?![A-Za-z0-9_])")
 _NEXT_IS_STRING = re.compile(r"[ \t\r\f]*['\"]")
 _NEXT_IS_COLON = re.compile(r"[ \t\r\f]*:")
 
@@ -115,7 +117,6 @@ _UNICODE_ESCAPE = re.compile(r"u\{([0-9a-fA-F]{1,6})\}")
 
 _OPEN_KIND = {"(": ("(", "LPAR"), "[": ("[", "LSQB")}
 _CLOSE_TYPE = {")": "RPAR", "]": "RSQB"}
-_CLOSE_KIND = {")": "(", "]": "["}
 
 
 class _Frame:

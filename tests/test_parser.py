@@ -689,6 +689,20 @@ def test_trailing_garbage_gives_a_positioned_error(garbage):
     assert info.value.errors[0].span.line >= PROGRAM.count("\n") + 1
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("source", [
+    "x = " + " " * 5000 + "@",
+    "x = 1" + "\n" * 5000 + " " * 5000 + "@",
+    "x = 1 #" + " " * 5000 + "\n" + "  # c  \n\n" * 2000 + "\t@",
+    "if a { }" + "\n  # c\n" * 5000 + "elsewhere @",
+])
+def test_long_runs_of_blanks_and_comments_take_linear_time(source):
+    """Regression: a backtracking blank-skipping regex took exponential time here."""
+    with pytest.raises(ErrorList) as info:
+        parse(source, "t")
+    assert "unexpected" in info.value.errors[0].message
+
+
 def test_the_ast_holds_only_nodes_and_plain_values():
     seen = set()
 

@@ -27,7 +27,8 @@ TOKENS = (
     "0 42 1_000 0xff 3.14 1e-3 "
     "+ - * / // % ** == != < <= > >= = += -= => ? ?? : . , ; ( ) [ ] { } { } \\ @ $"
 ).split() + ['"s"', "'q'", '"a ${x} b"', '"${', '"""t\n"""', '"', "\n", "\n", "\n", "#c\n",
-             '"/p"', "${", "}"]
+             '"/p"', "${", "}",
+             "\n\n\n\n\n\n", "        ", " # c   \n\n  # d\n", "\t\t"]
 
 soup = st.lists(st.sampled_from(TOKENS), max_size=40).flatmap(
     lambda toks: st.lists(st.sampled_from([" ", "", "\n"]), min_size=len(toks),
