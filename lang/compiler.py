@@ -25,6 +25,7 @@ from . import nodes as N
 from .errors import Span
 from .resolver import Binding, Function, Resolution
 
+_LOAD = ast.Load()
 P = "ᵣ"  # prefix of every name the compiler invents
 
 STEPS = P + "steps"
@@ -38,8 +39,35 @@ _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
 _NUMBER_LITERAL = (int, float)
 
 
+class _Positioned:
+    """Constructors of `ast` nodes that stamp the position of the script node being
+    compiled (`at`), so the tree needs no walk to fill positions in afterwards."""
+
+    def __init__(self) -> None:
+        self.pos = (1, 0, 1, 0)
+
+    def __getattr__(self, name: str):
+        cls = getattr(ast, name)
+
+        def make(*args, **fields):
+            node = cls(*args, **fields)
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = self.pos
+            return node
+        setattr(self, name, make)
+        return make
+
+    def at(self, span: Span) -> tuple:
+        """Make `span` the current position; returns the previous one to restore."""
+        previous = self.pos
+        self.pos = (span.line, span.col - 1, span.end_line, span.end_col - 1)
+        return previous
+
+
+A = _Positioned()
+
+
 def _name(id: str, ctx=None) -> ast.Name:
-    return ast.Name(id=id, ctx=ctx or ast.Load())
+    return A.Name(id=id, ctx=ctx or _LOAD)
 
 
 def _helper(name: str) -> ast.Name:
@@ -47,11 +75,11 @@ def _helper(name: str) -> ast.Name:
 
 
 def _call(func: ast.expr, *args: ast.expr, keywords=()) -> ast.Call:
-    return ast.Call(func=func, args=list(args), keywords=list(keywords))
+    return A.Call(func=func, args=list(args), keywords=list(keywords))
 
 
 def _const(value) -> ast.Constant:
-    return ast.Constant(value=value)
+    return A.Constant(value=value)
 
 
 def _at(node, span: Span):
@@ -93,19 +121,18 @@ class Compiler:
         self.function = top
         span = Span(self.file, 1, 1, 1, 1)
         body: list = [
-            _at(ast.Assign(targets=[_name(STEPS, ast.Store())], value=_const(0)), span),
-            _at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(False)), span),
+            _at(A.Assign(targets=[_name(STEPS, ast.Store())], value=_const(0)), span),
+            _at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(False)), span),
         ]
         body += self.block_statements(module.body, top_level=True)
         exports = [b for b in top.bindings if b.top_level]
-        body.append(_at(ast.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
-        body.append(_at(ast.Return(value=ast.Dict(
+        body.append(_at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
+        body.append(_at(A.Return(value=A.Dict(
             keys=[_const(b.name) for b in exports],
             values=[_name(b.python_name) for b in exports])), span))
-        fn = _at(ast.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
+        fn = _at(A.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
                                  decorator_list=[], returns=None, type_comment=None), span)
         tree = ast.Module(body=[fn], type_ignores=[])
-        ast.fix_missing_locations(tree)
         code = compile(tree, self.file, "exec", dont_inherit=True, optimize=0)
         return Compiled(code, self.declarations, self.display_names, [b.name for b in exports])
 
@@ -118,9 +145,9 @@ class Compiler:
     def step_check(self, span: Span) -> list:
         """`ᵣsteps -= 1; if ᵣsteps < 0: ᵣsteps = ᵣrefill(ᵣsteps)`"""
         return [
-            _at(ast.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(), value=_const(1)), span),
-            _at(ast.If(test=ast.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
-                       body=[ast.Assign(targets=[_name(STEPS, ast.Store())],
+            _at(A.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(), value=_const(1)), span),
+            _at(A.If(test=A.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
+                       body=[A.Assign(targets=[_name(STEPS, ast.Store())],
                                         value=_call(_helper("refill"), _name(STEPS)))],
                        orelse=[]), span),
         ]
@@ -129,7 +156,7 @@ class Compiler:
         return self.res.binding_of[id(node)]
 
     def _arguments(self, params) -> ast.arguments:
-        args = [ast.arg(arg=self.binding(p).python_name) for p in params]
+        args = [A.arg(arg=self.binding(p).python_name) for p in params]
         defaults = [_name(MISSING) for p in params if p.default is not None]
         # Parameters without a default after one with a default still need a value.
         if defaults:
@@ -142,28 +169,28 @@ class Compiler:
 
     def function_def(self, node, params, body, py_name: str, display: str) -> ast.FunctionDef:
         """A script function (fn, fn expression, route, on, test) as a Python `def`."""
-        outer = self.function
+        outer, outer_pos = self.function, A.at(node.span)
         function = self.res.function_of[id(node)]
         self.function = function
         self.display_names[py_name] = display
         stmts: list = []
         nonlocals = sorted({b.python_name for b in function.outer_assigned} | {STEPS})
-        stmts.append(_at(ast.Nonlocal(names=nonlocals), node.span))
+        stmts.append(_at(A.Nonlocal(names=nonlocals), node.span))
         stmts += self.step_check(node.span)
         for p in params:
             if p.default is not None:
                 b = self.binding(p)
-                default_stmts = self.with_pre(lambda: ast.Assign(
+                default_stmts = self.with_pre(lambda: A.Assign(
                     targets=[_name(b.python_name, ast.Store())], value=self.expr(p.default)), p.span)
-                stmts.append(_at(ast.If(
-                    test=ast.Compare(left=_name(b.python_name), ops=[ast.Is()], comparators=[_name(MISSING)]),
+                stmts.append(_at(A.If(
+                    test=A.Compare(left=_name(b.python_name), ops=[ast.Is()], comparators=[_name(MISSING)]),
                     body=default_stmts, orelse=[]), p.span))
         if isinstance(body, N.Block):
             stmts += self.block_statements(body.body)
         else:
-            stmts += self.with_pre(lambda: ast.Return(value=self.expr(body)), body.span)
-        self.function = outer
-        return _at(ast.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
+            stmts += self.with_pre(lambda: A.Return(value=self.expr(body)), body.span)
+        self.function, A.pos = outer, outer_pos
+        return _at(A.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
                                    decorator_list=[], returns=None, type_comment=None), node.span)
 
     def anonymous_name(self, display: str) -> str:
@@ -191,13 +218,15 @@ class Compiler:
                 out.append(self.function_def(s, s.params, s.body, b.python_name, s.name))
         for s in body:
             if not isinstance(s, N.FnDecl):
+                previous = A.at(s.span)
                 out += getattr(self, "s_" + type(s).__name__)(s)
-        return out or [_at(ast.Pass(), body[0].span if body else Span(self.file, 1, 1, 1, 1))]
+                A.pos = previous
+        return out or [_at(A.Pass(), body[0].span if body else Span(self.file, 1, 1, 1, 1))]
 
     def block(self, block: N.Block) -> list:
         stmts = self.block_statements(block.body)
         if not block.body:
-            return [_at(ast.Pass(), block.span)]
+            return [_at(A.Pass(), block.span)]
         return stmts
 
     def s_Block(self, s: N.Block) -> list:
@@ -205,11 +234,11 @@ class Compiler:
 
     def s_Let(self, s: N.Let) -> list:
         b = self.binding(s)
-        return self.with_pre(lambda: ast.Assign(targets=[_name(b.python_name, ast.Store())],
+        return self.with_pre(lambda: A.Assign(targets=[_name(b.python_name, ast.Store())],
                                                 value=self.expr(s.value)), s.span)
 
     def s_ExprStmt(self, s: N.ExprStmt) -> list:
-        return self.with_pre(lambda: ast.Expr(value=self.expr(s.expr)), s.span)
+        return self.with_pre(lambda: A.Expr(value=self.expr(s.expr)), s.span)
 
     def s_Assign(self, s: N.Assign) -> list:
         return self.with_pre(lambda: self.assignment(s), s.span)
@@ -223,24 +252,24 @@ class Compiler:
                 value = self.binary(s.op, target, s.value, _name(b.python_name), value, span)
             stmts = []
             if b.top_level and self.function is not self.res.module_function:
-                stmts.append(_at(ast.If(test=_name(LOADED), body=[ast.Expr(
+                stmts.append(_at(A.If(test=_name(LOADED), body=[A.Expr(
                     value=_call(_helper("frozen_binding"), _const(b.name)))], orelse=[]), span))
-            stmts.append(_at(ast.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
+            stmts.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
             return stmts
         if isinstance(target, N.Field):
             obj, key, key_node = self.expr(target.obj), _const(target.name), N.Literal(target.span, target.name)
         else:
             obj, key, key_node = self.expr(target.obj), self.expr(target.index), target.index
         if s.op is None:
-            return [_at(ast.Assign(targets=[ast.Subscript(value=obj, slice=key, ctx=ast.Store())],
+            return [_at(A.Assign(targets=[A.Subscript(value=obj, slice=key, ctx=ast.Store())],
                                    value=self.expr(s.value)), span)]
         t_obj, t_key = self.temp(), self.temp()
         current = _call(_helper("index"), _name(t_obj), _name(t_key))
         new = self.binary(s.op, target, s.value, current, self.expr(s.value), span)
         return [
-            _at(ast.Assign(targets=[_name(t_obj, ast.Store())], value=obj), span),
-            _at(ast.Assign(targets=[_name(t_key, ast.Store())], value=key), span),
-            _at(ast.Assign(targets=[ast.Subscript(value=_name(t_obj), slice=_name(t_key), ctx=ast.Store())],
+            _at(A.Assign(targets=[_name(t_obj, ast.Store())], value=obj), span),
+            _at(A.Assign(targets=[_name(t_key, ast.Store())], value=key), span),
+            _at(A.Assign(targets=[A.Subscript(value=_name(t_obj), slice=_name(t_key), ctx=ast.Store())],
                            value=new), span),
         ]
 
@@ -254,7 +283,7 @@ class Compiler:
                 orelse = self.block(s.otherwise)
             else:
                 orelse = []
-            return ast.If(test=test, body=then, orelse=orelse)
+            return A.If(test=test, body=then, orelse=orelse)
         return self.with_pre(build, s.span)
 
     def s_While(self, s: N.While) -> list:
@@ -263,10 +292,10 @@ class Compiler:
         pre = self.pre.pop()
         body = self.step_check(s.span) + self.block(s.body)
         if pre:  # the test defines functions: evaluate it inside the loop, each time
-            head = pre + [_at(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test),
-                                     body=[ast.Break()], orelse=[]), s.test.span)]
-            return [_at(ast.While(test=_const(True), body=head + body, orelse=[]), s.span)]
-        return [_at(ast.While(test=test, body=body, orelse=[]), s.span)]
+            head = pre + [_at(A.If(test=A.UnaryOp(op=ast.Not(), operand=test),
+                                     body=[A.Break()], orelse=[]), s.test.span)]
+            return [_at(A.While(test=_const(True), body=head + body, orelse=[]), s.span)]
+        return [_at(A.While(test=test, body=body, orelse=[]), s.span)]
 
     def s_For(self, s: N.For) -> list:
         items = self.temp()
@@ -280,15 +309,15 @@ class Compiler:
                 value = _call(_helper("pairs"), self.expr(it))
             else:
                 value = self.expr(it)
-            return ast.Assign(targets=[_name(items, ast.Store())], value=value)
+            return A.Assign(targets=[_name(items, ast.Store())], value=value)
 
         stmts = self.with_pre(build, s.iterable.span)
         span = s.span
-        stmts.append(_at(ast.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(),
+        stmts.append(_at(A.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(),
                                        value=_call(_helper("len"), _name(items))), s.iterable.span))
-        stmts.append(_at(ast.If(
-            test=ast.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
-            body=[ast.Assign(targets=[ast.Tuple(elts=[_name(STEPS, ast.Store()), _name(items, ast.Store())],
+        stmts.append(_at(A.If(
+            test=A.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
+            body=[A.Assign(targets=[A.Tuple(elts=[_name(STEPS, ast.Store()), _name(items, ast.Store())],
                                                 ctx=ast.Store())],
                              value=_call(_helper("refill_loop"), _name(STEPS), _name(items)))],
             orelse=[]), span))
@@ -296,43 +325,43 @@ class Compiler:
         if len(names) == 1:
             target = _name(names[0], ast.Store())
         else:
-            target = ast.Tuple(elts=[_name(n, ast.Store()) for n in names], ctx=ast.Store())
-        stmts.append(_at(ast.For(target=target, iter=_name(items), body=self.block(s.body),
+            target = A.Tuple(elts=[_name(n, ast.Store()) for n in names], ctx=ast.Store())
+        stmts.append(_at(A.For(target=target, iter=_name(items), body=self.block(s.body),
                                  orelse=[], type_comment=None), span))
         return stmts
 
     def s_Break(self, s) -> list:
-        return [_at(ast.Break(), s.span)]
+        return [_at(A.Break(), s.span)]
 
     def s_Continue(self, s) -> list:
-        return [_at(ast.Continue(), s.span)]
+        return [_at(A.Continue(), s.span)]
 
     def s_Return(self, s: N.Return) -> list:
         if s.value is None:
-            return [_at(ast.Return(value=None), s.span)]
-        return self.with_pre(lambda: ast.Return(value=self.expr(s.value)), s.span)
+            return [_at(A.Return(value=None), s.span)]
+        return self.with_pre(lambda: A.Return(value=self.expr(s.value)), s.span)
 
     def s_Try(self, s: N.Try) -> list:
         caught = self.temp()
         handler: list = []
         if s.err_name is not None:
             b = self.res.binding_of[id(s)]
-            handler.append(_at(ast.Assign(targets=[_name(b.python_name, ast.Store())],
+            handler.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())],
                                           value=_call(_helper("caught"), _name(caught))), s.err_span))
         else:
-            handler.append(_at(ast.Expr(value=_call(_helper("caught"), _name(caught))), s.span))
+            handler.append(_at(A.Expr(value=_call(_helper("caught"), _name(caught))), s.span))
         handler += self.block(s.handler)
-        return [_at(ast.Try(body=self.block(s.body), handlers=[ast.ExceptHandler(
+        return [_at(A.Try(body=self.block(s.body), handlers=[A.ExceptHandler(
             type=_helper("Exception"), name=caught, body=handler)], orelse=[], finalbody=[]), s.span)]
 
     def s_Throw(self, s: N.Throw) -> list:
-        return self.with_pre(lambda: ast.Raise(exc=_call(_helper("throw"), self.expr(s.value)), cause=None), s.span)
+        return self.with_pre(lambda: A.Raise(exc=_call(_helper("throw"), self.expr(s.value)), cause=None), s.span)
 
     def s_Assert(self, s: N.Assert) -> list:
         def build():
             message = self.expr(s.message) if s.message is not None else _const(None)
-            return ast.If(test=ast.UnaryOp(op=ast.Not(), operand=self.expr(s.test)),
-                          body=[ast.Raise(exc=_call(_helper("assertion_failed"), message), cause=None)],
+            return A.If(test=A.UnaryOp(op=ast.Not(), operand=self.expr(s.test)),
+                          body=[A.Raise(exc=_call(_helper("assertion_failed"), message), cause=None)],
                           orelse=[])
         return self.with_pre(build, s.span)
 
@@ -340,14 +369,14 @@ class Compiler:
     def s_Import(self, s: N.Import) -> list:
         b = self.binding(s)
         key = s.module if s.module is not None else s.path
-        return [_at(ast.Assign(targets=[_name(b.python_name, ast.Store())],
-                               value=ast.Subscript(value=_helper("modules"), slice=_const(key),
+        return [_at(A.Assign(targets=[_name(b.python_name, ast.Store())],
+                               value=A.Subscript(value=_helper("modules"), slice=_const(key),
                                                    ctx=ast.Load())), s.span)]
 
     def declare(self, node, value: ast.expr, span: Span) -> list:
         index = len(self.declarations)
         self.declarations.append((node, self.groups))
-        return [_at(ast.Expr(value=_call(_helper("declare"), _const(index), value)), span)]
+        return [_at(A.Expr(value=_call(_helper("declare"), _const(index), value)), span)]
 
     def s_Route(self, s: N.Route) -> list:
         name = self.anonymous_name(f"{s.method} {s.path}")
@@ -369,7 +398,7 @@ class Compiler:
         for d in s.body:
             stmts += getattr(self, "s_" + type(d).__name__)(d)
         self.groups = outer
-        return stmts or [_at(ast.Pass(), s.span)]
+        return stmts or [_at(A.Pass(), s.span)]
 
     def s_Use(self, s: N.Use) -> list:
         return self.with_pre(lambda: self.declare(s, self.expr(s.middleware), s.span), s.span)
@@ -387,7 +416,10 @@ class Compiler:
     # ------------------------------------------------------------------ expressions
 
     def expr(self, e) -> ast.expr:
-        return _at(getattr(self, "e_" + type(e).__name__)(e), e.span)
+        previous = A.at(e.span)
+        node = _at(getattr(self, "e_" + type(e).__name__)(e), e.span)
+        A.pos = previous
+        return node
 
     def e_Literal(self, e: N.Literal) -> ast.expr:
         return _const(e.value)
@@ -402,22 +434,22 @@ class Compiler:
                 values.append(_const(part))
             else:
                 dynamic += 1
-                values.append(ast.FormattedValue(value=_call(_helper("str"), self.expr(part)),
+                values.append(A.FormattedValue(value=_call(_helper("str"), self.expr(part)),
                                                  conversion=-1, format_spec=None))
-        joined = ast.JoinedStr(values=values)
+        joined = A.JoinedStr(values=values)
         # One dynamic part grows a string by a literal's length at most; two can double it.
         return _call(_helper("check_str"), joined) if dynamic > 1 else joined
 
     def e_ListLit(self, e: N.ListLit) -> ast.expr:
-        return ast.List(elts=[self.expr(i) for i in e.items], ctx=ast.Load())
+        return A.List(elts=[self.expr(i) for i in e.items], ctx=ast.Load())
 
     def e_MapLit(self, e: N.MapLit) -> ast.expr:
-        return ast.Dict(keys=[self.expr(k) for k, _ in e.entries],
+        return A.Dict(keys=[self.expr(k) for k, _ in e.entries],
                         values=[self.expr(v) for _, v in e.entries])
 
     def e_Unary(self, e: N.Unary) -> ast.expr:
         op = ast.USub() if e.op == "-" else ast.Not()
-        return ast.UnaryOp(op=op, operand=self.expr(e.operand))
+        return A.UnaryOp(op=op, operand=self.expr(e.operand))
 
     def e_Binary(self, e: N.Binary) -> ast.expr:
         return self.binary(e.op, e.left, e.right, self.expr(e.left), self.expr(e.right), e.span)
@@ -447,41 +479,41 @@ class Compiler:
             # A number operand makes `+` numeric (or a TypeError): native is exact.
             if self.number_certain(left_node) or self.number_certain(right_node) or \
                     _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
-                return _at(ast.BinOp(left=left, op=ast.Add(), right=right), span)
+                return _at(A.BinOp(left=left, op=ast.Add(), right=right), span)
             # Otherwise add natively and look at the result: numbers pass, anything sized is
             # checked against the size cap (at most double the cap was allocated).
             r = P + "r"
-            result = ast.BinOp(left=left, op=ast.Add(), right=right)
-            test = ast.BoolOp(op=ast.Or(), values=[
-                ast.Compare(left=_call(_helper("type"), ast.NamedExpr(target=_name(r, ast.Store()), value=result)),
+            result = A.BinOp(left=left, op=ast.Add(), right=right)
+            test = A.BoolOp(op=ast.Or(), values=[
+                A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
                             ops=[ast.Is()], comparators=[_helper("int")]),
-                ast.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
             ])
-            return _at(ast.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
+            return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
         if op == "*":
             if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
-                return _at(ast.BinOp(left=left, op=ast.Mult(), right=right), span)
+                return _at(A.BinOp(left=left, op=ast.Mult(), right=right), span)
             return _at(_call(_helper("mul"), left, right), span)
         if op == "**":
             return _at(_call(_helper("power"), left, right), span)
         if op == "%":
             if _is_literal(right_node, _NUMBER_LITERAL):
-                return _at(ast.BinOp(left=left, op=ast.Mod(), right=right), span)
+                return _at(A.BinOp(left=left, op=ast.Mod(), right=right), span)
             return _at(_call(_helper("modulo"), left, right), span)
         if op in ("-", "/", "//"):
-            return _at(ast.BinOp(left=left, op=_BINOPS[op](), right=right), span)
+            return _at(A.BinOp(left=left, op=_BINOPS[op](), right=right), span)
         if op in ("==", "!="):
             return _at(self.equality(op, left_node, right_node, left, right), span)
-        return _at(ast.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+        return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
 
     def equality(self, op, left_node, right_node, left, right) -> ast.expr:
         """Python's `==` except that bools never equal numbers (`true == 1` is false)."""
-        native = ast.Compare(left=left, ops=[ast.Eq() if op == "==" else ast.NotEq()], comparators=[right])
+        native = A.Compare(left=left, ops=[ast.Eq() if op == "==" else ast.NotEq()], comparators=[right])
         for node, other in ((left_node, right_node), (right_node, left_node)):
             if isinstance(node, N.Literal):
                 value = node.value
                 if value is None:
-                    return ast.Compare(left=left if node is right_node else right,
+                    return A.Compare(left=left if node is right_node else right,
                                        ops=[ast.Is() if op == "==" else ast.IsNot()], comparators=[_const(None)])
                 if type(value) is str:
                     return native
@@ -496,33 +528,33 @@ class Compiler:
         left, right = self.expr(e.left), self.expr(e.right)
         if e.op == "??":
             t = self.temp()
-            return ast.IfExp(
-                test=ast.Compare(left=ast.NamedExpr(target=_name(t, ast.Store()), value=left),
+            return A.IfExp(
+                test=A.Compare(left=A.NamedExpr(target=_name(t, ast.Store()), value=left),
                                  ops=[ast.IsNot()], comparators=[_const(None)]),
                 body=_name(t), orelse=right)
-        return ast.BoolOp(op=ast.And() if e.op == "and" else ast.Or(), values=[left, right])
+        return A.BoolOp(op=ast.And() if e.op == "and" else ast.Or(), values=[left, right])
 
     def e_Conditional(self, e: N.Conditional) -> ast.expr:
-        return ast.IfExp(test=self.expr(e.test), body=self.expr(e.then), orelse=self.expr(e.otherwise))
+        return A.IfExp(test=self.expr(e.test), body=self.expr(e.then), orelse=self.expr(e.otherwise))
 
     def e_Field(self, e: N.Field) -> ast.expr:
         # Every map-like value (map, module, request, response, error) has a safe .get.
-        return _call(ast.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.name))
+        return _call(A.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.name))
 
     def e_Index(self, e: N.Index) -> ast.expr:
         if _is_literal(e.index, (str,)):  # m["k"] reads like m.k
-            return _call(ast.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.index.value))
+            return _call(A.Attribute(value=self.expr(e.obj), attr="get", ctx=ast.Load()), _const(e.index.value))
         return _call(_helper("index"), self.expr(e.obj), self.expr(e.index))
 
     def e_Slice(self, e: N.Slice) -> ast.expr:
         lower = self.expr(e.start) if e.start is not None else None
         upper = self.expr(e.stop) if e.stop is not None else None
-        return ast.Subscript(value=self.expr(e.obj), slice=ast.Slice(lower=lower, upper=upper, step=None),
+        return A.Subscript(value=self.expr(e.obj), slice=A.Slice(lower=lower, upper=upper, step=None),
                              ctx=ast.Load())
 
     def e_Call(self, e: N.Call) -> ast.expr:
         args = [self.expr(a) for a in e.args]
-        keywords = [ast.keyword(arg=_kwarg(k.name), value=self.expr(k.value)) for k in e.kwargs]
+        keywords = [A.keyword(arg=_kwarg(k.name), value=self.expr(k.value)) for k in e.kwargs]
         if isinstance(e.func, N.Field):
             return _call(_helper("call_method"), self.expr(e.func.obj), _const(e.func.name), *args,
                          keywords=keywords)
