@@ -466,6 +466,11 @@ def _leading_operator(s: _Situation):
                 "of the previous line to continue it")
 
 
+def _brace_on_next_line(s: _Situation):
+    if s.kind == "_SEP" and s.tok == "\n" and "LBRACE" in s.expected:
+        return "expected '{' on this line (a line break here ends the statement)"
+
+
 def _unary_plus(s: _Situation):
     if s.kind == "PLUS" and "INT" in s.expected and "PLUS" not in s.expected:
         return "'+' cannot start an expression"
@@ -512,7 +517,7 @@ def _missing_name(s: _Situation):
 
 
 # Tried in order; the first that has something to say wins, else "unexpected X".
-_MESSAGE_RULES = (_leading_operator, _unary_plus, _missing_operand,
+_MESSAGE_RULES = (_leading_operator, _brace_on_next_line, _unary_plus, _missing_operand,
                   _interpolation_in_plain_string, _stray_else, _unclosed_at_end,
                   _missing_separator, _missing_closer, _missing_name)
 

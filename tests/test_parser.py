@@ -599,6 +599,9 @@ SYNTAX_ERRORS = [
     ("x = [;]", "1:6: unexpected ';'"),
     ("if a { } elif b { }", "1:10: expected a newline or ';' between statements"),
     ("x = 1 2", "1:7: expected a newline or ';' between statements"),
+    ("fn f(x)\n{ }", "1:8: expected '{' on this line (a line break here ends the statement)"),
+    ("if a\n{ }", "1:5: expected '{' on this line (a line break here ends the statement)"),
+    ("fn f(x)", "1:8: unexpected end of file"),
     ("(" * 101, "1:101: nested too deeply (more than 100 levels of brackets)"),
     ("x = " + "not " * 3000 + "x", "1:1: the script is nested too deeply"),
 ]
