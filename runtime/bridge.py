@@ -3,7 +3,10 @@
 Strategy. A bounded pool of worker threads takes jobs from one bounded queue. `submit`
 is called on the event loop: when the queue is full it says so at once (the caller answers
 503 + Retry-After) instead of letting latency grow. A worker runs the job and hands back an
-*outcome*, a plain (ok, value) pair, never an exception to re-raise across threads.
+*outcome*, a plain (ok, value) pair: nothing raises in a worker, so a worker never dies. On
+the loop an ok outcome settles the job's future with its value; a failed one (a bug, since
+invocations turn script errors into responses themselves) with the exception, which the App
+answers as a 500 like any handler's.
 
 Hand-offs are batched in both directions, because each one costs a GIL switch and a loop
 wake-up: workers drain the queue in turns under one lock and notify a single condition; on
@@ -47,7 +50,8 @@ class Bridge:
             self._workers.append(t)
 
     def submit(self, job: Callable[[], Any]) -> asyncio.Future:
-        """Queue `job` (a callable returning an outcome); a Future of that outcome.
+        """Queue `job`; a Future of what it returns (or of the exception it raised, so a
+        failing job is a 500 for its request, never a dead worker or a request left waiting).
         Raises QueueFull when the queue is at its bound."""
         if len(self._jobs) >= self.queue_size:
             raise QueueFull()
@@ -76,7 +80,11 @@ class Bridge:
                     return
                 job, future = jobs.popleft()
                 self.busy += 1
-            outcome = job()
+            try:
+                outcome = (True, job())
+            except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
+                outcome = (False, exc if isinstance(exc, Exception) else
+                           RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
             with self._done_lock:
                 self.busy -= 1
                 first = not self._done
@@ -91,6 +99,10 @@ class Bridge:
         """On the loop: settle every finished job of this batch."""
         with self._done_lock:
             done, self._done = self._done, []
-        for future, outcome in done:
-            if not future.done():
-                future.set_result(outcome)
+        for future, (ok, value) in done:
+            if future.done():  # the client went away and the request was cancelled
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
