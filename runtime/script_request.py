@@ -41,7 +41,7 @@ class ScriptRequest:
     def _json(self):
         try:
             return json.loads(self.http.body) if self.http.body else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep: the client's fault too
             raise Abort(400, {"error": "request body is not valid JSON"}) from None
 
     def _form(self):
