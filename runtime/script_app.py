@@ -88,6 +88,10 @@ def to_wire(value):
         headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
         data, content_type = _body_bytes(value.body)
         content_type = headers.pop("content-type", content_type)
+        # A line break in a header is the script's mistake: refuse it here (ValueError), where
+        # the route is known and logged, not later in the HTTP layer with a Python traceback.
+        http11.encode_headers(headers)
+        http11.content_type_line(content_type)
         return Response(data, status=value.status, headers=headers, content_type=content_type)
     raise NotSendable(f"a handler returned a {type(value).__name__}, which is not a response")
 
