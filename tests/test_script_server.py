@@ -212,6 +212,12 @@ def test_req_json_invalid_is_400(server):
     assert json.loads(body) == {"error": "request body is not valid JSON"}
 
 
+def test_req_json_nested_too_deep_is_400(server):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    status, _, body = call(server, "/json-body", "POST", body=deep)
+    assert (status, json.loads(body)) == (400, {"error": "request body is not valid JSON"})
+
+
 def test_req_form(server):
     status, _, body = call(server, "/form", "POST", body=b"a=1&b=x+y%21&a=3&empty=",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -399,6 +405,17 @@ def test_reassigning_top_level_binding_is_500(server):
     assert "COUNTER" in log_entry(wait_for_log(server, rid), rid)
 
 
+@pytest.mark.parametrize("path", ["/header-injection", "/type-injection"])
+def test_header_with_line_break_is_500_naming_the_route(server, path):
+    rid = f"rid-inject-{server.mode}-{path[1:]}"
+    reply = exchange(server, f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Request-Id: {rid}\r\n\r\n".encode())[0]
+    assert reply.status == 500
+    assert "set-cookie" not in reply.headers and b"evil" not in reply.body
+    entry = log_entry(wait_for_log(server, rid), rid)
+    assert f"serve.script:{line_of(SERVE, path)}:" in entry
+    assert "line break" in entry and "Traceback" not in entry
+
+
 @pytest.mark.parametrize("path, marker", [
     ("/returns-fn", 'get "/returns-fn"'),
     ("/returns-nested-fn", 'get "/returns-nested-fn"'),
@@ -493,6 +510,24 @@ def test_full_queue_answers_503_with_retry_after_at_once():
     assert "retry-after" in headers and int(headers["retry-after"]) >= 1
     assert json.loads(body)["error"]
     assert elapsed < 1.5, elapsed
+
+
+def test_bridge_job_that_raises_fails_its_request_and_the_worker_lives_on():
+    import asyncio
+    from runtime.bridge import Bridge
+
+    async def scenario():
+        bridge = Bridge(threads=1, queue=4)
+        bridge.start(asyncio.get_running_loop())
+        try:
+            failing = bridge.submit(lambda: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                await asyncio.wait_for(failing, 10)
+            # the only worker is still there to run the next job
+            return await asyncio.wait_for(bridge.submit(lambda: "next"), 10)
+        finally:
+            bridge.stop()
+    assert asyncio.run(scenario()) == "next"
 
 
 # --------------------------------------------------------------------------- the process
