@@ -25,7 +25,6 @@ import hashlib
 import os
 import stat
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -596,13 +595,7 @@ def _file_lock(path: Path):
 
 def _cache_dir() -> Path | None:
     """A directory only this user can write (lark's cache is a pickle), or None."""
-    candidates = []
-    if os.environ.get("RT_CACHE_DIR"):
-        candidates.append(Path(os.environ["RT_CACHE_DIR"]))
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    candidates.append(Path(xdg) / "rt" if xdg else Path.home() / ".cache" / "rt")
-    candidates.append(Path(tempfile.gettempdir()) / f"rt-cache-{os.getuid()}")
-    for directory in candidates:
+    for directory in _cache_dir_candidates():
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = directory.stat()
@@ -612,3 +605,12 @@ def _cache_dir() -> Path | None:
         except (OSError, RuntimeError):
             continue
     return None
+
+
+def _cache_dir_candidates():
+    if os.environ.get("RT_CACHE_DIR"):
+        yield Path(os.environ["RT_CACHE_DIR"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    yield Path(xdg) / "rt" if xdg else Path.home() / ".cache" / "rt"
+    import tempfile  # only for this last resort: importing it costs a few ms at startup
+    yield Path(tempfile.gettempdir()) / f"rt-cache-{os.getuid()}"

@@ -828,3 +828,16 @@ def test_golden_syntax_error(case):
     with pytest.raises(ErrorList) as info:
         parse(source, f"{case}.script")
     assert info.value.render(source) + "\n" == (SYNTAX_CASES / f"{case}.err").read_text()
+
+
+def test_cache_dir_must_belong_to_the_user_alone(tmp_path, monkeypatch):
+    from lang.parser import _cache_dir
+    private = tmp_path / "private"
+    monkeypatch.setenv("RT_CACHE_DIR", str(private))
+    assert _cache_dir() == private and (private.stat().st_mode & 0o777) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("RT_CACHE_DIR", str(shared))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _cache_dir() == tmp_path / "xdg" / "rt"
