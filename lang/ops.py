@@ -53,6 +53,8 @@ def sized(r):
 
 def mul(a, b):
     ta, tb = type(a), type(b)
+    if ta is bool or tb is bool:  # a bool counts as 0 or 1 in arithmetic, as with native + and -
+        return mul(int(a) if ta is bool else a, int(b) if tb is bool else b)
     if ta is int and tb is int:
         if a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
             r = a * b
@@ -74,8 +76,10 @@ def mul(a, b):
 
 
 def power(a, b):
+    if type(a) is bool or type(b) is bool:
+        a, b = +a, +b  # 0 or 1, as everywhere in arithmetic
     ta, tb = type(a), type(b)
-    if ta is bool or tb is bool or ta not in _NUMBER or tb not in _NUMBER:
+    if ta not in _NUMBER or tb not in _NUMBER:
         raise _type_error("**", a, b)
     if ta is int and tb is int and b > 0 and abs(a) > 1:
         if (a.bit_length() - 1) * b > MAX_INT_BITS:

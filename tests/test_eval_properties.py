@@ -32,18 +32,26 @@ ARITH = ["+", "-", "*", "/", "//", "%"]
 COMPARE = ["<", "<=", ">", ">=", "==", "!="]
 
 
+def comparison(children):
+    return st.tuples(st.sampled_from(COMPARE), children, children).map(
+        lambda t: (f"({t[1][0]} {t[0]} {t[2][0]})", f"({t[1][1]} {t[0]} {t[2][1]})"))
+
+
 def combine(children):
-    binary = st.tuples(st.sampled_from(ARITH + COMPARE), children, children).map(
+    # Bools come only from comparisons and are only tested, never computed with or compared
+    # to numbers: that is where the language parts from Python (`true == 1` is false).
+    arithmetic = st.tuples(st.sampled_from(ARITH), children, children).map(
         lambda t: (f"({t[1][0]} {t[0]} {t[2][0]})", f"({t[1][1]} {t[0]} {t[2][1]})"))
     logical = st.tuples(st.sampled_from(["and", "or"]), children, children).map(
         lambda t: (f"({t[1][0]} {t[0]} {t[2][0]})", f"({t[1][1]} {t[0]} {t[2][1]})"))
-    conditional = st.tuples(children, children, children).map(
+    conditional = st.tuples(comparison(children), children, children).map(
         lambda t: (f"({t[0][0]} ? {t[1][0]} : {t[2][0]})", f"({t[1][1]} if {t[0][1]} else {t[2][1]})"))
     negate = children.map(lambda c: (f"(-{c[0]})", f"(-{c[1]})"))
-    return st.one_of(binary, logical, conditional, negate)
+    return st.one_of(arithmetic, logical, conditional, negate)
 
 
-expressions = st.recursive(leaves, combine, max_leaves=8)
+values = st.recursive(leaves, combine, max_leaves=8)
+expressions = st.one_of(values, comparison(values))
 _PY_TO_KIND = {ZeroDivisionError: "ValueError", TypeError: "TypeError", OverflowError: "ValueError"}
 
 

@@ -21,7 +21,7 @@ math = MODULES["math"].get
 def test_modules_are_named_modules_of_named_functions():
     assert sorted(MODULES) == ["json", "math", "time"]
     for name, module in MODULES.items():
-        assert type(module) is Module and module.name == name
+        assert isinstance(module, Module) and module.name == name
     assert repr_value(json("encode")) == "<fn encode>" and repr_value(time("format")) == "<fn format>"
     assert repr_value(math("pow")) == "<fn pow>"
     assert MODULES["json"].get("__class__") is None  # members only, never attributes
