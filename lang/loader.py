@@ -107,6 +107,9 @@ class Loader:
         except ErrorList as e:
             errors.extend(e.errors)
             module = None
+        except RecursionError:
+            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            module = None
         imports = []
         if module is None:
             # Still follow the imports we can see? Without a tree there are none.
@@ -123,7 +126,11 @@ class Loader:
             else:
                 child_path = os.path.normpath(os.path.join(os.path.dirname(path), node.path))
                 imports.append((node, self._check(child_path, node.span, chain + [real], errors)))
-        compiled = compile_module(module, resolution, path)
+        try:
+            compiled = compile_module(module, resolution, path)
+        except RecursionError:
+            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            return None
         stack.register(path, compiled.display_names)
         script = Script(path, real, module, compiled, imports)
         self.scripts[real] = script
