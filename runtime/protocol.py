@@ -44,7 +44,8 @@ class Shared:
     """State every connection of one server shares: the app, settings, the clock (updated by
     the sweep, so callbacks never call time()), the live connections and shutdown flag."""
 
-    __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks")
+    __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
+                 "max_head", "max_headers", "max_body")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
@@ -55,6 +56,10 @@ class Shared:
         self.now = loop.time()
         self.closing = False
         self.tasks: set = set()
+        # Limits copied out of settings: callbacks read them once per header/chunk.
+        self.max_head = settings.max_head
+        self.max_headers = settings.max_headers
+        self.max_body = settings.max_body
 
 
 class _Reject(Exception):
@@ -66,7 +71,7 @@ class HttpProtocol(asyncio.Protocol):
 
     __slots__ = (
         "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
-        "_raw_headers", "_head_size", "_phase_bytes", "_body", "_request", "_queue", "_busy",
+        "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
         "_closed", "_closing", "_error", "_expect_continue",
     )
 
@@ -82,7 +87,6 @@ class HttpProtocol(asyncio.Protocol):
         self._head_size = 0
         self._phase_bytes = 0
         self._body: list | None = None
-        self._request: Request | None = None
         self._queue: deque | None = None
         self._busy = False
         self._closed = False
@@ -152,41 +156,43 @@ class HttpProtocol(asyncio.Protocol):
             # A whole read stayed inside one head: httptools buffers partial header values,
             # so count raw bytes too or one endless header line would grow without bound.
             self._phase_bytes += len(data)
-            if self._phase_bytes > self._shared.settings.max_head:
+            if self._phase_bytes > self._shared.max_head:
                 self._reject(431, "request header fields too large")
 
     # -- httptools callbacks -------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
+    # There is no on_message_begin: every request has a target, so the first `on_url` of a
+    # message starts it, and one Python callback per request is saved.
+
+    def on_url(self, url: bytes) -> None:
+        if self._state == HEAD:  # the target arrived in pieces
+            self._url += url
+            self._head_size += len(url)
+            if self._head_size > self._shared.max_head:
+                self._fail(414, "request target too long")
+            return
         if self._state == DEAD:
             raise _Reject()
         self._state = HEAD
         self._since = self._shared.now
-        self._url = b""
+        self._url = url
         self._raw_headers = []
-        self._head_size = 0
+        self._head_size = len(url)
         self._phase_bytes = 0
-        self._expect_continue = False
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
-        self._head_size += len(url)
-        if self._head_size > self._shared.settings.max_head:
-            self._fail(414, "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._raw_headers
         headers.append((name, value))
-        settings = self._shared.settings
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > settings.max_head or len(headers) > settings.max_headers:
+        shared = self._shared
+        self._head_size += len(name) + len(value)
+        if self._head_size > shared.max_head or len(headers) > shared.max_headers:
             self._fail(431, "request header fields too large")
         size = len(name)
         if size == 14 or size == 6:
             lowered = name.lower()
             if lowered == b"content-length":
                 # llhttp has already rejected duplicates and non-digits.
-                if int(value) > settings.max_body:
+                if int(value) > shared.max_body:
                     self._fail(413, "request body too large")
             elif lowered == b"expect":
                 if value.strip().lower() != b"100-continue":
@@ -194,22 +200,18 @@ class HttpProtocol(asyncio.Protocol):
                 self._expect_continue = True
 
     def on_headers_complete(self) -> None:
-        parser = self._parser
-        raw_method = parser.get_method()
-        method = _METHODS.get(raw_method) or raw_method.decode("ascii", "replace")
-        keep_alive = parser.should_keep_alive() and not self._closing and not self._shared.closing
-        self._request = Request(method, self._url.decode("utf-8", "replace"), self._raw_headers,
-                                b"", parser.get_http_version(), keep_alive, self)
         self._state = BODY
         self._since = self._shared.now
         self._phase_bytes = 0
-        if self._expect_continue and not self._busy and not self._queue:
-            # The body is acceptable (a too large Content-Length was refused above): ask for it.
-            self._transport.write(http11.CONTINUE_100)
+        if self._expect_continue:
+            self._expect_continue = False
+            if not self._busy and not self._queue:
+                # The body is acceptable (a too large Content-Length was refused above).
+                self._transport.write(http11.CONTINUE_100)
 
     def on_body(self, data: bytes) -> None:
         size = self._phase_bytes + len(data)
-        if size > self._shared.settings.max_body:
+        if size > self._shared.max_body:
             self._fail(413, "request body too large")
         self._phase_bytes = size
         self._since = self._shared.now
@@ -219,19 +221,31 @@ class HttpProtocol(asyncio.Protocol):
             self._body.append(data)
 
     def on_message_complete(self) -> None:
-        request = self._request
-        self._request = None
-        if self._body is not None:
-            request.body = b"".join(self._body)
+        parser = self._parser
+        raw_method = parser.get_method()
+        keep_alive = parser.should_keep_alive() and not self._closing and not self._shared.closing
+        body = self._body
+        if body is not None:
             self._body = None
+            body = b"".join(body)
+        request = Request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
+                          self._url.decode("utf-8", "replace"), self._raw_headers,
+                          body or b"", parser.get_http_version(), keep_alive, self)
         self._raw_headers = None
         self._url = b""
         self._since = self._shared.now
-        self._state = IDLE if request.keep_alive else DEAD
+        self._state = IDLE if keep_alive else DEAD
         if self._busy or self._queue or self._flow.writing_paused:
             self._enqueue(request)
+            return
+        # The fast path, inlined: a sync handler's bytes go out in one write.
+        out = self._shared.dispatch(request)
+        if out.__class__ is bytes:
+            self._transport.write(out)
+            if not keep_alive:
+                self._close()
         else:
-            self._respond(request)
+            self._respond_later(request, out)
 
     # -- answering -----------------------------------------------------------------------------
 
@@ -240,12 +254,17 @@ class HttpProtocol(asyncio.Protocol):
         if out.__class__ is bytes:
             self._write(out, request.keep_alive)
         else:
-            self._busy = True
-            coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
-            task = self._shared.loop.create_task(coro)
-            tasks = self._shared.tasks
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            self._respond_later(request, out)
+
+    def _respond_later(self, request: Request, out: Any) -> None:
+        """An async handler's awaitable or a streamed body: a task answers, later requests
+        on this connection wait for it."""
+        self._busy = True
+        coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
+        task = self._shared.loop.create_task(coro)
+        tasks = self._shared.tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _complete(self, pending: Any, request: Request) -> None:
         out = await pending
@@ -337,7 +356,6 @@ class HttpProtocol(asyncio.Protocol):
     def _reject(self, status: int, message: str) -> None:
         """Answer a protocol error (after any pending responses) and close."""
         self._state = DEAD
-        self._request = None
         self._body = None
         data = render_error(status, message, keep_alive=False)
         if self._busy or self._queue:

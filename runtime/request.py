@@ -22,7 +22,7 @@ from .response import HTTPError
 
 __all__ = ["Request"]
 
-_UNSET: Any = object()
+_NO_PARAMS: dict = {}  # shared by requests without a route match; never mutated
 
 
 class Request:
@@ -41,56 +41,56 @@ class Request:
             path = _origin_path(path)
         self.raw_path = path
         self.raw_query = query
-        self.params: dict[str, str] = {}
+        self.params: dict[str, str] = _NO_PARAMS
         self.body = body
         self.http_version = http_version
         self.keep_alive = keep_alive
         self.route: str | None = None
         self._raw_headers = raw_headers
-        self._headers = None
-        self._query = None
-        self._query_all = None
-        self._cookies = None
-        self._path = None
-        self._id = None
         self._peer = peer
+        # The caches (_headers, _query, _query_all, _cookies, _path, _id) stay unset until
+        # first use: an unset slot costs nothing here and raises AttributeError there.
 
     # -- lazily parsed fields ---------------------------------------------------------------
 
     @property
     def path(self) -> str:
         """The percent-decoded path (no query string)."""
-        path = self._path
-        if path is None:
+        try:
+            return self._path
+        except AttributeError:
             raw = self.raw_path
             path = self._path = unquote(raw, errors="replace") if "%" in raw else raw
-        return path
+            return path
 
     @property
     def headers(self) -> dict[str, str]:
         """Lower-case names; repeated values joined with ", " ("; " for cookie)."""
-        headers = self._headers
-        if headers is None:
+        try:
+            return self._headers
+        except AttributeError:
             headers = self._headers = _header_dict(self._raw_headers)
-        return headers
+            return headers
 
     @property
     def query(self) -> dict[str, str]:
         """Query parameters, the last value winning for a repeated name."""
-        query = self._query
-        if query is None:
+        try:
+            return self._query
+        except AttributeError:
             query = self._query = dict(self._query_pairs())
-        return query
+            return query
 
     @property
     def query_all(self) -> dict[str, list[str]]:
         """Query parameters with every value, in order."""
-        query_all = self._query_all
-        if query_all is None:
+        try:
+            return self._query_all
+        except AttributeError:
             query_all = self._query_all = {}
             for name, value in self._query_pairs():
                 query_all.setdefault(name, []).append(value)
-        return query_all
+            return query_all
 
     def _query_pairs(self) -> list[tuple[str, str]]:
         if not self.raw_query:
@@ -99,10 +99,11 @@ class Request:
 
     @property
     def cookies(self) -> dict[str, str]:
-        cookies = self._cookies
-        if cookies is None:
+        try:
+            return self._cookies
+        except AttributeError:
             cookies = self._cookies = _parse_cookies(self.headers.get("cookie", ""))
-        return cookies
+            return cookies
 
     @property
     def ip(self) -> str:
@@ -117,11 +118,12 @@ class Request:
     @property
     def id(self) -> str:
         """The client's `x-request-id` when it sent a sane one, else a generated id."""
-        rid = self._id
-        if rid is None:
+        try:
+            return self._id
+        except AttributeError:
             sent = self.headers.get("x-request-id", "")
             rid = self._id = sent if 0 < len(sent) <= 128 and sent.isprintable() else os.urandom(8).hex()
-        return rid
+            return rid
 
     # -- body --------------------------------------------------------------------------------
 

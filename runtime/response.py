@@ -78,18 +78,20 @@ def _render_none(value: None, keep_alive: bool, head_only: bool) -> bytes:
     return http11.encode_no_body(204, keep_alive)
 
 
-def _body_and_type(body: Any) -> tuple[bytes, bytes]:
-    """A Response body as bytes plus its default content type line."""
-    kind = type(body)
-    if kind is bytes or kind is bytearray or kind is memoryview:
-        return bytes(body), http11.CT_BYTES
-    if kind is str:
-        return body.encode("utf-8"), http11.CT_TEXT
-    if kind is dict or kind is list:
-        return http11.dumps_json(body), http11.CT_JSON
-    if body is None:
-        return b"", http11.CT_BYTES
-    raise TypeError(f"unsupported response body type {kind.__name__}")
+def _bytes_body(body: Any) -> tuple[bytes, bytes]:
+    return bytes(body), http11.CT_BYTES
+
+
+# A Response body's exact type -> (wire bytes, default Content-Type line).
+_BODY_ENCODERS = {
+    bytes: lambda body: (body, http11.CT_BYTES),
+    str: lambda body: (body.encode("utf-8"), http11.CT_TEXT),
+    dict: lambda body: (http11.dumps_json(body), http11.CT_JSON),
+    list: lambda body: (http11.dumps_json(body), http11.CT_JSON),
+    type(None): lambda body: (b"", http11.CT_BYTES),
+    bytearray: _bytes_body,
+    memoryview: _bytes_body,
+}
 
 
 def _is_stream(body: Any) -> bool:
@@ -100,17 +102,22 @@ def _is_stream(body: Any) -> bool:
 
 def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes | Streamed:
     status = resp.status
-    extra = http11.encode_headers(resp.headers)
-    body = resp.body
+    headers = resp.headers
+    extra = http11.encode_headers(headers) if headers else b""
     if status in _NO_BODY_STATUSES:
         return http11.encode_no_body(status, keep_alive, extra)
-    if _is_stream(body):
-        ctype = http11.content_type_line(resp.content_type or "application/octet-stream")
-        head = http11.encode_chunked_head(status, ctype, keep_alive, extra)
-        return Streamed(head, None if head_only else body, keep_alive, status)
-    data, ctype = _body_and_type(body)
-    if resp.content_type is not None:
-        ctype = http11.content_type_line(resp.content_type)
+    body = resp.body
+    encoder = _BODY_ENCODERS.get(body.__class__)
+    if encoder is None:
+        if _is_stream(body):
+            ctype = http11.content_type_line(resp.content_type or "application/octet-stream")
+            head = http11.encode_chunked_head(status, ctype, keep_alive, extra)
+            return Streamed(head, None if head_only else body, keep_alive, status)
+        raise TypeError(f"unsupported response body type {type(body).__name__}")
+    data, ctype = encoder(body)
+    content_type = resp.content_type
+    if content_type is not None:
+        ctype = http11.content_type_line(content_type)
     return http11.encode(status, ctype, data, keep_alive, head_only, extra)
 
 

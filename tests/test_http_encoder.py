@@ -103,12 +103,23 @@ def test_encoded_length_always_matches_body(body, status, keep_alive, head_only)
 def test_request_is_lazy_and_parses_on_demand():
     raw = [(b"Host", b"x"), (b"Cookie", b"a=1"), (b"cookie", b'b="2"'), (b"X-Y", b" v ")]
     req = Request("GET", "/p%20q?x=1&x=2&y", raw)
-    assert req._headers is None and req._query is None
+    assert not hasattr(req, "_headers") and not hasattr(req, "_query")  # nothing parsed yet
     assert req.path == "/p q" and req.raw_path == "/p%20q"
     assert req.query == {"x": "2", "y": ""} and req.query_all == {"x": ["1", "2"], "y": [""]}
     assert req.headers == {"host": "x", "cookie": 'a=1; b="2"', "x-y": "v"}
     assert req.cookies == {"a": "1", "b": "2"}
     assert req.get("query") is req.query and req.get("nope", 5) == 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | st.text(),
+                    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+                    max_leaves=20))
+def test_fast_json_matches_json_dumps(value):
+    import json
+    assert http11.dumps_json(value) == json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_request_json_and_text_errors_are_http_400():

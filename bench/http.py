@@ -1,0 +1,211 @@
+"""HTTP throughput and latency: rt native against its peers, side by side in one run.
+
+    .venv/bin/python bench/http.py [--duration 10] [--warmup 2] [--only rt,bare] [--no-write]
+
+Each server runs as one process pinned to core 0 (`taskset -c 0`); wrk runs pinned to core 1
+with 64 connections and one thread, `--latency`, for `--duration` seconds per route after a
+`--warmup` run. Routes: /plaintext, /json and a parameter route /users/:id. The table gives
+req/s, p50 and p99 latency, and ratios against the bare uvloop+httptools server and
+uvicorn+starlette measured in the same run; the figures go into bench/RESULTS.md "## HTTP"
+(only that section is rewritten). Peers come from the `bench` extra
+(`pip install -c constraints.txt -e '.[bench]'`); a peer that is not installed is skipped.
+wrk is installed from Debian when missing and the script runs as root.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_DIR = ROOT / "bench" / "peers"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PY = sys.executable
+ROUTES = ("/plaintext", "/json", "/users/12345")
+CONNECTIONS = 64
+
+
+def _uvicorn(app: str) -> callable:
+    return lambda port: [PY, "-m", "uvicorn", "--app-dir", str(PEERS_DIR), app, "--port", str(port),
+                         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+                         "--no-access-log", "--workers", "1"]
+
+
+# name -> (module that must be importable, command for a port)
+SERVERS = {
+    "rt native": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--native",
+                                           str(PEERS_DIR / "rt_native.py"), "--port", str(port)]),
+    "bare uvloop+httptools": ("httptools", lambda port: [PY, str(PEERS_DIR / "bare.py"), str(port)]),
+    "granian (ASGI)": ("granian", lambda port: [
+        PY, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", "1",
+        "--runtime-threads", "1", "--no-access-log", "--log-level", "warning",
+        "--app-dir", str(PEERS_DIR), "asgi_raw:app"]),
+    "uvicorn raw ASGI": ("uvicorn", _uvicorn("asgi_raw:app")),
+    "sanic": ("sanic", lambda port: [PY, str(PEERS_DIR / "sanic_app.py"), str(port)]),
+    "uvicorn+starlette": ("starlette", _uvicorn("starlette_app:app")),
+}
+BASELINES = ("bare uvloop+httptools", "uvicorn+starlette")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
+                       stdout=subprocess.DEVNULL)
+        wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("bench/http.py needs wrk (apt-get install wrk)")
+    return wrk
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+                if sock.recv(100).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def run_wrk(wrk: str, url: str, seconds: float) -> dict:
+    out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}",
+                          f"-d{max(1, round(seconds))}s", "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if rps is None or "99" not in pct:
+        raise RuntimeError(f"could not parse wrk output:\n{out}")
+    return {"rps": float(rps.group(1)), "p50": _ms(pct["50"]), "p99": _ms(pct["99"]),
+            "errors": (int(errors.group(1)) if errors else 0),
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def bench_server(name: str, command, wrk: str, duration: float, warmup: float) -> dict:
+    port = free_port()
+    proc = subprocess.Popen(["taskset", "-c", "0", *command(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    results = {}
+    try:
+        wait_ready(port, proc)
+        for route in ROUTES:
+            url = f"http://127.0.0.1:{port}{route}"
+            if warmup:
+                run_wrk(wrk, url, warmup)
+            results[route] = run_wrk(wrk, url, duration)
+            r = results[route]
+            print(f"  {name:24} {route:14} {r['rps']:>10,.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                  f"p99 {r['p99']:6.2f} ms" + (f"  non-2xx {r['errors']}" if r["errors"] else ""),
+                  flush=True)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    return results
+
+
+def table(all_results: dict) -> str:
+    lines = ["| server | route | req/s | p50 ms | p99 ms | vs bare (req/s, p99) | vs uvicorn+starlette |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for route in ROUTES:
+        for name, results in all_results.items():
+            r = results.get(route)
+            if r is None:
+                continue
+            ratios = []
+            for base in BASELINES:
+                b = all_results.get(base, {}).get(route)
+                ratios.append(f"{r['rps'] / b['rps']:.2f}x" + (f", {r['p99'] / b['p99']:.2f}x"
+                                                                if base == BASELINES[0] else "")
+                              if b else "-")
+            lines.append(f"| {name} | {route} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                         f"{ratios[0]} | {ratios[1]} |")
+    return "\n".join(lines)
+
+
+def write_results(text: str) -> None:
+    """Replace the "## HTTP" section of RESULTS.md (up to the next "## "), keep the rest."""
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    section = "## HTTP\n\n" + text.rstrip() + "\n"
+    match = re.search(r"^## HTTP\n.*?(?=^## |\Z)", current, re.S | re.M)
+    if match:
+        updated = current[:match.start()] + section + ("\n" if match.end() < len(current) else "") + current[match.end():]
+    else:
+        updated = current.rstrip() + "\n\n" + section
+    RESULTS.write_text(updated)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per route (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per route (default 2)")
+    parser.add_argument("--only", default="", help="comma-separated name prefixes to run")
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    all_results = {}
+    print(f"wrk: {CONNECTIONS} connections, 1 thread, core 1; servers single-process on core 0; "
+          f"{args.duration:g} s per route after {args.warmup:g} s warm-up", flush=True)
+    for name, (module, command) in SERVERS.items():
+        if wanted and not any(name.startswith(w) for w in wanted):
+            continue
+        if find_spec(module) is None:
+            print(f"  {name}: skipped ({module} is not installed; pip install -e '.[bench]')")
+            continue
+        try:
+            all_results[name] = bench_server(name, command, wrk, args.duration, args.warmup)
+        except Exception as exc:  # one broken peer must not lose the others' figures
+            print(f"  {name}: failed: {exc}")
+    text = table(all_results)
+    print()
+    print(text)
+    if not args.no_write and all_results:
+        stamp = time.strftime("%Y-%m-%d")
+        write_results(
+            f"Command: `.venv/bin/python bench/http.py` ({stamp}; {os.cpu_count()} cores; each "
+            f"server one process on core 0 via `taskset -c 0`, wrk on core 1, {CONNECTIONS} "
+            f"connections, {args.duration:g} s per route after {args.warmup:g} s warm-up).\n\n"
+            + text + "\n\nIdle keep-alive connections' memory: `.venv/bin/python bench/idle_conns.py`.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
