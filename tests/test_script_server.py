@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
@@ -496,18 +496,22 @@ def test_async_32_sleepers_run_at_once():
 
 def test_full_queue_answers_503_with_retry_after_at_once():
     with ServerProcess(SERVE, "--async", "--threads", "1", "--queue", "1", native=None) as srv:
-        with ThreadPoolExecutor(2) as pool:
-            running = pool.submit(call, srv, "/sleep?s=3")
-            time.sleep(1.0)  # the only worker has taken it
-            queued = pool.submit(call, srv, "/sleep?s=0.1")
-            time.sleep(0.5)  # it waits in the queue (size 1)
+        with ThreadPoolExecutor(4) as pool:
+            running = pool.submit(call, srv, "/sleep?s=4")  # occupies the only worker
+            for _ in range(20):
+                queued = pool.submit(call, srv, "/sleep?s=0.1")
+                if not wait([queued], timeout=0.5).done:
+                    break  # it waits in the queue (size 1) behind the running one
+                assert queued.result()[0] == 503  # the worker had not taken the first yet
+            else:
+                pytest.fail("the queue never held a request")
             started = time.monotonic()
             status, headers, body = call(srv, "/string")
             elapsed = time.monotonic() - started
-            assert running.result(timeout=30)[:1] == (200,)
+            assert running.result(timeout=30)[0] == 200
             assert queued.result(timeout=30)[0] == 200
     assert status == 503
-    assert "retry-after" in headers and int(headers["retry-after"]) >= 1
+    assert int(headers["retry-after"]) >= 1
     assert json.loads(body)["error"]
     assert elapsed < 1.5, elapsed
 
