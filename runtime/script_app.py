@@ -141,7 +141,6 @@ class ScriptApp:
     def _declare(self, node, groups, value, base: str) -> None:
         source = str(node.span)
         if isinstance(node, N.Route):
-            uses = list(self.top_uses)
             path = join_paths(*(g.prefix for g in groups), node.path)
             # Group middleware is known in full only when the group is done: resolve late.
             self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
