@@ -178,6 +178,7 @@ def test_request_fields(server):
     assert all(name == name.lower() for name in got["headers"])
     assert got["cookies"] == {"a": "1", "b": "x y"}
     assert got["id"] == "rid-fields"
+    assert got["ip"] == "127.0.0.1"
 
 
 def test_request_id_is_generated_when_not_sent(server):
@@ -311,6 +312,16 @@ def test_middleware_sees_nil_as_204_response(mw_server):
 def test_middleware_keeps_result_encoding(mw_server):
     status, headers, body = call(mw_server, "/map")
     assert (status, headers["content-type"], body) == (200, "application/json", b'{"n":1}')
+
+
+def test_head_through_middleware_has_length_and_no_body(mw_server):
+    with mw_server.connect() as sock:
+        sock.sendall(b"HEAD /plain HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+        rfile = sock.makefile("rb")
+        head = read_response(rfile, head=True)
+        after = read_response(rfile)
+    assert (head.status, head.headers["content-length"], head.headers["x-trace"]) == (200, "5", "second;first;")
+    assert (after.status, after.body) == (200, b"plain")
 
 
 def test_outermost_middleware_short_circuits(mw_server):
