@@ -47,7 +47,7 @@ SERVERS = {
     "granian (ASGI)": ("granian", lambda port: [
         PY, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", "1",
         "--runtime-threads", "1", "--no-access-log", "--log-level", "warning",
-        "--app-dir", str(PEERS_DIR), "asgi_raw:app"]),
+        "--working-dir", str(PEERS_DIR), "asgi_raw:app"]),
     "uvicorn raw ASGI": ("uvicorn", _uvicorn("asgi_raw:app")),
     "sanic": ("sanic", lambda port: [PY, str(PEERS_DIR / "sanic_app.py"), str(port)]),
     "uvicorn+starlette": ("starlette", _uvicorn("starlette_app:app")),
