@@ -182,3 +182,43 @@ def test_missing_native_module(tmp_path):
                             timeout=30)
     assert result.returncode == 1 and "no_such_module_xyz" in result.stderr
     assert "not found" in result.stderr
+
+
+def test_app_serves_from_python_without_the_cli(tmp_path):
+    import re
+    import signal
+    import time
+    script = tmp_path / "embedded.py"
+    script.write_text(textwrap.dedent("""\
+        from runtime import App
+
+        app = App()
+        stopped = []
+        app.on_stop.append(lambda: print("on_stop ran", flush=True))
+
+        @app.get("/hello/:name")
+        async def hello(req):
+            return f"hello {req.params['name']}"
+
+        raise SystemExit(app.serve(port=0, keep_alive=2.0))
+        """))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env={"PYTHONPATH": str(ROOT)})
+    try:
+        port = None
+        deadline = time.monotonic() + 20
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline().decode()
+            found = re.search(r"listening on http://[^:]+:(\d+)", line)
+            port = int(found.group(1)) if found else None
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/hello/w%C3%B6rld")
+        assert conn.getresponse().read() == "hello wörld".encode()
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert b"on_stop ran" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
