@@ -513,7 +513,9 @@ def test_full_queue_answers_503_with_retry_after_at_once():
                 queued = pool.submit(call, srv, "/sleep?s=0.1")
                 if not wait([queued], timeout=0.5).done:
                     break  # it waits in the queue (size 1) behind the running one
-                assert queued.result()[0] == 503  # the worker had not taken the first yet
+                # Answered already: the first had not reached the worker yet (503, or 200 when
+                # this one overtook it). Try again.
+                assert queued.result()[0] in (200, 503)
             else:
                 pytest.fail("the queue never held a request")
             started = time.monotonic()
