@@ -53,6 +53,17 @@ def format_error(kind: str, message: str, exc: BaseException) -> str:
         return f"error: {kind}: {message}"
     span, _ = frames[-1]
     out = render(span, f"{kind}: {message}")
+    # Recursion repeats one frame hundreds of times: say it once, with a count.
+    shown, previous, repeats = [], None, 0
     for span, name in reversed(frames):
-        out += f"\n  at {name} ({span})"
-    return out
+        line = f"  at {name} ({span})"
+        if line == previous:
+            repeats += 1
+            continue
+        if repeats:
+            shown.append(f"  ... the frame above {repeats} more time(s)")
+        shown.append(line)
+        previous, repeats = line, 0
+    if repeats:
+        shown.append(f"  ... the frame above {repeats} more time(s)")
+    return out + "".join("\n" + line for line in shown)

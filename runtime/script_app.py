@@ -47,7 +47,8 @@ class MountError(RtError):
 def join_paths(*parts: str) -> str:
     path = "/".join(p.strip("/") for p in parts if p.strip("/"))
     last = parts[-1] if parts else ""
-    return "/" + path + ("/" if last.endswith("/") and path else "")
+    # A group's "/" route is the group's own path: `group "/api" { get "/" }` serves /api.
+    return "/" + path + ("/" if last.endswith("/") and last.strip("/") and path else "")
 
 
 # --------------------------------------------------------------------------- results
@@ -115,6 +116,7 @@ class ScriptApp:
         self.on_error = None
         self.bridge: Bridge | None = None
         self.routes: list = []  # (method, path, chain, source)
+        self.statics: list = []  # (pattern, StaticFiles, groups, source)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -131,6 +133,10 @@ class ScriptApp:
             self._declare(node, groups, value, base)
         for method, path, chain, source in self.routes:
             self.app.add_route(method, path, self._handler(chain, source), source=source)
+        for pattern, files, groups, source in self.statics:
+            if _Chain(self, groups, None).uses():
+                files = self._static_through_middleware(files, groups, source)
+            self.app.add_route("GET", pattern, files, source=source)
         if self.top_uses:
             self.app.unrouted = self._unrouted_handler()
         if self.settings.async_mode:
@@ -155,7 +161,7 @@ class ScriptApp:
             prefix = join_paths(*(g.prefix for g in groups), node.prefix)
             files = StaticFiles(os.path.join(base, node.directory))
             pattern = prefix.rstrip("/") + "/*path"
-            self.app.add_route("GET", pattern, files, source=source)
+            self.statics.append((pattern, files, groups, source))
         elif isinstance(node, N.On):
             if node.event == "start":
                 self.app.on_start.append(lambda fn=value: self._lifecycle(fn, "on start"))
@@ -249,6 +255,44 @@ class ScriptApp:
                 return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
         script_handler.kind = "script"
         return script_handler
+
+    def _static_through_middleware(self, files: StaticFiles, groups: tuple, source: str):
+        """Static files pass through the script's middleware too. The middleware sees a
+        response with the file's status and headers (its body stays a file, shown as nil);
+        if the same response comes back, the file is sent with whatever headers and status
+        the middleware set, else the middleware's own answer is."""
+        def answer(req):
+            sent = []
+
+            def respond(sreq):
+                native = files(sreq.http)
+                headers = {str(k).lower(): str(v) for k, v in (native.headers or {}).items()}
+                if native.content_type:
+                    headers["content-type"] = native.content_type
+                proxy = ScriptResponse(status=native.status, headers=headers)
+                sent.append((proxy, native))
+                return proxy
+
+            chain = _Chain(self, groups, respond)
+            result = self.invoke(chain, ScriptRequest(req), source)
+            if sent and result is sent[0][0]:
+                proxy, native = sent[0]
+                headers = dict(proxy.headers)
+                content_type = headers.pop("content-type", None)
+                return Response(native.body, status=proxy.status, headers=headers, content_type=content_type)
+            return to_wire_or_500(result, req, source)
+
+        answer.kind = "static"
+        if not self.settings.async_mode:
+            return answer
+
+        def answer_async(req):
+            try:
+                return self.bridge.submit(lambda: answer(req))
+            except QueueFull:
+                return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
+        answer_async.kind = "static"
+        return answer_async
 
     def _unrouted_handler(self):
         """Top-level `use` wraps requests no route matched; `next` gives the 404/405."""

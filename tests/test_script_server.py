@@ -273,6 +273,7 @@ def test_unknown_path_is_404(server):
 
 @pytest.mark.parametrize("path, status, body", [
     ("/api/ping", 200, b"api ping"),
+    ("/api", 200, b"api root"),  # a group's "/" route is the group's own path
     ("/api/v2/ping", 200, b"api v2 ping"),
     ("/api/v2/deep/users/7", 200, b"user 7"),
     ("/ping", 404, None),

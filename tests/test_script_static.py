@@ -121,8 +121,6 @@ def test_top_level_use_wraps_script_routes(server):
     assert call(server, "/")[1].get("x-wrapped") == "yes"
 
 
-@pytest.mark.xfail(strict=True, reason="static routes are mounted as native handlers outside "
-                   "the script's middleware chain: top-level `use` does not wrap them")
 def test_top_level_use_wraps_static_files(server):
     status, headers, _ = call(server, "/assets/hello.txt")
     assert (status, headers.get("x-wrapped")) == (200, "yes")
