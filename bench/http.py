@@ -202,7 +202,9 @@ def main() -> int:
         write_results(
             f"Command: `.venv/bin/python bench/http.py` ({stamp}; {os.cpu_count()} cores; each "
             f"server one process on core 0 via `taskset -c 0`, wrk on core 1, {CONNECTIONS} "
-            f"connections, {args.duration:g} s per route after {args.warmup:g} s warm-up).\n\n"
+            f"connections, {args.duration:g} s per route after {args.warmup:g} s warm-up; "
+            f"load average at the end {os.getloadavg()[0]:.2f}: other processes on the machine "
+            f"skew every figure, the ratios within one run less so).\n\n"
             + text + "\n\nIdle keep-alive connections' memory: `.venv/bin/python bench/idle_conns.py`.\n")
     return 0
 
