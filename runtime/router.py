@@ -40,7 +40,7 @@ import ast
 import re
 from enum import IntEnum
 from types import CodeType, FunctionType
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
 from lang.errors import RtError
 
@@ -159,27 +159,27 @@ def parse_pattern(pattern: str) -> tuple[tuple[int, str, str | None], ...]:
 
 
 def decode_param(raw: str) -> str:
-    """Percent-decode one parameter value; invalid UTF-8 leaves the value as sent."""
+    """Percent-decode one parameter value; invalid UTF-8 leaves the value as sent (so does a
+    malformed escape such as `%zz`, by unquote's rules)."""
     if "%" not in raw:
         return raw
     try:
-        return unquote(raw, errors="strict")
+        return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         return raw
 
 
 class Route:
     """One registered route and what registration worked out about it."""
-    __slots__ = ("method", "pattern", "handler", "source", "segments", "shape", "found", "index")
+    __slots__ = ("method", "pattern", "handler", "source", "segments", "shape", "found")
 
-    def __init__(self, method, pattern, handler, source, segments, index):
+    def __init__(self, method, pattern, handler, source, segments):
         self.method = method
         self.pattern = pattern
         self.handler = handler
         self.source = source
         self.segments = segments
         self.shape = tuple((kind, text) for kind, text, _ in segments)
-        self.index = index
         # The Match a hit on a fully static route returns, shared by every hit.
         self.found = _make_match(FOUND, handler, _NO_PARAMS, (), pattern)
 
@@ -198,14 +198,18 @@ class Route:
 class Router:
     """Routes registered with `add`, looked up with `match(method, path) -> Match`.
 
-    `match` is an attribute holding the compiled lookup function (rebuilt lazily after an
-    `add`), so calling it costs no method binding.
+    `match` is an attribute holding the compiled lookup function, so calling it costs no
+    method binding. Until the table is compiled (`compile()`, or the first lookup after an
+    `add`) it holds a stand-in that compiles first; a stand-in fetched earlier keeps working,
+    always against the current table. Fetch `router.match` again after the last `add` (or
+    after `compile()`) to get the fast function itself.
     """
-    __slots__ = ("match", "_routes", "_by_shape")
+    __slots__ = ("match", "_routes", "_by_shape", "_compiled")
 
     def __init__(self):
         self._routes: list[Route] = []
         self._by_shape: dict[tuple, Route] = {}
+        self._compiled = None
         self.match = self._compile_then_match
 
     def add(self, method: str, pattern: str, handler: object, source: str) -> None:
@@ -213,13 +217,14 @@ class Router:
         if method != ANY and (not isinstance(method, str) or _METHOD.match(method) is None):
             raise RoutePatternError(f"invalid method {method!r} for route {pattern!r}: "
                                     "use an upper-case HTTP method or '*'")
-        route = Route(method, pattern, handler, source, parse_pattern(pattern), len(self._routes))
+        route = Route(method, pattern, handler, source, parse_pattern(pattern))
         key = (method, route.shape)
         earlier = self._by_shape.get(key)
         if earlier is not None:
             raise RouteConflict(f"route {route} clashes with {earlier}: they match the same paths")
         self._by_shape[key] = route
         self._routes.append(route)
+        self._compiled = None
         self.match = self._compile_then_match
 
     def routes(self) -> list[tuple[str, str, object, str]]:
@@ -227,12 +232,15 @@ class Router:
         return [(r.method, r.pattern, r.handler, r.source) for r in self._routes]
 
     def compile(self) -> None:
-        """Build the lookup function now (else the first `match` does)."""
-        self.match = _compile(self._routes)
+        """Build the lookup function now (else the first `match` does). Call it at startup:
+        it takes milliseconds for hundreds of routes."""
+        if self._compiled is None:
+            self._compiled = _compile(self._routes)
+        self.match = self._compiled
 
     def _compile_then_match(self, method: str, path: str) -> Match:
         self.compile()
-        return self.match(method, path)
+        return self._compiled(method, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,21 +474,18 @@ class _CodeGen:
         ]
 
 
-def _static_table(routes: list[Route]) -> dict[tuple[str, str], Match]:
-    """(method, path) -> Match for the fully static routes, HEAD falling back to GET.
+def _static_table(routes: list[Route]) -> dict[str, dict[str, Match]]:
+    """path -> {method: Match} for the fully static routes, HEAD falling back to GET.
 
     ANY's static routes are left to the trie, which knows every method."""
     by_path: dict[str, dict[str, Match]] = {}
     for route in routes:
         if route.is_static and route.method != ANY:
             by_path.setdefault(route.static_path, {})[route.method] = route.found
-    table = {}
-    for path, methods in by_path.items():
+    for methods in by_path.values():
         if "GET" in methods:
             methods.setdefault("HEAD", methods["GET"])
-        for method, found in methods.items():
-            table[(method, path)] = found
-    return table
+    return by_path
 
 
 def _compile(routes: list[Route]):
@@ -488,8 +493,11 @@ def _compile(routes: list[Route]):
     gen = _CodeGen()
     method, path, segs = _name("method"), _name("path"), _name("segs")
     body: list[ast.stmt] = [
-        _assign("m", _call(_name("static_get"), ast.Tuple([method, path], _LOAD, **_POS))),
-        _if(_test(_name("m"), "is not", _const(None)), [_return(_name("m"))]),
+        # Static routes: one dict lookup on the path (no key to build), then on the method.
+        _assign("m", _call(_name("static_get"), path)),
+        _if(_test(_name("m"), "is not", _const(None)), [
+            _assign("m", _method(_name("m"), "get", method)),
+            _if(_test(_name("m"), "is not", _const(None)), [_return(_name("m"))])]),
         _assign("segs", _method(path, "split", _const("/"))),
         _if(_subscript(segs, _const(0)), [_return(_name("NOT_FOUND"))]),  # no leading '/'
         _assign("n", _call(_name("len"), segs)),

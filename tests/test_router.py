@@ -344,3 +344,14 @@ def test_real_tables_misses_and_wrong_methods(table):
                 assert match.status is FOUND, (method, path)
             else:
                 assert outcome(match) == (405, tuple(sorted(taking))), (method, path)
+
+
+def test_a_match_function_fetched_before_compiling_keeps_working_and_compiles_once():
+    router = build(["GET /a/:x"])
+    early = router.match
+    assert early("GET", "/a/1").params == {"x": "1"}
+    compiled = router.match
+    assert compiled is not early and early("GET", "/a/2").params == {"x": "2"}
+    assert router.match is compiled  # the stand-in did not compile again
+    router.add("GET", "/b", "hb", "s:2:1")
+    assert early("GET", "/b").handler == "hb"  # the stand-in follows the current table
