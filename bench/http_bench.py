@@ -1,6 +1,6 @@
 """HTTP throughput and latency: rt native against its peers, side by side in one run.
 
-    .venv/bin/python bench/http.py [--duration 10] [--warmup 2] [--only rt,bare] [--no-write]
+    .venv/bin/python bench/http_bench.py [--duration 10] [--warmup 2] [--only rt,bare] [--no-write]
 
 Each server runs as one process pinned to core 0 (`taskset -c 0`); wrk runs pinned to core 1
 with 64 connections and one thread, `--latency`, for `--duration` seconds per route after a
@@ -43,6 +43,10 @@ def _uvicorn(app: str) -> callable:
 SERVERS = {
     "rt native": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--native",
                                            str(PEERS_DIR / "rt_native.py"), "--port", str(port)]),
+    "rt script inline": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve",
+                                                  str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
+    "rt script --async": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--async",
+                                                   str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
     "bare uvloop+httptools": ("httptools", lambda port: [PY, str(PEERS_DIR / "bare.py"), str(port)]),
     "granian (ASGI)": ("granian", lambda port: [
         PY, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", "1",
@@ -68,7 +72,7 @@ def ensure_wrk() -> str:
                        stdout=subprocess.DEVNULL)
         wrk = shutil.which("wrk")
     if wrk is None:
-        sys.exit("bench/http.py needs wrk (apt-get install wrk)")
+        sys.exit("bench/http_bench.py needs wrk (apt-get install wrk)")
     return wrk
 
 
@@ -200,7 +204,7 @@ def main() -> int:
     if not args.no_write and all_results:
         stamp = time.strftime("%Y-%m-%d")
         write_results(
-            f"Command: `.venv/bin/python bench/http.py` ({stamp}; {os.cpu_count()} cores; each "
+            f"Command: `.venv/bin/python bench/http_bench.py` ({stamp}; {os.cpu_count()} cores; each "
             f"server one process on core 0 via `taskset -c 0`, wrk on core 1, {CONNECTIONS} "
             f"connections, {args.duration:g} s per route after {args.warmup:g} s warm-up; "
             f"load average at the end {os.getloadavg()[0]:.2f}: other processes on the machine "
