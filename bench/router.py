@@ -1,6 +1,6 @@
 """Router micro-benchmark: rt's Router against peer routers on the GitHub API route table.
 
-    .venv/bin/python bench/router.py [--repeat N] [--python-note]
+    .venv/bin/python bench/router.py [--repeat N]
 
 Everything runs in one process, on the same route table (shared/routes/github_routes.txt +
 github_routes_clashing.txt) and the same lookup sets:
@@ -22,7 +22,6 @@ import gc
 import random
 import re
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -289,9 +288,7 @@ def build_time(builder, routes, times: int = 5) -> float:
 
 
 def python_note() -> str:
-    config = sysconfig.get_config_var("CONFIG_ARGS") or ""
-    pgo = "PGO" if "--enable-optimizations" in config else "no PGO"
-    return f"CPython {sys.version.split()[0]} ({pgo}{', LTO' if '--with-lto' in config else ''}) at {sys.executable}"
+    return f"CPython {sys.version.split()[0]} at {sys.executable}"
 
 
 def main(argv=None) -> None:

@@ -1,21 +1,24 @@
 """The request router: method + raw path -> handler and parameters.
 
-Strategy. Routes are registered with `Router.add`; the first `match` after a change compiles
-the whole table into one Python function, built as `ast` nodes (never pasted source text):
+Strategy. Routes are registered with `Router.add` (parsed and checked for conflicts there);
+`compile()`, or else the first lookup, turns the whole table into one Python function built as
+`ast` nodes (never pasted source text). Measured variants, fastest kept (bench/router.py):
 
-* Fully static routes are one dict lookup keyed by `(method, path)`, holding a ready-made
-  `Match`, so a static hit allocates nothing.
-* Otherwise the path is split once with `str.split('/')`. The generated code branches on the
-  method, then on the number of segments, unpacks the segments into locals in one step, and
-  walks a trie written out as nested `if`s: per segment the static children first (an `==`
-  chain, or a dict from text to a small int and a binary `if` tree when there are many), then
-  the parameters (longest static prefix first), then the catch-all. A branch that fails deeper
-  down simply falls out of its `if`, which is the backtracking: `/users/new` and
-  `/users/:id/edit` both route right for `/users/new/edit`.
-* The params dict and the `Match` are built only in a leaf, i.e. once a route has matched.
-* A path no route of the method takes falls through into a trie of every route of every
-  method; a hit there means 405, and the allowed methods are found by re-running the same
-  code object with that fallback switched off (the slow path only).
+* Fully static routes: one dict lookup on the path, then one on the method, into a ready-made
+  shared `Match`; a static hit allocates nothing.
+* Otherwise the path is split once with `str.split('/')`, the code branches on the number of
+  segments (a binary `if` tree), unpacks them into locals in one step and walks a trie written
+  out as nested `if`s: per segment the static children first (an `==` chain, or a dict from
+  text to a small int and a binary `if` tree when there are many), then parameters (longest
+  static prefix first), then the catch-all. A branch that fails deeper down falls out of its
+  `if`: that is the backtracking (`/users/new` and `/users/:id/edit` both route right for
+  `/users/new/edit`).
+* The trie holds every method's routes. A leaf (one route shape) compares the request method
+  with its routes' methods and builds the params dict and the `Match` inline, so nothing is
+  allocated before a route has matched. A leaf without a route for the method falls through
+  (the walk continues exactly as in a trie of that method alone) and notes that the path
+  exists: if nothing matches, the 405's allowed methods are found by re-running the same code
+  object with that note switched off, once per candidate method (the slow path only).
 
 Semantics (LANGUAGE.md §5 "Route paths", plus the decisions it leaves open):
 * Matching is on the raw, still percent-encoded path; parameter values are percent-decoded
@@ -37,6 +40,7 @@ Semantics (LANGUAGE.md §5 "Route paths", plus the decisions it leaves open):
 from __future__ import annotations
 
 import ast
+import gc
 import re
 from enum import IntEnum
 from types import CodeType, FunctionType
@@ -75,8 +79,8 @@ class RouteConflict(RtError):
 class Match:
     """The result of a lookup. Shared instances are handed out: treat it as read-only.
 
-    No __init__: the generated code sets the five slots itself, which is markedly cheaper
-    than a Python-level constructor call on the hot path.
+    `params` may be a dict shared between matches: never mutate it. No __init__: the
+    generated code sets the slots itself, markedly cheaper than a Python-level constructor.
     """
     __slots__ = ("status", "handler", "params", "allowed", "pattern")
 
@@ -235,7 +239,14 @@ class Router:
         """Build the lookup function now (else the first `match` does). Call it at startup:
         it takes milliseconds for hundreds of routes."""
         if self._compiled is None:
-            self._compiled = _compile(self._routes)
+            # The collector would rescan the thousands of young AST nodes over and over.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self._compiled = _compile(self._routes)
+            finally:
+                if collecting:
+                    gc.enable()
         self.match = self._compiled
 
     def _compile_then_match(self, method: str, path: str) -> Match:
@@ -285,13 +296,6 @@ def _trie(routes: list[Route]) -> _Node:
                 node.leaf = []
             node.leaf.append(route)
     return root
-
-
-def _fits(route: Route, count: int) -> bool:
-    """Can `route` match a path of `count` segments?"""
-    if route.segments[-1][0] == CATCH_ALL:
-        return len(route.segments) <= count
-    return len(route.segments) == count
 
 
 # AST shorthands. Every node gets a position here: far cheaper than ast.fix_missing_locations.
@@ -366,16 +370,21 @@ class _CodeGen:
     def by_length(self, routes: list[Route]) -> list[ast.stmt]:
         """Branch on n = len(segs), the segment count + 1, then walk that length's trie."""
         longest = max(len(r.segments) for r in routes)
+        exact: dict[int, list[Route]] = {}
+        for route in routes:
+            if route.segments[-1][0] != CATCH_ALL:
+                exact.setdefault(len(route.segments), []).append(route)
+        catch_alls = [r for r in routes if r.segments[-1][0] == CATCH_ALL]
         blocks = []
         for count in range(1, longest + 1):
-            fitting = [r for r in routes if _fits(r, count)]
+            # Registration order is kept: where shapes repeat, the trie keeps every route.
+            fitting = exact.get(count, []) + [r for r in catch_alls if len(r.segments) <= count]
             if fitting:
                 # The path has exactly `count` segments: unpack them into locals in one step.
                 targets = [ast.Name(f"s{i}" if i else "_", _STORE, **_POS) for i in range(count + 1)]
                 unpack = _assign(ast.Tuple(targets, _STORE, **_POS), _name("segs"))
                 blocks.append((count + 1, [unpack] + self._walk(_trie(fitting), 0, count)))
         stmts = self._binary_on(_name("n"), blocks)
-        catch_alls = [r for r in routes if r.segments[-1][0] == CATCH_ALL]
         if catch_alls:
             # Longer than every route: only catch-alls can match; segments read as needed.
             stmts = [_if(_test(_name("n"), "<=", _const(longest + 1)), stmts,
