@@ -44,7 +44,8 @@ class Budget:
 
 
 class _Local(threading.local):
-    budget = Budget()
+    def __init__(self) -> None:  # runs once in each thread: every thread its own Budget
+        self.budget = Budget()
 
 
 _local = _Local()

@@ -16,6 +16,7 @@ when serving starts and after a graceful shutdown drained.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -52,6 +53,9 @@ def _source_of(handler: Any, depth: int) -> str:
     except ValueError:
         pass
     return f"{filename}:{line}"
+
+
+_Future = asyncio.Future
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -145,8 +149,14 @@ class App:
             if self.access_log:
                 self._log_access(req, data)
             return data
+        if result.__class__ is _Future and getattr(match.handler, "renders", False):
+            return result  # a future of finished bytes (the scripting bridge renders on its worker)
         if _is_awaitable(result):
             return self._await_handler(req, result)
+        return self._finish(req, result)
+
+    def render_result(self, req: Request, result: Any) -> bytes | Streamed:
+        """What a handler's result becomes on the wire (any thread may call this)."""
         return self._finish(req, result)
 
     def _finish_result(self, req: Request, handler: Callable, arg: Any) -> Any:

@@ -8,16 +8,16 @@ the loop an ok outcome settles the job's future with its value; a failed one (a 
 invocations turn script errors into responses themselves) with the exception, which the App
 answers as a 500 like any handler's.
 
-Hand-offs are batched in both directions, because each one costs a GIL switch and a loop
-wake-up: workers drain the queue in turns under one lock and notify a single condition; on
-the way back, finished outcomes go to one list and only the worker that finds it empty
-wakes the loop (`call_soon_threadsafe`), which then settles every future in the batch.
+Hand-offs are cheap and batched, because each one costs a GIL switch and a loop wake-up:
+jobs go through a C-level SimpleQueue (no Python locks on the way in); on the way back,
+finished outcomes go to one list and only the worker that finds it empty wakes the loop
+(`call_soon_threadsafe`), which then settles every future in the batch.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
+from queue import SimpleQueue
 from typing import Any, Callable
 
 __all__ = ["Bridge", "QueueFull"]
@@ -31,16 +31,13 @@ class Bridge:
     def __init__(self, threads: int, queue: int, name: str = "rt-worker") -> None:
         self.threads = threads
         self.queue_size = queue
-        self._jobs: deque = deque()
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
+        self._jobs: SimpleQueue = SimpleQueue()  # C-level: put/get cost no Python locks
         self._done: list = []
         self._done_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
         self._workers: list[threading.Thread] = []
         self._name = name
-        self.busy = 0  # jobs taken by a worker and not finished
+        self.busy = 0  # jobs taken by a worker and not finished (approximate: for tests/metrics)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -53,39 +50,34 @@ class Bridge:
         """Queue `job`; a Future of what it returns (or of the exception it raised, so a
         failing job is a 500 for its request, never a dead worker or a request left waiting).
         Raises QueueFull when the queue is at its bound."""
-        if len(self._jobs) >= self.queue_size:
+        if self._jobs.qsize() >= self.queue_size:
             raise QueueFull()
         future = self._loop.create_future()
-        with self._lock:
-            self._jobs.append((job, future))
-            self._work.notify()
+        self._jobs.put((job, future))
         return future
 
     def stop(self, timeout: float = 5.0) -> None:
-        with self._lock:
-            self._stopping = True
-            self._work.notify_all()
+        for _ in self._workers:
+            self._jobs.put(None)
         for t in self._workers:
             t.join(timeout)
 
     # -- worker side --------------------------------------------------------------------------
 
     def _worker(self) -> None:
-        jobs, work = self._jobs, self._work
+        get, done, done_lock = self._jobs.get, self._done, self._done_lock
         while True:
-            with work:
-                while not jobs and not self._stopping:
-                    work.wait()
-                if not jobs:
-                    return
-                job, future = jobs.popleft()
-                self.busy += 1
+            item = get()
+            if item is None:
+                return
+            job, future = item
+            self.busy += 1
             try:
                 outcome = (True, job())
             except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
                 outcome = (False, exc if isinstance(exc, Exception) else
                            RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
-            with self._done_lock:
+            with done_lock:
                 self.busy -= 1
                 first = not self._done
                 self._done.append((future, outcome))

@@ -35,6 +35,7 @@ __all__ = ["HttpProtocol", "Shared"]
 log = logging.getLogger("rt")
 
 IDLE, HEAD, BODY, DEAD = 0, 1, 2, 3
+_Future = asyncio.Future
 
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
@@ -260,11 +261,29 @@ class HttpProtocol(asyncio.Protocol):
         """An async handler's awaitable or a streamed body: a task answers, later requests
         on this connection wait for it."""
         self._busy = True
+        if out.__class__ is _Future:  # finished bytes to come: no task needed
+            out.add_done_callback(lambda done: self._future_done(done, request))
+            return
         coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
         task = self._shared.loop.create_task(coro)
         tasks = self._shared.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+
+    def _future_done(self, done: asyncio.Future, request: Request) -> None:
+        if done.cancelled() or done.exception() is not None:
+            if not done.cancelled():
+                log.error("handler failed (request_id=%s)", request.id, exc_info=done.exception())
+            out = render_error(500, "internal server error", request.keep_alive,
+                               request.method == "HEAD", request_id=request.id)
+        else:
+            out = done.result()
+        if out.__class__ is Streamed:
+            self._respond_later(request, out)
+            return
+        self._busy = False
+        self._write(out, request.keep_alive)
+        self._next()
 
     async def _complete(self, pending: Any, request: Request) -> None:
         out = await pending

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import http11
 
-__all__ = ["Response", "HTTPError", "Streamed", "render", "render_error"]
+__all__ = ["Response", "HTTPError", "Streamed", "Rendered", "render", "render_error"]
 
 
 class Response:
@@ -121,6 +121,15 @@ def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes
     return http11.encode(status, ctype, data, keep_alive, head_only, extra)
 
 
+class Rendered(bytes):
+    """A whole response already encoded (head and body) by a layer that knew how: sent as is."""
+    __slots__ = ()
+
+
+def _render_rendered(value: Rendered, keep_alive: bool, head_only: bool) -> bytes:
+    return bytes(value)
+
+
 # Exact type -> encoder; subclasses of these types fall back to an isinstance walk in `render`.
 _RENDERERS = {
     str: _render_str,
@@ -130,6 +139,7 @@ _RENDERERS = {
     list: _render_json,
     type(None): _render_none,
     Response: _render_response,
+    Rendered: _render_rendered,
 }
 
 

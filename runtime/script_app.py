@@ -14,7 +14,6 @@ mode the result crosses back through lang.sendable.to_sendable before anything e
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -29,7 +28,7 @@ from lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptRes
 
 from . import http11
 from .bridge import Bridge, QueueFull
-from .response import Response
+from .response import Rendered, Response
 from .router import METHOD_NOT_ALLOWED
 from .script_request import ScriptRequest
 from .static import StaticFiles
@@ -64,7 +63,7 @@ def as_response(value) -> ScriptResponse:
 
 
 def _json_bytes(value) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return http11.dumps_json(value)
 
 
 def _body_bytes(body) -> tuple[bytes, str]:
@@ -78,13 +77,16 @@ def _body_bytes(body) -> tuple[bytes, str]:
     return _json_bytes(body), "application/json"
 
 
-def to_wire(value):
+def to_wire(value, req):
     """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8)."""
     t = type(value)
     if t is str or t is bytes or value is None:
         return value
     if t is dict or t is list or t is FrozenMap or t is FrozenList or t is int or t is float or t is bool:
-        return Response(_json_bytes(value), content_type="application/json")
+        # JSON, encoded here so an unencodable value is the script's error, logged with its
+        # route, and the whole response in one go (the common case for APIs).
+        return Rendered(http11.encode(200, http11.CT_JSON, _json_bytes(value), req.keep_alive,
+                                      req.method == "HEAD"))
     if t is ScriptResponse:
         headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
         data, content_type = _body_bytes(value.body)
@@ -192,24 +194,32 @@ class ScriptApp:
     # -- invocation ---------------------------------------------------------------------------
 
     def invoke(self, run: Callable[[ScriptRequest], Any], sreq: ScriptRequest, where: str):
-        """Run one request's chain under its limits; always returns a value to send."""
+        """Run one request's chain under its limits; always returns a value to send.
+
+        Each thread keeps one Budget (lang.limits); an invocation just refills it, which is
+        cheaper than making and activating a new one per request."""
         settings = self.settings
-        budget = limits.Budget(settings.max_steps, time.monotonic() + settings.deadline)
-        previous = limits.activate(budget)
+        budget = limits.current()
+        budget.max_steps = budget.remaining = settings.max_steps
+        budget.deadline = time.monotonic() + settings.deadline
         try:
             return run(sreq)
-        except Abort as exc:
+        except BaseException as exc:  # noqa: B036 - sorted out below, re-raised if not ours
+            return self._ended(exc, sreq, where)
+
+    def _ended(self, exc: BaseException, sreq: ScriptRequest, where: str):
+        """The response for an invocation that did not return normally."""
+        if isinstance(exc, Abort):
             return ScriptResponse(status=exc.status, body=exc.body)
-        except DeadlineExceeded as exc:
+        if isinstance(exc, DeadlineExceeded):
             self._log_failure(sreq, exc, where)
             return _error_response(503, "deadline exceeded", sreq.http.id)
-        except LimitError as exc:
+        if isinstance(exc, LimitError):
             self._log_failure(sreq, exc, where)
             return _error_response(500, "internal server error", sreq.http.id)
-        except Exception as exc:
+        if isinstance(exc, Exception):
             return self._uncaught(sreq, exc, where)
-        finally:
-            limits.activate(previous)
+        raise exc
 
     def _uncaught(self, sreq: ScriptRequest, exc: BaseException, where: str):
         self._log_failure(sreq, exc, where)
@@ -237,15 +247,22 @@ class ScriptApp:
         if self.settings.async_mode:
             return self._async_handler(chain, source)
 
+        run = chain.handler if not chain.uses() else chain
+        invoke = self.invoke
+
         def script_handler(req):
-            return to_wire_or_500(self.invoke(chain, ScriptRequest(req), source), req, source)
+            result = invoke(run, ScriptRequest(req), source)
+            return result if result.__class__ is str else to_wire_or_500(result, req, source)
         script_handler.kind = "script"
         return script_handler
 
     def _async_handler(self, chain: "_Chain", source: str):
+        render = self.app.render_result
+
         def job(sreq: ScriptRequest):
             result = self.invoke(chain, sreq, source)
-            return to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source)
+            # Rendered on the worker too: the loop only writes the bytes.
+            return render(sreq.http, to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source))
 
         def script_handler(req):
             sreq = ScriptRequest(req)
@@ -254,6 +271,7 @@ class ScriptApp:
             except QueueFull:
                 return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
         script_handler.kind = "script"
+        script_handler.renders = True  # its future gives finished bytes (see App.dispatch)
         return script_handler
 
     def _static_through_middleware(self, files: StaticFiles, groups: tuple, source: str):
@@ -368,7 +386,7 @@ def to_wire_or_500(result, req, where: str):
     if type(result) is str or type(result) is Response:
         return result
     try:
-        return to_wire(result)
+        return to_wire(result, req)
     except (NotSendable, TypeError, ValueError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
