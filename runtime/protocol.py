@@ -298,7 +298,8 @@ class HttpProtocol(asyncio.Protocol):
         """Write a chunked response piece by piece, waiting while the client is slow."""
         self._busy = True
         transport, flow = self._transport, self._flow
-        transport.write(self._closing_marked(streamed.head))
+        closing = self._closing or self._shared.closing or not streamed.keep_alive
+        transport.write(self._closing_marked(streamed.head) if closing else streamed.head)
         chunks = streamed.chunks
         try:
             if chunks is not None:
@@ -321,7 +322,8 @@ class HttpProtocol(asyncio.Protocol):
             transport.abort()
             return
         self._busy = False
-        self._write(http11.LAST_CHUNK, streamed.keep_alive)
+        # A HEAD answer (no chunks) has no body at all, not even the last chunk.
+        self._write(http11.LAST_CHUNK if chunks is not None else b"", streamed.keep_alive)
         self._next()
 
     def _write(self, data: bytes, keep_alive: bool) -> None:

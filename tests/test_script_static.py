@@ -19,7 +19,7 @@ from email.utils import formatdate
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, exchange, recv_all
+from serverproc import ROOT, ServerProcess, exchange, read_response, recv_all
 
 SECRET = b"TOP-SECRET-0xC0FFEE"
 MODES = {"inline": [], "async": ["--async", "--threads", "4"]}
@@ -134,6 +134,18 @@ def test_large_file_is_served_intact(server, site):
     assert reply.body == data
 
 
+def test_streamed_file_keeps_the_connection_alive(server, site):
+    data = (site / "public/big.bin").read_bytes()
+    with server.connect() as sock:
+        rfile = sock.makefile("rb")
+        sock.sendall(b"GET /assets/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = read_response(rfile)
+        assert first.status == 200 and first.body == data
+        assert first.headers.get("connection", "").lower() != "close"
+        sock.sendall(b"GET /assets/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(rfile).status == 200
+
+
 def test_head_of_small_file_has_length_and_no_body(server, site):
     size = (site / "public/hello.txt").stat().st_size
     with server.connect() as sock:
@@ -145,8 +157,6 @@ def test_head_of_small_file_has_length_and_no_body(server, site):
     assert rest == b""
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/protocol.py _stream writes the last chunk "
-                   "(0\\r\\n\\r\\n) even when a HEAD answer has no chunks: bytes after the head")
 def test_head_of_large_file_sends_no_body_bytes(server, site):
     with server.connect() as sock:
         sock.sendall(b"HEAD /assets/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
