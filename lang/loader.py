@@ -12,6 +12,7 @@ them, the server mounts them.
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field
 
@@ -77,7 +78,15 @@ class Loader:
         """Parse, resolve and compile `path` (whose text may be given as `source`) and
         everything it imports. Raises ErrorList with every error found in the whole graph."""
         errors: list[StaticError] = []
-        script = self._check(path, None, [], errors, source)
+        # The phases allocate many small objects that all live on: the cyclic GC would only
+        # rescan them, again and again (a fifth of the time for a large script).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            script = self._check(path, None, [], errors, source)
+        finally:
+            if collecting:
+                gc.enable()
         if errors:
             raise ErrorList(errors)
         return script
