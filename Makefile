@@ -21,8 +21,15 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 	@if [ -x $(CONFORMANCE)/run ]; then $(CONFORMANCE)/run --rt $(RT); fi
 
+# The benchmarks (peers installed from the pinned `bench` extra; wrk from Debian): each
+# prints ratios against its peers measured in the same run and updates bench/RESULTS.md.
 bench: $(STAMP)
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test,bench]'
+	$(VENV)/bin/python -P bench/interp.py
+	$(VENV)/bin/python -P bench/parse.py
+	$(VENV)/bin/python -P bench/router.py
+	$(VENV)/bin/python -P bench/http_bench.py
+	$(VENV)/bin/python -P bench/idle_conns.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
