@@ -127,9 +127,15 @@ class ScriptApp:
         limits.depth_guard().__enter__()  # script call depth, process-wide
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
-            script = self.loader_factory().load(self.path)
+            self.loader = self.loader_factory()
+            script = self.loader.load(self.path)
         finally:
             limits.activate(previous)
+        if self.settings.reload:
+            from .reload import ReloadWatch
+            files = [s.real_path for s in self.loader.scripts.values()]
+            watch = ReloadWatch(files, lambda: self.loader_factory().check(self.path))
+            self.app.on_start.append(watch.start)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
