@@ -183,7 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rt",
         description="rt serves HTTP routes written in a small, safe scripting language.",
-        epilog="Quick start: rt serve examples/app.script --port 8080",
+        epilog="""examples:
+  rt run hello.script              run a script's top level; print() goes to stdout
+  rt check app.script              list every static error (file:line:col), run nothing
+  rt serve app.script              serve its routes on http://127.0.0.1:8080
+  rt serve app.script --async      ... with handlers on a thread pool (blocking calls ok)
+  rt routes app.script             what would be served, and where each route is declared
+  rt COMMAND --help                the flags of a command
+
+Settings also come from ./rt.toml (keys are the flag names). Guides: README.md,
+docs/language.md (the language) and docs/server.md (serving, limits, settings).""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
