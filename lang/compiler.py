@@ -31,6 +31,7 @@ P = "ᵣ"  # prefix of every name the compiler invents
 STEPS = P + "steps"
 LOADED = P + "loaded"
 MISSING = P + "MISSING"
+SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see lang/values.py)
 
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
@@ -113,6 +114,15 @@ class Compiler:
         self.groups: tuple = ()
         self.temp_count = 0
         self.fn_count = 0
+        # Captured variables an inner function assigns get a companion cell that freezing
+        # sets to True: a closure frozen at load (a counter made at the top level) then
+        # refuses to change shared state, as frozen values do.
+        self.sealed: set = set()
+        pending = [resolution.module_function]
+        while pending:
+            function = pending.pop()
+            pending += function.children
+            self.sealed |= {b for b in function.outer_assigned if not b.top_level}
 
     # ------------------------------------------------------------------ module
 
@@ -124,6 +134,7 @@ class Compiler:
             _at(A.Assign(targets=[_name(STEPS, ast.Store())], value=_const(0)), span),
             _at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(False)), span),
         ]
+        body += self.seal_flags(top, span)
         body += self.block_statements(module.body, top_level=True)
         exports = [b for b in top.bindings if b.top_level]
         body.append(_at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
@@ -177,6 +188,7 @@ class Compiler:
         nonlocals = sorted({b.python_name for b in function.outer_assigned} | {STEPS})
         stmts.append(_at(A.Nonlocal(names=nonlocals), node.span))
         stmts += self.step_check(node.span)
+        stmts += self.seal_flags(function, node.span)
         for p in params:
             if p.default is not None:
                 b = self.binding(p)
@@ -192,6 +204,10 @@ class Compiler:
         self.function, A.pos = outer, outer_pos
         return _at(A.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
                                    decorator_list=[], returns=None, type_comment=None), node.span)
+
+    def seal_flags(self, function: Function, span: Span) -> list:
+        return [_at(A.Assign(targets=[_name(b.python_name + SEALED, ast.Store())], value=_const(False)), span)
+                for b in function.bindings if b in self.sealed]
 
     def anonymous_name(self, display: str) -> str:
         self.fn_count += 1
@@ -254,6 +270,9 @@ class Compiler:
             if b.top_level and self.function is not self.res.module_function:
                 stmts.append(_at(A.If(test=_name(LOADED), body=[A.Expr(
                     value=_call(_helper("frozen_binding"), _const(b.name)))], orelse=[]), span))
+            elif b in self.sealed and b.function is not self.function:
+                stmts.append(_at(A.If(test=_name(b.python_name + SEALED), body=[A.Expr(
+                    value=_call(_helper("frozen_capture"), _const(b.name)))], orelse=[]), span))
             stmts.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
             return stmts
         if isinstance(target, N.Field):

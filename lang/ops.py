@@ -185,6 +185,10 @@ def frozen_binding(name: str):
     raise ScriptError("TypeError", f"cannot reassign top-level binding '{name}' after the script has loaded")
 
 
+def frozen_capture(name: str):
+    raise ScriptError("TypeError", f"cannot reassign '{name}': the function that shares it was frozen when the script loaded")
+
+
 def not_iterable(obj):
     raise ScriptError("TypeError", f"cannot iterate over {type_name(obj)}")
 

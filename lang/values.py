@@ -571,6 +571,9 @@ def _freeze_function(f, memo: dict):
         for name, cell in zip(f.__code__.co_freevars, cells):
             if name.startswith("__"):
                 continue
+            if name.endswith("ᵣfrozen"):  # a captured variable's companion (lang/compiler.py)
+                cell.cell_contents = True
+                continue
             try:
                 contents = cell.cell_contents
             except ValueError:  # not bound yet

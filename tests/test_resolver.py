@@ -68,3 +68,14 @@ def test_top_level_cannot_be_reassigned_after_load():
     from lang.errors import ScriptError
     with pytest.raises(ScriptError, match="cannot reassign top-level binding 'count'"):
         ex["bump"]()
+
+
+def test_a_closure_frozen_at_load_cannot_change_what_it_captured():
+    from lang.errors import ScriptError
+    ex = run("fn make() {\n  let n = 0\n  return fn () { n += 1; return n }\n}\n"
+             "let counter = make()\nlet during_load = [counter(), counter()]\n"
+             "fn fresh() { let k = make(); return [k(), k()] }")
+    assert ex["during_load"] == [1, 2]
+    with pytest.raises(ScriptError, match="cannot reassign 'n'"):
+        ex["counter"]()
+    assert ex["fresh"]() == [1, 2]  # closures made after load are fresh and mutable
