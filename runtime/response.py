@@ -88,7 +88,7 @@ _BODY_ENCODERS = {
     str: lambda body: (body.encode("utf-8"), http11.CT_TEXT),
     dict: lambda body: (http11.dumps_json(body), http11.CT_JSON),
     list: lambda body: (http11.dumps_json(body), http11.CT_JSON),
-    type(None): lambda body: (b"", http11.CT_BYTES),
+    type(None): lambda body: (b"", None),  # no body: no content type to announce
     bytearray: _bytes_body,
     memoryview: _bytes_body,
 }

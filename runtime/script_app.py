@@ -72,8 +72,8 @@ def _body_bytes(body) -> tuple[bytes, str]:
         return body.encode("utf-8"), "text/plain; charset=utf-8"
     if t is bytes:
         return body, "application/octet-stream"
-    if body is None:
-        return b"", "application/octet-stream"
+    if body is None:  # no body (a redirect, an abort(403)): no content type either
+        return None, None
     return _json_bytes(body), "application/json"
 
 
@@ -94,7 +94,8 @@ def to_wire(value, req):
         # A line break in a header is the script's mistake: refuse it here (ValueError), where
         # the route is known and logged, not later in the HTTP layer with a Python traceback.
         http11.encode_headers(headers)
-        http11.content_type_line(content_type)
+        if content_type is not None:
+            http11.content_type_line(content_type)
         return Response(data, status=value.status, headers=headers, content_type=content_type)
     raise NotSendable(f"a handler returned a {type(value).__name__}, which is not a response")
 
