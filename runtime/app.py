@@ -16,13 +16,13 @@ when serving starts and after a graceful shutdown drained.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Iterable
 
+from .bridge import Deferred
 from .config import Settings
 from .request import Request
 from .response import HTTPError, Response, Streamed, render, render_error, _RENDERERS
@@ -53,9 +53,6 @@ def _source_of(handler: Any, depth: int) -> str:
     except ValueError:
         pass
     return f"{filename}:{line}"
-
-
-_Future = asyncio.Future
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -149,8 +146,8 @@ class App:
             if self.access_log:
                 self._log_access(req, data)
             return data
-        if result.__class__ is _Future and getattr(match.handler, "renders", False):
-            return result  # a future of finished bytes (the scripting bridge renders on its worker)
+        if result.__class__ is Deferred and getattr(match.handler, "renders", False):
+            return result  # finished bytes to come (the scripting bridge renders on its worker)
         if _is_awaitable(result):
             return self._await_handler(req, result)
         return self._finish(req, result)

@@ -16,15 +16,38 @@ finished outcomes go to one list and only the worker that finds it empty wakes t
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from queue import SimpleQueue
 from typing import Any, Callable
 
-__all__ = ["Bridge", "QueueFull"]
+__all__ = ["Bridge", "Deferred", "QueueFull"]
+
+log = logging.getLogger("rt")
 
 
 class QueueFull(Exception):
     """The bridge's queue is at its bound: answer 503 now."""
+
+
+class Deferred:
+    """A result a worker will produce. The event loop side either sets `then(ok, value)`,
+    called on the loop as soon as the batch settles (no future, no extra loop hop: the
+    protocol's fast path), or awaits it."""
+    __slots__ = ("then", "loop")
+
+    def __init__(self, loop) -> None:
+        self.then: Callable[[bool, Any], None] | None = None
+        self.loop = loop
+
+    def __await__(self):
+        future = self.loop.create_future()
+
+        def settle(ok: bool, value: Any) -> None:
+            if not future.done():
+                future.set_result(value) if ok else future.set_exception(value)
+        self.then = settle
+        return future.__await__()
 
 
 class Bridge:
@@ -46,15 +69,15 @@ class Bridge:
             t.start()
             self._workers.append(t)
 
-    def submit(self, job: Callable[[], Any]) -> asyncio.Future:
-        """Queue `job`; a Future of what it returns (or of the exception it raised, so a
+    def submit(self, job: Callable[[], Any]) -> Deferred:
+        """Queue `job`; a Deferred of what it returns (or of the exception it raised, so a
         failing job is a 500 for its request, never a dead worker or a request left waiting).
         Raises QueueFull when the queue is at its bound."""
         if self._jobs.qsize() >= self.queue_size:
             raise QueueFull()
-        future = self._loop.create_future()
-        self._jobs.put((job, future))
-        return future
+        deferred = Deferred(self._loop)
+        self._jobs.put((job, deferred))
+        return deferred
 
     def stop(self, timeout: float = 5.0) -> None:
         for _ in self._workers:
@@ -91,10 +114,10 @@ class Bridge:
         """On the loop: settle every finished job of this batch."""
         with self._done_lock:
             done, self._done = self._done, []
-        for future, (ok, value) in done:
-            if future.done():  # the client went away and the request was cancelled
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        for deferred, (ok, value) in done:
+            then = deferred.then
+            if then is not None:  # None: nobody waits any more (the client went away)
+                try:
+                    then(ok, value)
+                except Exception:  # one broken waiter must not strand the rest of the batch
+                    log.exception("settling a bridge result failed")

@@ -26,6 +26,7 @@ from typing import Any
 import httptools
 
 from . import http11
+from .bridge import Deferred
 from .flow import FlowControl
 from .request import Request
 from .response import Streamed, render_error
@@ -35,7 +36,6 @@ __all__ = ["HttpProtocol", "Shared"]
 log = logging.getLogger("rt")
 
 IDLE, HEAD, BODY, DEAD = 0, 1, 2, 3
-_Future = asyncio.Future
 
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
@@ -261,8 +261,8 @@ class HttpProtocol(asyncio.Protocol):
         """An async handler's awaitable or a streamed body: a task answers, later requests
         on this connection wait for it."""
         self._busy = True
-        if out.__class__ is _Future:  # finished bytes to come: no task needed
-            out.add_done_callback(lambda done: self._future_done(done, request))
+        if out.__class__ is Deferred:  # finished bytes to come from a worker: no task needed
+            out.then = lambda ok, value: self._deferred_done(ok, value, request)
             return
         coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
         task = self._shared.loop.create_task(coro)
@@ -270,14 +270,13 @@ class HttpProtocol(asyncio.Protocol):
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    def _future_done(self, done: asyncio.Future, request: Request) -> None:
-        if done.cancelled() or done.exception() is not None:
-            if not done.cancelled():
-                log.error("handler failed (request_id=%s)", request.id, exc_info=done.exception())
+    def _deferred_done(self, ok: bool, out: Any, request: Request) -> None:
+        if self._closed:
+            return
+        if not ok:
+            log.error("handler failed (request_id=%s)", request.id, exc_info=out)
             out = render_error(500, "internal server error", request.keep_alive,
                                request.method == "HEAD", request_id=request.id)
-        else:
-            out = done.result()
         if out.__class__ is Streamed:
             self._respond_later(request, out)
             return
