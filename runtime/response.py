@@ -63,7 +63,7 @@ _NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
 def _render_str(value: str, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode(200, http11.CT_TEXT, value.encode("utf-8"), keep_alive, head_only)
+    return http11.encode_ok(http11.OK_TEXT, value.encode("utf-8"), keep_alive, head_only)
 
 
 def _render_bytes(value: bytes, keep_alive: bool, head_only: bool) -> bytes:
@@ -71,7 +71,7 @@ def _render_bytes(value: bytes, keep_alive: bool, head_only: bool) -> bytes:
 
 
 def _render_json(value: Any, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode(200, http11.CT_JSON, http11.dumps_json(value), keep_alive, head_only)
+    return http11.encode_ok(http11.OK_JSON, http11.dumps_json(value), keep_alive, head_only)
 
 
 def _render_none(value: None, keep_alive: bool, head_only: bool) -> bytes:

@@ -85,8 +85,8 @@ def to_wire(value, req):
     if t is dict or t is list or t is FrozenMap or t is FrozenList or t is int or t is float or t is bool:
         # JSON, encoded here so an unencodable value is the script's error, logged with its
         # route, and the whole response in one go (the common case for APIs).
-        return Rendered(http11.encode(200, http11.CT_JSON, _json_bytes(value), req.keep_alive,
-                                      req.method == "HEAD"))
+        return Rendered(http11.encode_ok(http11.OK_JSON, _json_bytes(value), req.keep_alive,
+                                         req.method == "HEAD"))
     if t is ScriptResponse:
         headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
         data, content_type = _body_bytes(value.body)
@@ -255,10 +255,19 @@ class ScriptApp:
             return self._async_handler(chain, source)
 
         run = chain.handler if not chain.uses() else chain
-        invoke = self.invoke
+        # `invoke`, inlined: this is the per-request hot path of inline mode.
+        current_budget, monotonic, ended = limits.current, time.monotonic, self._ended
+        max_steps, deadline = self.settings.max_steps, self.settings.deadline
 
         def script_handler(req):
-            result = invoke(run, ScriptRequest(req), source)
+            sreq = ScriptRequest(req)
+            budget = current_budget()
+            budget.max_steps = budget.remaining = max_steps
+            budget.deadline = monotonic() + deadline
+            try:
+                result = run(sreq)
+            except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
+                result = ended(exc, sreq, source)
             return result if result.__class__ is str else to_wire_or_500(result, req, source)
         script_handler.kind = "script"
         return script_handler

@@ -21,11 +21,13 @@ class ScriptRequest:
 
     def __init__(self, http_request) -> None:
         self.http = http_request
-        self._cache: dict = {}
+        self._cache: dict | None = None  # made on the first field a handler reads
 
     def get(self, name, default=None):
         cache = self._cache
-        if name in cache:
+        if cache is None:
+            cache = self._cache = {}
+        elif name in cache:
             return cache[name]
         field = _FIELDS.get(name)
         if field is None:

@@ -101,6 +101,7 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
     """Serve `app` on the running loop until `stop` is set or SIGTERM/SIGINT arrives (signal
     handlers are installed only on the main thread); then shut down gracefully. Returns 0."""
     loop = asyncio.get_running_loop()
+    app.router.compile()  # the route table becomes code now, not on the first request
     shared = Shared(app, settings, loop)
     http11.refresh_date()
     if sock is None:
