@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test,bench]'
 	$(VENV)/bin/python -P bench/interp.py
+	$(VENV)/bin/python -P bench/closures.py
 	$(VENV)/bin/python -P bench/parse.py
 	$(VENV)/bin/python -P bench/router.py
 	$(VENV)/bin/python -P bench/http_bench.py
