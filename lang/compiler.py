@@ -118,11 +118,14 @@ class Compiler:
         # sets to True: a closure frozen at load (a counter made at the top level) then
         # refuses to change shared state, as frozen values do.
         self.sealed: set = set()
+        bindings: list = []
         pending = [resolution.module_function]
         while pending:
             function = pending.pop()
             pending += function.children
             self.sealed |= {b for b in function.outer_assigned if not b.top_level}
+            bindings += function.bindings
+        self.int_only = self.infer_ints(bindings)
 
     # ------------------------------------------------------------------ module
 
@@ -473,13 +476,41 @@ class Compiler:
     def e_Binary(self, e: N.Binary) -> ast.expr:
         return self.binary(e.op, e.left, e.right, self.expr(e.left), self.expr(e.right), e.span)
 
+    def infer_ints(self, bindings: list) -> set:
+        """The variables that can only ever hold ints: every value stored in them is an int
+        literal, `len(...)`, another such variable, or `+ - * // %` of those (or a `for` over
+        `range`). Found as a fixpoint: assume all candidates, drop any with one other store.
+        Native operations on them are then exact (an int `+` grows by one bit at most)."""
+        ints = {b for b in bindings if (b.kind == "let" or b.range_loop)}
+        changed = True
+        while changed:
+            changed = False
+            for b in list(ints):
+                if not all(op in (None, "+", "-", "*") and self._int_expr(value, ints)
+                           for op, value in b.assignments):
+                    ints.discard(b)
+                    changed = True
+        return ints
+
+    def _int_expr(self, e, ints: set) -> bool:
+        if isinstance(e, N.Literal):
+            return type(e.value) is int
+        if isinstance(e, N.Name):
+            return self.res.binding_of.get(id(e)) in ints
+        if isinstance(e, N.Unary):
+            return e.op == "-" and self._int_expr(e.operand, ints)
+        if isinstance(e, N.Binary):
+            return e.op in ("+", "-", "*", "//", "%") and self._int_expr(e.left, ints) and \
+                self._int_expr(e.right, ints)
+        return (isinstance(e, N.Call) and isinstance(e.func, N.Name) and e.func.id == "len"
+                and self.res.binding_of[id(e.func)].kind == "builtin")
+
     def number_certain(self, e) -> bool:
         """Is `e` certainly a number (never a bool, string or container)?"""
         if isinstance(e, N.Literal):
             return type(e.value) in _NUMBER_LITERAL
         if isinstance(e, N.Name):
-            b = self.binding(e)
-            return b.range_loop and not b.assigned
+            return self.binding(e) in self.int_only
         if isinstance(e, N.Unary):
             return e.op == "-" and self.number_certain(e.operand)
         return (isinstance(e, N.Call) and isinstance(e.func, N.Name) and e.func.id == "len"

@@ -31,8 +31,10 @@ class Binding:
     function: "Function | None"  # owning function; None for builtins
     python_name: str = ""
     top_level: bool = False
-    assigned: bool = False  # assigned somewhere after its declaration
-    range_loop: bool = False  # the variable of `for x in range(...)`: always an int
+    range_loop: bool = False  # the variable of `for x in range(...)`
+    # What is stored in it: (op, expression) for its `let` and each assignment (op None for
+    # `=`, "+" for `+=`...). The compiler infers from these which variables hold only ints.
+    assignments: list = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -169,6 +171,7 @@ class Resolver:
     def s_Let(self, s: N.Let) -> None:
         self.expr(s.value)
         self.scope.ready.add(s.name)
+        self.binding_of[id(s)].assignments.append((None, s.value))
 
     def s_Assign(self, s: N.Assign) -> None:
         self.expr(s.value)
@@ -183,7 +186,7 @@ class Resolver:
                 self.error(target.span, f"cannot assign to {what} '{target.id}'")
                 return
             self._check_ready(target, binding, scope)
-            binding.assigned = True
+            binding.assignments.append((s.op, s.value))
             self.binding_of[id(target)] = binding
             self._use(binding)
             if binding.function is not self.function:

@@ -79,3 +79,18 @@ def test_a_closure_frozen_at_load_cannot_change_what_it_captured():
     with pytest.raises(ScriptError, match="cannot reassign 'n'"):
         ex["counter"]()
     assert ex["fresh"]() == [1, 2]  # closures made after load are fresh and mutable
+
+
+def test_int_inference_only_trusts_variables_that_hold_ints():
+    # `total` and `i` hold only ints (native arithmetic); `s` once holds a string, so its
+    # `+` keeps the size check, and `x /= 2` makes a float.
+    ex = run("fn f() {\n  let total = 0\n  let i = 0\n  while i < 5 { total += i; i += 1 }\n"
+             "  let s = 0\n  s = 'ab'\n  s = s + s\n  let x = 4\n  x /= 2\n"
+             "  return [total, s, x, x == 2, true == 1]\n}")
+    assert ex["f"]() == [10, "abab", 2.0, True, False]
+
+
+def test_doubling_a_string_held_by_a_once_int_variable_still_hits_the_size_cap():
+    from lang.errors import LimitError
+    with pytest.raises(LimitError):
+        run("let s = 0\ns = 'ab'\nwhile true { s = s + s }")
