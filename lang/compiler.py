@@ -126,6 +126,11 @@ class Compiler:
             self.sealed |= {b for b in function.outer_assigned if not b.top_level}
             bindings += function.bindings
         self.int_only = self.infer_ints(bindings)
+        # Loops being compiled in the current Python function, innermost last: "native" or
+        # "body" (the body became a function called per iteration, see loop_body).
+        self.loops: list[str] = []
+        self.in_body = False  # compiling the inside of such a body function
+        self.pre_loop: list = []  # a loop body function to define just before its loop
 
     # ------------------------------------------------------------------ module
 
@@ -184,6 +189,8 @@ class Compiler:
     def function_def(self, node, params, body, py_name: str, display: str) -> ast.FunctionDef:
         """A script function (fn, fn expression, route, on, test) as a Python `def`."""
         outer, outer_pos = self.function, A.at(node.span)
+        outer_loops, outer_in_body = self.loops, self.in_body
+        self.loops, self.in_body = [], False
         function = self.res.function_of[id(node)]
         self.function = function
         self.display_names[py_name] = display
@@ -205,6 +212,7 @@ class Compiler:
         else:
             stmts += self.with_pre(lambda: A.Return(value=self.expr(body)), body.span)
         self.function, A.pos = outer, outer_pos
+        self.loops, self.in_body = outer_loops, outer_in_body
         return _at(A.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
                                    decorator_list=[], returns=None, type_comment=None), node.span)
 
@@ -312,12 +320,13 @@ class Compiler:
         self.pre.append([])
         test = self.expr(s.test)
         pre = self.pre.pop()
-        body = self.step_check(s.span) + self.block(s.body)
+        body = self.step_check(s.span) + self.loop_body(s.body, [], s.span)
+        before, self.pre_loop = self.pre_loop, []  # a body function, defined once
         if pre:  # the test defines functions: evaluate it inside the loop, each time
             head = pre + [_at(A.If(test=A.UnaryOp(op=ast.Not(), operand=test),
                                      body=[A.Break()], orelse=[]), s.test.span)]
-            return [_at(A.While(test=_const(True), body=head + body, orelse=[]), s.span)]
-        return [_at(A.While(test=test, body=body, orelse=[]), s.span)]
+            return before + [_at(A.While(test=_const(True), body=head + body, orelse=[]), s.span)]
+        return before + [_at(A.While(test=test, body=body, orelse=[]), s.span)]
 
     def s_For(self, s: N.For) -> list:
         items = self.temp()
@@ -348,20 +357,70 @@ class Compiler:
             target = _name(names[0], ast.Store())
         else:
             target = A.Tuple(elts=[_name(n, ast.Store()) for n in names], ctx=ast.Store())
-        stmts.append(_at(A.For(target=target, iter=_name(items), body=self.block(s.body),
+        loop_vars = [self.res.binding_of[(id(s), n)] for n in s.names]
+        body = self.loop_body(s.body, loop_vars, span)
+        stmts += self.pre_loop  # a body function, defined once, before the loop
+        self.pre_loop = []
+        stmts.append(_at(A.For(target=target, iter=_name(items), body=body,
                                  orelse=[], type_comment=None), span))
         return stmts
 
     def s_Break(self, s) -> list:
+        if self.loops and self.loops[-1] == "body":
+            return [_at(A.Return(value=_helper("BREAK")), s.span)]
         return [_at(A.Break(), s.span)]
 
     def s_Continue(self, s) -> list:
+        if self.loops and self.loops[-1] == "body":
+            return [_at(A.Return(value=None), s.span)]
         return [_at(A.Continue(), s.span)]
 
     def s_Return(self, s: N.Return) -> list:
-        if s.value is None:
-            return [_at(A.Return(value=None), s.span)]
-        return self.with_pre(lambda: A.Return(value=self.expr(s.value)), s.span)
+        def build():
+            value = self.expr(s.value) if s.value is not None else _const(None)
+            # Inside a loop body function, a `return` travels out as a 1-tuple.
+            return A.Return(value=A.Tuple(elts=[value], ctx=ast.Load()) if self.in_body else value)
+        return self.with_pre(build, s.span)
+
+    # -- loop bodies with a fresh binding per iteration
+
+    def loop_body(self, block: N.Block, loop_vars: list, span: Span) -> list:
+        """The statements a Python loop runs for `block`. Each iteration of a script loop
+        has its own bindings (`for i ...` makes a new `i` each time, as in JavaScript), which
+        only shows when a function made in the body captures one: then the body becomes a
+        function called once per iteration, so each call has fresh cells."""
+        declared, functions, assigned = _scan_body(block, self.res)
+        declared |= set(loop_vars)
+        if not any(self.res.function_of[id(f)].refs & declared for f in functions):
+            self.loops.append("native")
+            body = self.block(block)
+            self.loops.pop()
+            return body
+        name = self.anonymous_name("<loop body>")
+        outer_loops, outer_in_body = self.loops, self.in_body
+        self.loops, self.in_body = ["body"], True
+        stmts = self.block_statements(block.body) if block.body else [_at(A.Pass(), span)]
+        self.loops, self.in_body = outer_loops, outer_in_body
+        nonlocals = sorted({b.python_name for b in assigned - declared} | {STEPS})
+        params = [b.python_name for b in loop_vars]
+        fn = _at(A.FunctionDef(
+            name=name, args=ast.arguments(posonlyargs=[], args=[A.arg(arg=p) for p in params], vararg=None,
+                                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+            body=[_at(A.Nonlocal(names=nonlocals), span)] + stmts, decorator_list=[], returns=None,
+            type_comment=None), span)
+        self.pre_loop = [fn]
+        result = self.temp()
+        # After a call: None goes on; BREAK leaves the loop; a 1-tuple is a `return`.
+        returned = _name(result) if self.in_body else A.Subscript(value=_name(result), slice=_const(0),
+                                                                      ctx=ast.Load())
+        return [
+            _at(A.Assign(targets=[_name(result, ast.Store())],
+                         value=_call(_name(name), *[_name(p) for p in params])), span),
+            _at(A.If(test=A.Compare(left=_name(result), ops=[ast.IsNot()], comparators=[_const(None)]),
+                     body=[A.If(test=A.Compare(left=_name(result), ops=[ast.Is()], comparators=[_helper("BREAK")]),
+                                body=[A.Break()], orelse=[A.Return(value=returned)])],
+                     orelse=[]), span),
+        ]
 
     def s_Try(self, s: N.Try) -> list:
         caught = self.temp()
@@ -614,6 +673,43 @@ class Compiler:
         name = self.anonymous_name("fn")
         self.pre[-1].append(self.function_def(e, e.params, e.body, name, "fn"))
         return _name(name)
+
+
+def _children(node):
+    for name in node.__slots__:
+        value = getattr(node, name, None)
+        if isinstance(value, N.Node):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, N.Node):
+                    yield item
+                elif isinstance(item, tuple):  # map entries: (key, value)
+                    yield from (x for x in item if isinstance(x, N.Node))
+
+
+def _scan_body(block: N.Block, res: Resolution):
+    """For a loop body: the bindings it declares, the functions made in it, and the
+    bindings it assigns directly (not inside those functions)."""
+    declared, functions, assigned = set(), [], set()
+    stack = list(block.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (N.FnExpr, N.FnDecl)):
+            functions.append(node)
+            if isinstance(node, N.FnDecl):
+                declared.add(res.binding_of[id(node)])
+            continue  # what happens inside is that function's own business
+        if isinstance(node, N.Let):
+            declared.add(res.binding_of[id(node)])
+        elif isinstance(node, N.For):
+            declared |= {res.binding_of[(id(node), n)] for n in node.names}
+        elif isinstance(node, N.Try) and node.err_name is not None:
+            declared.add(res.binding_of[id(node)])
+        elif isinstance(node, N.Assign) and isinstance(node.target, N.Name):
+            assigned.add(res.binding_of[id(node.target)])
+        stack.extend(_children(node))
+    return declared, functions, assigned
 
 
 def _kwarg(name: str) -> str:

@@ -56,7 +56,7 @@ def _base_globals() -> dict:
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "frozen_capture": ops.frozen_capture, "refill": limits.refill,
         "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str,
-        "call_method": call_method, "MISSING": _Sentinel(), "Exception": Exception,
+        "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})
     return g
