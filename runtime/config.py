@@ -71,6 +71,9 @@ class Settings:
                 raise ConfigError(f"setting {_flag(name)!r} is too small: {getattr(self, name)}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting 'port' must be between 0 and 65535, got {self.port}")
+        if self.reload and self.workers > 1:
+            raise ConfigError("setting 'reload' is for development and works with one worker "
+                              "(drop 'workers' or 'reload')")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"setting 'log-format' must be 'text' or 'json', got {self.log_format!r}")
 

@@ -106,3 +106,9 @@ def test_workers_share_the_port():
         assert server.stop() == 0
     # Requests are answered by forked workers, never by the supervisor itself.
     assert pids and supervisor not in pids and len(pids) <= 2
+
+
+def test_reload_with_several_workers_is_refused():
+    with pytest.raises(ConfigError, match="reload"):
+        Settings().replace(reload=True, workers=2)
+    assert Settings().replace(reload=True).reload
