@@ -4,14 +4,14 @@ Strategy. A bounded pool of worker threads takes jobs from one bounded queue. `s
 is called on the event loop: when the queue is full it says so at once (the caller answers
 503 + Retry-After) instead of letting latency grow. A worker runs the job and hands back an
 *outcome*, a plain (ok, value) pair: nothing raises in a worker, so a worker never dies. On
-the loop an ok outcome settles the job's future with its value; a failed one (a bug, since
-invocations turn script errors into responses themselves) with the exception, which the App
-answers as a 500 like any handler's.
+the loop the outcome goes to the job's `Deferred`: the protocol's callback (the fast path)
+or an awaiting coroutine; a failed one (a bug, since invocations turn script errors into
+responses themselves) is answered as a 500 like any handler's.
 
 Hand-offs are cheap and batched, because each one costs a GIL switch and a loop wake-up:
 jobs go through a C-level SimpleQueue (no Python locks on the way in); on the way back,
 finished outcomes go to one list and only the worker that finds it empty wakes the loop
-(`call_soon_threadsafe`), which then settles every future in the batch.
+(`call_soon_threadsafe`), which then settles every job in the batch.
 """
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ log = logging.getLogger("rt")
 
 class QueueFull(Exception):
     """The bridge's queue is at its bound: answer 503 now."""
+
+
+_NO_ARG = object()
 
 
 class Deferred:
@@ -76,7 +79,15 @@ class Bridge:
         if self._jobs.qsize() >= self.queue_size:
             raise QueueFull()
         deferred = Deferred(self._loop)
-        self._jobs.put((job, deferred))
+        self._jobs.put((job, _NO_ARG, deferred))
+        return deferred
+
+    def submit_call(self, fn: Callable[[Any], Any], arg: Any) -> Deferred:
+        """`submit(lambda: fn(arg))` without making the lambda (the per-request path)."""
+        if self._jobs.qsize() >= self.queue_size:
+            raise QueueFull()
+        deferred = Deferred(self._loop)
+        self._jobs.put((fn, arg, deferred))
         return deferred
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -93,17 +104,17 @@ class Bridge:
             item = get()
             if item is None:
                 return
-            job, future = item
+            job, arg, deferred = item
             self.busy += 1
             try:
-                outcome = (True, job())
+                outcome = (True, job() if arg is _NO_ARG else job(arg))
             except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
                 outcome = (False, exc if isinstance(exc, Exception) else
                            RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
             with done_lock:
                 self.busy -= 1
                 first = not self._done
-                self._done.append((future, outcome))
+                self._done.append((deferred, outcome))
             if first:
                 try:
                     self._loop.call_soon_threadsafe(self._settle)

@@ -273,17 +273,25 @@ class ScriptApp:
         return script_handler
 
     def _async_handler(self, chain: "_Chain", source: str):
-        render = self.app.render_result
+        render, invoke = self.app.render_result, self.invoke
+        run = chain.handler if not chain.uses() else chain
 
         def job(sreq: ScriptRequest):
-            result = self.invoke(chain, sreq, source)
-            # Rendered on the worker too: the loop only writes the bytes.
-            return render(sreq.http, to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source))
+            result = invoke(run, sreq, source)
+            # Rendered on the worker too: the loop only writes the bytes. (A string is
+            # sendable as it is.)
+            if result.__class__ is not str:
+                result = to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source)
+            return render(sreq.http, result)
+
+        submit = None
 
         def script_handler(req):
-            sreq = ScriptRequest(req)
+            nonlocal submit
+            if submit is None:
+                submit = self.bridge.submit_call
             try:
-                return self.bridge.submit(lambda: job(sreq))
+                return submit(job, ScriptRequest(req))
             except QueueFull:
                 return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
         script_handler.kind = "script"
