@@ -287,9 +287,9 @@ class Compiler:
             stmts.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
             return stmts
         if isinstance(target, N.Field):
-            obj, key, key_node = self.expr(target.obj), _const(target.name), N.Literal(target.span, target.name)
+            obj, key = self.expr(target.obj), _const(target.name)
         else:
-            obj, key, key_node = self.expr(target.obj), self.expr(target.index), target.index
+            obj, key = self.expr(target.obj), self.expr(target.index)
         if s.op is None:
             return [_at(A.Assign(targets=[A.Subscript(value=obj, slice=key, ctx=ast.Store())],
                                    value=self.expr(s.value)), span)]

@@ -96,7 +96,7 @@ class Resolver:
             self.stmt(stmt, top_level=True)
         if self.errors:
             raise ErrorList(self.errors)
-        assign_python_names(top, self.builtins)
+        assign_python_names(top)
         return Resolution(top, self.binding_of, self.function_of, self.builtin_names)
 
     def error(self, span: Span, message: str) -> None:
@@ -428,7 +428,7 @@ def _safe(name: str) -> str:
     return name + "ʹ" if name in _RESERVED else name
 
 
-def assign_python_names(top: Function, builtins: dict) -> None:
+def assign_python_names(top: Function) -> None:
     """Give each binding a Python identifier.
 
     Inside one Python function, every name it sees must mean one binding. A binding keeps
@@ -436,7 +436,7 @@ def assign_python_names(top: Function, builtins: dict) -> None:
     another binding of the same name that is seen there (an outer one, a builtin, or a
     sibling block's). Parameters always keep their names (named arguments use them)."""
 
-    def visit(function: Function, outer_taken: dict) -> None:
+    def visit(function: Function) -> None:
         # Names fixed by what this subtree sees from outside (outer bindings and builtins).
         seen_outside = {b.python_name for b in function.refs if b.function is not function}
         used: set[str] = set()
@@ -452,9 +452,9 @@ def assign_python_names(top: Function, builtins: dict) -> None:
             b.python_name = candidate
             used.add(candidate)
         for child in function.children:
-            visit(child, outer_taken)
+            visit(child)
 
-    visit(top, {})
+    visit(top)
 
 
 def resolve(module: N.Module, builtin_names) -> Resolution:

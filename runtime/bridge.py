@@ -99,7 +99,7 @@ class Bridge:
     # -- worker side --------------------------------------------------------------------------
 
     def _worker(self) -> None:
-        get, done, done_lock = self._jobs.get, self._done, self._done_lock
+        get, done_lock = self._jobs.get, self._done_lock
         while True:
             item = get()
             if item is None:

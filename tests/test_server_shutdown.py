@@ -3,7 +3,6 @@ connections are closed, an in-flight request finishes (with Connection: close), 
 hooks run, and the process exits 0; past --drain the rest is cut off."""
 import signal
 import socket
-import threading
 import time
 
 import pytest
