@@ -38,8 +38,13 @@ def encode_compact(value) -> str:
     Raises ScriptError TypeError for values JSON cannot hold (functions, bytes...) and
     ValueError for NaN/infinity and cycles; LimitError if the text is past MAX_SIZE.
     """
+    return _encode_with(_COMPACT, value)
+
+
+def _encode_with(encoder, value) -> str:
+    """Run `encoder` on `value`, with the language's errors and the size cap."""
     try:
-        text = _COMPACT.encode(value)
+        text = encoder.encode(value)
     except ValueError as exc:
         raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
     except RecursionError:
@@ -63,15 +68,7 @@ def encode(value, indent=None) -> str:
         return encode_compact(value)
     if type(indent) is not int or not 0 <= indent <= 16:
         raise ScriptError("TypeError", "json.encode(): indent must be an int from 0 to 16")
-    try:
-        text = _encoder(indent).encode(value)
-    except ValueError as exc:
-        raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
-    except RecursionError:
-        raise ScriptError("ValueError", "json.encode(): value nested too deeply") from None
-    if len(text) > MAX_SIZE:
-        raise size_error("string")
-    return text
+    return _encode_with(_encoder(indent), value)
 
 
 def _refuse_constant(name: str):
