@@ -25,7 +25,9 @@ from typing import Any, Awaitable, Callable, Iterable
 from .bridge import Deferred
 from .config import Settings
 from .request import Request
-from .response import HTTPError, Response, Streamed, render, render_error, _RENDERERS
+from .http11 import OK_JSON, OK_TEXT, dumps_json, encode_ok
+from .response import (HTTPError, Response, Streamed, render, render_error, _RENDERERS,
+                       _render_json, _render_str)
 from .router import FOUND, METHOD_NOT_ALLOWED, Router
 
 __all__ = ["App"]
@@ -137,10 +139,17 @@ class App:
             return self._client_error(req, exc)
         except Exception:
             return self._server_error(req)
-        renderer = _RENDERERS.get(type(result))
+        renderer = _RENDERERS.get(result.__class__)
         if renderer is not None:
             try:
-                data = renderer(result, req.keep_alive, req.method == "HEAD")
+                # The two commonest results skip the renderer table's extra call.
+                if renderer is _render_str:
+                    data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
+                elif renderer is _render_json:
+                    data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive,
+                                     req.method == "HEAD")
+                else:
+                    data = renderer(result, req.keep_alive, req.method == "HEAD")
             except Exception:
                 return self._server_error(req)
             if self.access_log:

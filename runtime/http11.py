@@ -2,9 +2,9 @@
 
 Strategy: everything that does not change per request is built once at import time (status
 lines for every known status, the common `Content-Type` lines), and the `Date` line is a
-module-level bytes value refreshed once a second by the server's sweep (`refresh_date`), so
-encoding a typical response is one bytes formatting operation and the protocol writes it with
-one `transport.write`. Nothing here touches a socket, which is why it is tested on its own.
+module-level bytes value refreshed once a second by the server's sweep (`refresh_date`), as
+are the Content-Length lines of small bodies, so encoding a typical response is one join of
+ready-made pieces and the protocol writes it with one `transport.write`. Nothing here touches a socket, which is why it is tested on its own.
 
 Invariants: every response carries `Date` and either `Content-Length` or
 `Transfer-Encoding: chunked`; a response to `HEAD` keeps the headers of the GET (including its
@@ -47,20 +47,35 @@ def status_line(status: int) -> bytes:
     return line
 
 
-# The Date line is shared by every response in the process; `refresh_date` replaces it.
-_date_line = b"Date: " + formatdate(usegmt=True).encode("ascii") + CRLF
-_date_second = 0
+_CLOSE = b"Connection: close\r\n"
+
+# The Date line is shared by every response in the process; `refresh_date` replaces it, and
+# with it the two ways a head ends after it (keep-alive, or closing), prebuilt.
+_date_line = _head_end = _head_end_close = b""
+_date_second = -1
 
 
 def refresh_date(now: float | None = None) -> None:
     """Rebuild the `Date` line when the wall-clock second has changed (cheap when it has not)."""
-    global _date_line, _date_second
+    global _date_line, _head_end, _head_end_close, _date_second
     import time
     now = time.time() if now is None else now
     second = int(now)
     if second != _date_second:
         _date_second = second
         _date_line = b"Date: " + formatdate(second, usegmt=True).encode("ascii") + CRLF
+        _head_end = _date_line + CRLF
+        _head_end_close = _date_line + _CLOSE + CRLF
+
+
+refresh_date()
+
+# Content-Length lines of the commoner small bodies, built once (about 60 KB).
+_LENGTH_LINES = [b"Content-Length: %d\r\n" % n for n in range(1024)]
+
+
+def _length_line(size: int) -> bytes:
+    return _LENGTH_LINES[size] if size < 1024 else b"Content-Length: %d\r\n" % size
 
 
 def date_line() -> bytes:
@@ -103,7 +118,6 @@ def content_type_line(value: str) -> bytes:
     return line
 
 
-_CLOSE = b"Connection: close\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CONTINUE_100 = _CONTINUE
 
@@ -127,22 +141,22 @@ def encode(status: int, content_type: bytes | None, body: bytes, keep_alive: boo
     """One complete response. `content_type` is a prebuilt line (see `content_type_line`),
     `extra` prebuilt header lines (`encode_headers`). With `head_only` the body is left out
     but `Content-Length` still describes it (the GET's headers, as HEAD requires)."""
-    return b"%s%sContent-Length: %d\r\n%s%s%s\r\n%s" % (
+    return b"".join((
         _STATUS_LINES.get(status) or status_line(status),
         content_type or b"",
-        len(body),
-        _date_line,
+        _length_line(len(body)),
         extra,
-        b"" if keep_alive else _CLOSE,
+        _head_end if keep_alive else _head_end_close,
         b"" if head_only else body,
-    )
+    ))
 
 
 def encode_ok(head: bytes, body: bytes, keep_alive: bool, head_only: bool = False) -> bytes:
     """`encode` for the commonest answer, a 200, with `head` = status line + content type
     prebuilt (OK_TEXT, OK_JSON): one formatting step, no lookups."""
-    return b"%sContent-Length: %d\r\n%s%s\r\n%s" % (
-        head, len(body), _date_line, b"" if keep_alive else _CLOSE, b"" if head_only else body)
+    size = len(body)
+    return b"".join((head, _LENGTH_LINES[size] if size < 1024 else b"Content-Length: %d\r\n" % size,
+                     _head_end if keep_alive else _head_end_close, b"" if head_only else body))
 
 
 def encode_no_body(status: int, keep_alive: bool, extra: bytes = b"") -> bytes:

@@ -3,7 +3,9 @@
 Strategy: the protocol stays thin. httptools calls `on_*` as it parses; those callbacks only
 collect the raw pieces (target, header pairs, body chunks) and enforce the limits that must
 be decided while parsing (head size, header count, body size from Content-Length, then from
-the running total for chunked bodies). A complete request goes to `App.dispatch`, which
+the running total for chunked bodies). Header bytes are only counted one by one in a read
+that could carry a head past the limit (a head continued from an earlier read, or a read
+longer than the limit); any other head fits in its read, so the count waits for the end. A complete request goes to `App.dispatch`, which
 returns the response bytes (sync handler: written at once, one `transport.write`) or an
 awaitable (async handler: a task; later pipelined requests wait in `_queue` so responses
 leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
@@ -73,7 +75,7 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
         "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
-        "_closed", "_closing", "_error", "_expect_continue",
+        "_closed", "_closing", "_error", "_expect_continue", "_connection_header", "_counting",
     )
 
     def __init__(self, shared: Shared) -> None:
@@ -94,6 +96,8 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = False
         self._error: tuple[int, str] | None = None
         self._expect_continue = False
+        self._connection_header = False
+        self._counting = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -129,36 +133,55 @@ class HttpProtocol(asyncio.Protocol):
         self._next()
 
     def data_received(self, data: bytes) -> None:
-        if self._state == DEAD:
+        state = self._state
+        if state == DEAD:
             return
-        # The header list identifies the message: a new one means a message began in `data`.
+        if state == HEAD or len(data) > self._shared.max_head:
+            self._counted_feed(data)
+        else:
+            # A head that begins and ends in this read is no longer than the read, so
+            # within the head limit: its headers need no counting (see _counted_feed).
+            self._feed(data)
+
+    def _counted_feed(self, data: bytes) -> None:
+        """Feed a read that could take a head past `max_head`: a head began in an earlier
+        read, or the read itself is larger than the limit. Every header is counted here."""
         head_in_progress = self._raw_headers if self._state == HEAD else None
+        if head_in_progress is not None:
+            self._head_size = len(self._url) + sum(len(n) + len(v) for n, v in head_in_progress)
+        self._counting = True
+        try:
+            fed = self._feed(data)
+        finally:
+            self._counting = False
+        if fed and head_in_progress is not None and self._raw_headers is head_in_progress:
+            # A whole read stayed inside one head: httptools buffers partial header values,
+            # so count raw bytes too or one endless header line would grow without bound.
+            self._phase_bytes += len(data)
+            if self._phase_bytes > self._shared.max_head:
+                self._reject(431, "request header fields too large")
+
+    def _feed(self, data: bytes) -> bool:
+        """Parse `data`; a protocol error is answered here. False when parsing stopped."""
         try:
             self._parser.feed_data(data)
+            return True
         except httptools.HttpParserCallbackError:
             if self._state == DEAD and self._error is None:
-                return  # input after a final response: ignored
+                return False  # input after a final response: ignored
             status, message = self._error or (400, "bad request")
             if self._error is None:
                 log.exception("internal error while parsing a request")
             self._reject(status, message)
-            return
         except httptools.HttpParserUpgrade:
             # No protocol switching here: the request was answered as plain HTTP.
             self._closing = True
             self._state = DEAD
             if not self._busy and not self._queue:
                 self._close()
-            return
         except httptools.HttpParserError:
             self._reject(400, "malformed request")
-            return
-        if head_in_progress is not None and self._raw_headers is head_in_progress:
-            # A whole read stayed inside one head: httptools buffers partial header values,
-            # so count raw bytes too or one endless header line would grow without bound.
-            self._phase_bytes += len(data)
-            if self._phase_bytes > self._shared.max_head:
-                self._reject(431, "request header fields too large")
+        return False
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -180,20 +203,23 @@ class HttpProtocol(asyncio.Protocol):
         self._raw_headers = []
         self._head_size = len(url)
         self._phase_bytes = 0
+        self._connection_header = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._raw_headers
         headers.append((name, value))
-        shared = self._shared
-        self._head_size += len(name) + len(value)
-        if self._head_size > shared.max_head or len(headers) > shared.max_headers:
-            self._fail(431, "request header fields too large")
+        if self._counting:
+            self._head_size += len(name) + len(value)
+            if self._head_size > self._shared.max_head or len(headers) > self._shared.max_headers:
+                self._fail(431, "request header fields too large")
         size = len(name)
-        if size == 14 or size == 6:
+        if size == 14 or size == 6 or size == 10:
             lowered = name.lower()
-            if lowered == b"content-length":
+            if lowered == b"connection":
+                self._connection_header = True
+            elif lowered == b"content-length":
                 # llhttp has already rejected duplicates and non-digits.
-                if int(value) > shared.max_body:
+                if int(value) > self._shared.max_body:
                     self._fail(413, "request body too large")
             elif lowered == b"expect":
                 if value.strip().lower() != b"100-continue":
@@ -201,6 +227,8 @@ class HttpProtocol(asyncio.Protocol):
                 self._expect_continue = True
 
     def on_headers_complete(self) -> None:
+        if len(self._raw_headers) > self._shared.max_headers:
+            self._fail(431, "request header fields too large")
         self._state = BODY
         self._since = self._shared.now
         self._phase_bytes = 0
@@ -224,16 +252,21 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parser = self._parser
         raw_method = parser.get_method()
-        keep_alive = parser.should_keep_alive() and not self._closing and not self._shared.closing
+        keep_alive = parser.should_keep_alive()
+        # llhttp accepts versions 0.9, 1.0, 1.1 and 2.0, and only 1.1 keeps a connection
+        # alive without a Connection header: formatting the version string is then skipped.
+        version = "1.1" if keep_alive and not self._connection_header else parser.get_http_version()
+        if self._closing:
+            keep_alive = False
         body = self._body
         if body is not None:
             self._body = None
             body = b"".join(body)
+        else:
+            body = b""
+        # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
         request = Request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
-                          self._url.decode("utf-8", "replace"), self._raw_headers,
-                          body or b"", parser.get_http_version(), keep_alive, self)
-        self._raw_headers = None
-        self._url = b""
+                          self._url.decode(), self._raw_headers, body, version, keep_alive, self)
         self._since = self._shared.now
         self._state = IDLE if keep_alive else DEAD
         if self._busy or self._queue or self._flow.writing_paused:

@@ -36,11 +36,14 @@ class Request:
                  http_version: str = "1.1", keep_alive: bool = True, peer: Any = None) -> None:
         self.method = method
         self.target = target
-        path, sep, query = target.partition("?")
+        if "?" in target:
+            path, _, self.raw_query = target.partition("?")
+        else:
+            path = target
+            self.raw_query = ""
         if path[:1] != "/" and path != "*":
             path = _origin_path(path)
         self.raw_path = path
-        self.raw_query = query
         self.params: dict[str, str] = _NO_PARAMS
         self.body = body
         self.http_version = http_version

@@ -2,10 +2,10 @@
 
 Strategy: a handler returns a plain value (`str`, `bytes`, `dict`, `list`, `None`) or a
 `Response`; `render` picks the encoding from a table keyed by the value's exact type (no
-if-chain), so the common cases cost one dict lookup and one bytes formatting. `HTTPError` is
-the one exception a handler (or the request object, e.g. `json()` on a bad body) raises on
-purpose to answer with a client error; anything else a handler raises is a 500 decided by the
-caller (runtime/app.py), never shown to the client.
+if-chain), so the common cases cost one dict lookup and one join of ready-made bytes.
+`HTTPError` is the one exception a handler (or the request object, e.g. `json()` on a bad
+body) raises on purpose to answer with a client error; anything else a handler raises is a
+500 decided by the caller (runtime/app.py), never shown to the client.
 
 A `Response` whose body is an iterable or async iterable of bytes/str is streamed with
 chunked transfer encoding (`Streamed`); the protocol writes it piece by piece, respecting

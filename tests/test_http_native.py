@@ -116,6 +116,18 @@ def test_request_fields(server):
     assert fields["http_version"] == "1.1" and fields["missing"] == "dflt"
 
 
+@pytest.mark.parametrize("request_line, connection, version", [
+    (b"GET /request HTTP/1.1", b"", "1.1"),
+    (b"GET /request HTTP/1.1", b"Connection: keep-alive\r\n", "1.1"),
+    (b"GET /request HTTP/1.1", b"Connection: close\r\n", "1.1"),
+    (b"GET /request HTTP/1.0", b"", "1.0"),
+    (b"GET /request HTTP/1.0", b"Connection: keep-alive\r\n", "1.0"),
+])
+def test_http_version_as_sent(server, request_line, connection, version):
+    [reply] = exchange(server, request_line + b"\r\nHost: x\r\n" + connection + b"\r\n")
+    assert reply.json()["http_version"] == version
+
+
 def test_repeated_headers_are_joined(server):
     [reply] = exchange(server, b"GET /request HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\n\r\n")
     assert reply.json()["headers"]["x-a"] == "1, 2"

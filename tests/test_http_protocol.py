@@ -169,6 +169,40 @@ def test_head_over_64k_is_431(server):
     assert reply.status == 431
 
 
+def _send_in_two_reads(server, first: bytes, second: bytes) -> bytes:
+    with server.connect() as sock:
+        sock.sendall(first)
+        time.sleep(0.2)  # the server reads the first part on its own
+        try:
+            sock.sendall(second)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the rest arrived
+        return recv_all(sock)
+
+
+def test_head_over_64k_in_two_reads_each_under_it_is_431(server):
+    # Each read alone is within the limit; the head as a whole is not.
+    head = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-F%d: %s\r\n" % (i, b"v" * 1000) for i in range(70))
+    middle = len(head) // 2
+    data = _send_in_two_reads(server, head[:middle], head[middle:] + b"\r\n")
+    assert data.startswith(b"HTTP/1.1 431 ")
+
+
+def test_too_many_headers_in_two_reads_is_431(server):
+    head = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(120))
+    data = _send_in_two_reads(server, head[:300], head[300:] + b"\r\n")
+    assert data.startswith(b"HTTP/1.1 431 ")
+
+
+def test_head_split_over_reads_within_limits_is_served(server):
+    head = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-F%d: %s\r\n" % (i, b"v" * 500) for i in range(90))
+    middle = len(head) // 2
+    data = _send_in_two_reads(server, head[:middle], head[middle:] + b"Connection: close\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"Hello, World!")
+
+
 def test_endless_header_line_is_cut_off_at_the_limit(server):
     # One header line that never ends: httptools buffers partial values, so the server must
     # count raw head bytes and answer 431 long before the client stops sending.
