@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import stat
 import sys
 import threading
 from pathlib import Path
@@ -34,6 +33,7 @@ from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer as LarkLexer
 
 from . import nodes as n
+from .cache import cache_dir as default_cache_dir
 from .errors import ErrorList, Span, StaticError
 from .lexer import CLOSERS, Tok, describe, open_brackets, opener_name, tokenize
 
@@ -567,7 +567,7 @@ def build_parser(cache_dir: Path | None | bool = True) -> Lark:
     grammar = _GRAMMAR_FILE.read_text(encoding="utf-8")
     options = dict(parser="lalr", lexer=_FeedLexer, start=["module", "interp"],
                    transformer=_AstBuilder(), maybe_placeholders=True)
-    directory = _cache_dir() if cache_dir is True else (cache_dir or None)
+    directory = default_cache_dir() if cache_dir is True else (cache_dir or None)
     if directory is None:
         return Lark(grammar, **options)
     key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()).hexdigest()
@@ -591,26 +591,3 @@ def _file_lock(path: Path):
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-def _cache_dir() -> Path | None:
-    """A directory only this user can write (lark's cache is a pickle), or None."""
-    for directory in _cache_dir_candidates():
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = directory.stat()
-            if info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) \
-                    and os.access(directory, os.W_OK):
-                return directory
-        except (OSError, RuntimeError):
-            continue
-    return None
-
-
-def _cache_dir_candidates():
-    if os.environ.get("RT_CACHE_DIR"):
-        yield Path(os.environ["RT_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    yield Path(xdg) / "rt" if xdg else Path.home() / ".cache" / "rt"
-    import tempfile  # only for this last resort: importing it costs a few ms at startup
-    yield Path(tempfile.gettempdir()) / f"rt-cache-{os.getuid()}"

@@ -831,7 +831,7 @@ def test_golden_syntax_error(case):
 
 
 def test_cache_dir_must_belong_to_the_user_alone(tmp_path, monkeypatch):
-    from lang.parser import _cache_dir
+    from lang.cache import cache_dir as _cache_dir
     private = tmp_path / "private"
     monkeypatch.setenv("RT_CACHE_DIR", str(private))
     assert _cache_dir() == private and (private.stat().st_mode & 0o777) == 0o700

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lang.errors import RtError
+from runtime import router as router_module
 from runtime.router import (
     FOUND, METHOD_NOT_ALLOWED, NOT_FOUND, Match, RouteConflict, RoutePatternError, Router,
 )
@@ -355,3 +356,72 @@ def test_a_match_function_fetched_before_compiling_keeps_working_and_compiles_on
     assert router.match is compiled  # the stand-in did not compile again
     router.add("GET", "/b", "hb", "s:2:1")
     assert early("GET", "/b").handler == "hb"  # the stand-in follows the current table
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled-code cache: a large table is generated once, later builds load the code and
+# bind it to their own routes; damaged files are rebuilt; old files are pruned.
+
+
+def _github_router(handler_prefix: str, extra: list[str] = ()) -> Router:
+    router = Router()
+    for index, line in enumerate(read_table(*TABLES["github"]) + list(extra)):
+        method, pattern = line.split(" ", 1)
+        router.add(method, pattern, f"{handler_prefix}{index}", f"app.script:{index + 1}:1")
+    router.compile()
+    return router
+
+
+def _generating_is_an_error(monkeypatch):
+    def refuse(routes):
+        raise AssertionError("the table was generated again instead of loaded")
+    monkeypatch.setattr(router_module, "_generate", refuse)
+
+
+def test_a_large_table_is_generated_once_then_loaded_with_its_own_handlers(tmp_path, monkeypatch):
+    monkeypatch.setenv("RT_CACHE_DIR", str(tmp_path))
+    first = _github_router("first")
+    assert len(list(tmp_path.glob("routes-*.marshal"))) == 1
+    _generating_is_an_error(monkeypatch)
+    second = _github_router("second")
+    for index, line in enumerate(read_table(*TABLES["github"])):
+        method, pattern = line.split(" ", 1)
+        for encoded in (False, True):
+            path, _ = instantiate(pattern, encoded)
+            assert outcome(second.match(method, path)) == outcome(first.match(method, path))
+            assert second.match(method, path).handler == f"second{index}"
+    assert outcome(second.match("DELETE", "/gists/1/star/x")) == outcome(first.match("DELETE", "/gists/1/star/x"))
+
+
+def test_a_changed_table_is_generated_anew(tmp_path, monkeypatch):
+    monkeypatch.setenv("RT_CACHE_DIR", str(tmp_path))
+    _github_router("h")
+    changed = _github_router("h", extra=["GET /brand/new/:thing"])
+    assert len(list(tmp_path.glob("routes-*.marshal"))) == 2
+    assert outcome(changed.match("GET", "/brand/new/x")) == (200, "/brand/new/:thing", {"thing": "x"})
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("RT_CACHE_DIR", str(tmp_path))
+    _github_router("h")
+    [cached] = tmp_path.glob("routes-*.marshal")
+    cached.write_bytes(b"\x00not marshal data")
+    router = _github_router("h")
+    assert outcome(router.match("GET", "/gists/starred")) == (200, "/gists/starred", {})
+    assert outcome(router.match("GET", "/gists/12")) == (200, "/gists/:id", {"id": "12"})
+    _generating_is_an_error(monkeypatch)
+    _github_router("h")  # the rebuilt file loads
+
+
+def test_small_tables_are_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("RT_CACHE_DIR", str(tmp_path))
+    build([f"GET /r{i}/:x" for i in range(router_module.CACHE_FROM_ROUTES - 1)]).compile()
+    assert list(tmp_path.glob("routes-*")) == []
+
+
+def test_old_cache_files_are_pruned(tmp_path, monkeypatch):
+    monkeypatch.setenv("RT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(router_module, "_CACHE_FILES_KEPT", 2)
+    for i in range(4):
+        _github_router("h", extra=[f"GET /extra{i}"])
+    assert len(list(tmp_path.glob("routes-*.marshal"))) == 2
