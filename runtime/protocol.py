@@ -5,9 +5,9 @@ collect the raw pieces (target, header pairs, body chunks) and enforce the limit
 be decided while parsing (head size, header count, body size from Content-Length, then from
 the running total for chunked bodies). Header bytes are only counted one by one in a read
 that could carry a head past the limit (a head continued from an earlier read, or a read
-longer than the limit); any other head fits in its read, so the count waits for the end. A complete request goes to `App.dispatch`, which
-returns the response bytes (sync handler: written at once, one `transport.write`) or an
-awaitable (async handler: a task; later pipelined requests wait in `_queue` so responses
+longer than the limit); any other head fits in its read, so the count waits for the end.
+A complete request goes to `App.dispatch`, which returns the response bytes (sync handler:
+written at once, one `transport.write`) or an awaitable (async handler: a task; later pipelined requests wait in `_queue` so responses
 leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
 server's single periodic sweep calling `check_timeouts`, so a connection owns no task and no
 timer, and an idle connection holds just this object, its parser and its transport.

@@ -121,13 +121,16 @@ def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes
     return http11.encode(status, ctype, data, keep_alive, head_only, extra)
 
 
-class Rendered(bytes):
+class Rendered:
     """A whole response already encoded (head and body) by a layer that knew how: sent as is."""
-    __slots__ = ()
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 def _render_rendered(value: Rendered, keep_alive: bool, head_only: bool) -> bytes:
-    return bytes(value)
+    return value.data
 
 
 # Exact type -> encoder; subclasses of these types fall back to an isinstance walk in `render`.

@@ -62,10 +62,6 @@ def as_response(value) -> ScriptResponse:
     return ScriptResponse(status=200, body=value)
 
 
-def _json_bytes(value) -> bytes:
-    return http11.dumps_json(value)
-
-
 def _body_bytes(body) -> tuple[bytes, str]:
     t = type(body)
     if t is str:
@@ -74,19 +70,22 @@ def _body_bytes(body) -> tuple[bytes, str]:
         return body, "application/octet-stream"
     if body is None:  # no body (a redirect, an abort(403)): no content type either
         return None, None
-    return _json_bytes(body), "application/json"
+    return http11.dumps_json(body), "application/json"
+
+
+_JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
 
 
 def to_wire(value, req):
     """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8)."""
     t = type(value)
-    if t is str or t is bytes or value is None:
-        return value
-    if t is dict or t is list or t is FrozenMap or t is FrozenList or t is int or t is float or t is bool:
+    if t in _JSON_RESULTS:
         # JSON, encoded here so an unencodable value is the script's error, logged with its
         # route, and the whole response in one go (the common case for APIs).
-        return Rendered(http11.encode_ok(http11.OK_JSON, _json_bytes(value), req.keep_alive,
+        return Rendered(http11.encode_ok(http11.OK_JSON, http11.dumps_json(value), req.keep_alive,
                                          req.method == "HEAD"))
+    if t is str or t is bytes or value is None:
+        return value
     if t is ScriptResponse:
         headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
         data, content_type = _body_bytes(value.body)

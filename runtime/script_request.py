@@ -16,23 +16,24 @@ from lang.errors import Abort, ScriptError
 from lang.values import FrozenList, FrozenMap
 
 
+_UNREAD = object()
+
+
 class ScriptRequest:
     __slots__ = ("http", "_cache")
 
     def __init__(self, http_request) -> None:
         self.http = http_request
-        self._cache: dict | None = None  # made on the first field a handler reads
+        self._cache: dict = {}  # fields already read (a map is built once per request)
 
     def get(self, name, default=None):
-        cache = self._cache
-        if cache is None:
-            cache = self._cache = {}
-        elif name in cache:
-            return cache[name]
+        value = self._cache.get(name, _UNREAD)
+        if value is not _UNREAD:
+            return value
         field = _FIELDS.get(name)
         if field is None:
             return default
-        value = cache[name] = field(self)
+        value = self._cache[name] = field(self)
         return value
 
     def __repr__(self) -> str:
