@@ -128,7 +128,9 @@ def _add_serve_parser(sub) -> None:
                     "in-flight requests finish first (see --drain).",
         epilog="Examples:\n  rt serve app.script --port 8080\n"
                "  rt serve app.script --native fast.py --async --threads 16\n"
-               "  rt serve --native examples/fast.py     (native handlers only)",
+               "  rt serve --native examples/fast.py     (native handlers only)\n\n"
+               "rt caches parser tables and compiled route tables in $RT_CACHE_DIR (default\n"
+               "~/.cache/rt); deleting it is always safe. More in docs/server.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help="the .script file whose routes to serve (optional with --native)")
