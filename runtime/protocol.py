@@ -204,6 +204,8 @@ class HttpProtocol(asyncio.Protocol):
         self._head_size = len(url)
         self._phase_bytes = 0
         self._connection_header = False
+        if self._counting and len(url) > self._shared.max_head:  # only in a read that long
+            self._fail(414, "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._raw_headers

@@ -203,6 +203,15 @@ def test_head_split_over_reads_within_limits_is_served(server):
     assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"Hello, World!")
 
 
+@pytest.mark.parametrize("headers", [b"", b"Host: x\r\n"])
+def test_target_over_64k_is_414(server, headers):
+    data = _send_in_two_reads(server, b"GET /" + b"a" * (70 * 1024), b" HTTP/1.1\r\n" + headers + b"\r\n")
+    assert data.startswith(b"HTTP/1.1 414 ")
+    with server.connect() as sock:  # sent at once: one read longer than the limit
+        sock.sendall(b"GET /" + b"a" * (70 * 1024) + b" HTTP/1.1\r\n" + headers + b"\r\n")
+        assert recv_all(sock).startswith(b"HTTP/1.1 414 ")
+
+
 def test_endless_header_line_is_cut_off_at_the_limit(server):
     # One header line that never ends: httptools buffers partial values, so the server must
     # count raw head bytes and answer 431 long before the client stops sending.
