@@ -208,6 +208,8 @@ class HttpProtocol(asyncio.Protocol):
             self._fail(414, "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._state == BODY:
+            return  # a trailer field of a chunked body: ignored, never merged into the headers
         headers = self._raw_headers
         headers.append((name, value))
         if self._counting:

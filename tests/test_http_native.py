@@ -128,6 +128,13 @@ def test_http_version_as_sent(server, request_line, connection, version):
     assert reply.json()["http_version"] == version
 
 
+def test_trailers_of_a_chunked_body_are_not_headers(server):
+    [reply] = exchange(server, b"GET /request HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               b"3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    assert reply.status == 200
+    assert "x-trailer" not in reply.json()["headers"] and "host" in reply.json()["headers"]
+
+
 def test_repeated_headers_are_joined(server):
     [reply] = exchange(server, b"GET /request HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\n\r\n")
     assert reply.json()["headers"]["x-a"] == "1, 2"
