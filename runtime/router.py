@@ -379,7 +379,7 @@ class _CodeGen:
         self.recipe[key] = (self._position[id(route)], attribute)
         return _name(key)
 
-    def ref_index(self, index: dict[str, int]) -> ast.Name:
+    def ref_index(self, index: dict) -> ast.Name:
         """A name for `index.get`."""
         key = f"children{len(self.recipe)}"
         self.recipe[key] = index
@@ -393,7 +393,7 @@ class _CodeGen:
             if route.segments[-1][0] != CATCH_ALL:
                 exact.setdefault(len(route.segments), []).append(route)
         catch_alls = [r for r in routes if r.segments[-1][0] == CATCH_ALL]
-        blocks = []
+        blocks, nothing = [], []
         for count in range(1, longest + 1):
             # Registration order is kept: where shapes repeat, the trie keeps every route.
             fitting = exact.get(count, []) + [r for r in catch_alls if len(r.segments) <= count]
@@ -401,24 +401,40 @@ class _CodeGen:
                 # The path has exactly `count` segments: unpack them into locals in one step.
                 targets = [ast.Name(f"s{i}" if i else "_", _STORE, **_POS) for i in range(count + 1)]
                 unpack = _assign(ast.Tuple(targets, _STORE, **_POS), _name("segs"))
-                blocks.append((count + 1, [unpack] + self._walk(_trie(fitting), 0, count)))
-        stmts = self._binary_on(_name("n"), blocks)
+                blocks.append(([count + 1], [unpack] + self._walk(_trie(fitting), 0, count)))
+            else:
+                nothing.append(count + 1)
         if catch_alls:
-            # Longer than every route: only catch-alls can match; segments read as needed.
-            stmts = [_if(_test(_name("n"), "<=", _const(longest + 1)), stmts,
-                         self._walk(_trie(catch_alls), 0, None))]
-        return stmts
+            # Every n up to longest + 1 is a key, so a miss means a path longer than every
+            # route: only catch-alls can match it; its segments are read as needed.
+            blocks.append(([1] + nothing, []))
+            switch = self._switch(_name("n"), "ways", blocks)
+            switch[-1].orelse = self._walk(_trie(catch_alls), 0, None)
+            return switch
+        return self._switch(_name("n"), "ways", blocks)
 
-    def _binary_on(self, var, blocks):
-        """`if var == key: block` for (key, block) pairs sorted by key, as a tree of ifs."""
-        if len(blocks) <= 3:
-            stmts: list[ast.stmt] = []
-            for key, block in reversed(blocks):
-                stmts = [_if(_test(var, "==", _const(key)), block, stmts)]
-            return stmts
+    def _switch(self, value, selector: str, blocks: list[tuple[list, list[ast.stmt]]]):
+        """Run the block whose keys hold `value` (none if none does); blocks are (keys, body).
+
+        A dict maps each key to its way down a binary tree of `if`s, a tuple of bools, so each
+        level costs a tuple index and a jump. (An `==`/`<` on ints would be cheaper, but only
+        next to its jump: a jump past a long body needs EXTENDED_ARG, which keeps CPython 3.11
+        from specializing the comparison, and most of these jumps are long.)
+        """
+        ways: dict = {}
+        var = _name(selector)
+        tree = self._tree(var, blocks, (), ways)
+        lookup = _assign(selector, _call(self.ref_index(ways), value))
+        return [lookup, _if(_test(var, "is not", _const(None)), tree)]
+
+    def _tree(self, var, blocks, way: tuple, ways: dict) -> list[ast.stmt]:
+        if len(blocks) == 1:
+            keys, body = blocks[0]
+            ways.update(dict.fromkeys(keys, way))
+            return body
         mid = len(blocks) // 2
-        return [_if(_test(var, "<", _const(blocks[mid][0])),
-                    self._binary_on(var, blocks[:mid]), self._binary_on(var, blocks[mid:]))]
+        return [_if(_subscript(var, _const(len(way))), self._tree(var, blocks[mid:], way + (True,), ways),
+                    self._tree(var, blocks[:mid], way + (False,), ways))]
 
     def _walk(self, node: _Node, depth: int, count: int | None):
         """Code trying `node`'s subtree on segments depth+1...; it falls through on failure.
@@ -452,10 +468,7 @@ class _CodeGen:
             for text, body in reversed(branches):
                 stmts = [_if(_test(var, "==", _const(text)), body, stmts)]
             return stmts
-        index = {text: i for i, (text, _) in enumerate(branches)}
-        slot = f"k{depth + 1}"
-        return [_assign(slot, _call(self.ref_index(index), var, _const(-1)))] + \
-            self._binary_on(_name(slot), [(i, body) for i, (_, body) in enumerate(branches)])
+        return self._switch(var, f"k{depth + 1}", [([text], body) for text, body in branches])
 
     def leaf(self, routes: list[Route]) -> list[ast.stmt]:
         """For the routes of one shape: return the Match of the one that serves `method`, or
@@ -481,23 +494,24 @@ class _CodeGen:
         keys, values = [], []
         for position, (kind, text, name) in enumerate(route.segments, start=1):
             var = _name(f"s{position}")
-            if kind == PARAM and not text:
-                value = ast.IfExp(_test(_const("%"), "not in", var), var, _call(_name("decode"), var), **_POS)
-            elif kind == PARAM:
-                value = _call(_name("decode"), _slice_from(var, len(text)))
+            if kind == PARAM:
+                value = _slice_from(var, len(text)) if text else var
             elif kind == CATCH_ALL:
-                value = _call(_name("decode"), _method(_const("/"), "join", _slice_from(_name("segs"), position)))
+                value = _method(_const("/"), "join", _slice_from(_name("segs"), position))
             else:
                 continue
             keys.append(_const(name))
             values.append(value)
         m = _name("m")
+        # The values as sent; one test on the whole path (not one per value) says whether
+        # any of them may need percent-decoding.
+        decoded = ast.IfExp(_test(_const("%"), "not in", _name("path")), m, _call(_name("decoded"), m), **_POS)
         return [
             _assign("m", _call(_name("Found"))),
             _assign(ast.Attribute(m, "handler", _STORE, **_POS), self.ref(route, "handler")),
             _assign(ast.Attribute(m, "params", _STORE, **_POS), ast.Dict(keys, values, **_POS)),
             _assign(ast.Attribute(m, "pattern", _STORE, **_POS), _const(route.pattern)),
-            _return(m),
+            _return(decoded),
         ]
 
 
@@ -598,7 +612,7 @@ def _compile(routes: list[Route]):
     code, recipe = _cached_code(routes)
     namespace = _bind(recipe, routes)
     namespace.update(static_get=_static_table(routes).get, Found=_Found, NOT_FOUND=_NOT_FOUND_MATCH,
-                     decode=decode_param, len=len)
+                     len=len, decoded=_decoded)
     # The same code with the 405 fallback switched off answers "does METHOD take PATH?".
     probe = FunctionType(code, dict(namespace, not_allowed=lambda method, path: _NOT_FOUND_MATCH), "probe")
     candidates = sorted({r.method for r in routes if r.method != ANY} |
@@ -612,3 +626,9 @@ def _compile(routes: list[Route]):
 
     namespace["not_allowed"] = not_allowed
     return FunctionType(code, namespace, "match")
+
+
+def _decoded(found: Match) -> Match:
+    """A fresh Match of a path with a '%' in it, its values percent-decoded."""
+    found.params = {name: decode_param(value) for name, value in found.params.items()}
+    return found
