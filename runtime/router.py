@@ -370,7 +370,7 @@ class _CodeGen:
     says how to find each one again (see `_bind`), so cached code can be bound afresh."""
 
     def __init__(self, routes: list[Route]):
-        self.recipe: dict[str, tuple[int, str] | dict] = {}
+        self.recipe: dict[str, tuple[int, str] | dict | list] = {}
         self._position = {id(route): i for i, route in enumerate(routes)}
 
     def ref(self, route: Route, attribute: str) -> ast.Name:
@@ -383,6 +383,12 @@ class _CodeGen:
         """A name for `index.get`."""
         key = f"children{len(self.recipe)}"
         self.recipe[key] = index
+        return _name(key)
+
+    def ref_list(self, items: list) -> ast.Name:
+        """A name for `tuple(items)`."""
+        key = f"by_count{len(self.recipe)}"
+        self.recipe[key] = items
         return _name(key)
 
     def by_length(self, routes: list[Route]) -> list[ast.stmt]:
@@ -404,14 +410,19 @@ class _CodeGen:
                 blocks.append(([count + 1], [unpack] + self._walk(_trie(fitting), 0, count)))
             else:
                 nothing.append(count + 1)
-        if catch_alls:
-            # Every n up to longest + 1 is a key, so a miss means a path longer than every
-            # route: only catch-alls can match it; its segments are read as needed.
-            blocks.append(([1] + nothing, []))
-            switch = self._switch(_name("n"), "ways", blocks)
-            switch[-1].orelse = self._walk(_trie(catch_alls), 0, None)
-            return switch
-        return self._switch(_name("n"), "ways", blocks)
+        blocks.append(([0, 1] + nothing, []))
+        # A tuple indexed by n holds each count's way down the tree (cheaper than a dict):
+        # past its end, the path is longer than every route and only a catch-all can take
+        # it; its segments are read as needed.
+        ways: dict = {}
+        tree = self._tree(_name("ways"), blocks, (), ways)
+        by_count = [ways[n] for n in range(longest + 2)]
+        too_long = self._walk(_trie(catch_alls), 0, None) if catch_alls else []
+        handler = ast.ExceptHandler(_name("IndexError"), None, [_assign("ways", _const(None))], **_POS)
+        return [
+            ast.Try([_assign("ways", _subscript(self.ref_list(by_count), _name("n")))], [handler], [], [], **_POS),
+            _if(_test(_name("ways"), "is not", _const(None)), tree, too_long),
+        ]
 
     def _switch(self, value, selector: str, blocks: list[tuple[list, list[ast.stmt]]]):
         """Run the block whose keys hold `value` (none if none does); blocks are (keys, body).
@@ -559,8 +570,14 @@ def _generate(routes: list[Route]) -> tuple[CodeType, dict]:
 
 def _bind(recipe: dict, routes: list[Route]) -> dict[str, object]:
     """The global names of generated code, bound to these routes' objects."""
-    return {name: spec.get if isinstance(spec, dict) else getattr(routes[spec[0]], spec[1])
-            for name, spec in recipe.items()}
+    return {name: _BINDERS[type(spec)](spec, routes) for name, spec in recipe.items()}
+
+
+_BINDERS = {
+    dict: lambda index, routes: index.get,  # _CodeGen.ref_index
+    list: lambda items, routes: tuple(items),  # _CodeGen.ref_list
+    tuple: lambda ref, routes: getattr(routes[ref[0]], ref[1]),  # _CodeGen.ref
+}
 
 
 # Compiling takes about 20 ms for the GitHub API's 600 routes, most of it in Python's own
