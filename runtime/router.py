@@ -46,7 +46,9 @@ from __future__ import annotations
 import ast
 import gc
 import hashlib
+import heapq
 import importlib.util
+import itertools
 import marshal
 import re
 from enum import IntEnum
@@ -276,9 +278,10 @@ class Router:
 
 class _Node:
     """A trie node: children by segment text, and the routes (of one shape) ending here."""
-    __slots__ = ("static", "params", "catch_all", "leaf")
+    __slots__ = ("static", "params", "catch_all", "leaf", "size")
 
     def __init__(self):
+        self.size = 0  # routes in the subtree
         self.static: dict[str, _Node] = {}
         self.params: dict[str, _Node] = {}  # by static prefix ("" for a plain :param)
         self.catch_all: list[Route] | None = None
@@ -290,6 +293,7 @@ def _trie(routes: list[Route]) -> _Node:
     for route in routes:
         node = root
         for kind, text, _ in route.segments:
+            node.size += 1
             if kind == CATCH_ALL:
                 if node.catch_all is None:
                     node.catch_all = []
@@ -301,6 +305,7 @@ def _trie(routes: list[Route]) -> _Node:
                 child = children[text] = _Node()
             node = child
         else:
+            node.size += 1
             if node.leaf is None:
                 node.leaf = []
             node.leaf.append(route)
@@ -407,15 +412,15 @@ class _CodeGen:
                 # The path has exactly `count` segments: unpack them into locals in one step.
                 targets = [ast.Name(f"s{i}" if i else "_", _STORE, **_POS) for i in range(count + 1)]
                 unpack = _assign(ast.Tuple(targets, _STORE, **_POS), _name("segs"))
-                blocks.append(([count + 1], [unpack] + self._walk(_trie(fitting), 0, count)))
+                blocks.append(([count + 1], [unpack] + self._walk(_trie(fitting), 0, count), len(fitting)))
             else:
                 nothing.append(count + 1)
-        blocks.append(([0, 1] + nothing, []))
+        blocks.append(([0, 1] + nothing, [], 0))
         # A tuple indexed by n holds each count's way down the tree (cheaper than a dict):
         # past its end, the path is longer than every route and only a catch-all can take
         # it; its segments are read as needed.
         ways: dict = {}
-        tree = self._tree(_name("ways"), blocks, (), ways)
+        tree = self._tree(_name("ways"), blocks, ways)
         by_count = [ways[n] for n in range(longest + 2)]
         too_long = self._walk(_trie(catch_alls), 0, None) if catch_alls else []
         handler = ast.ExceptHandler(_name("IndexError"), None, [_assign("ways", _const(None))], **_POS)
@@ -434,18 +439,29 @@ class _CodeGen:
         """
         ways: dict = {}
         var = _name(selector)
-        tree = self._tree(var, blocks, (), ways)
+        tree = self._tree(var, blocks, ways)
         lookup = _assign(selector, _call(self.ref_index(ways), value))
         return [lookup, _if(_test(var, "is not", _const(None)), tree)]
 
-    def _tree(self, var, blocks, way: tuple, ways: dict) -> list[ast.stmt]:
-        if len(blocks) == 1:
-            keys, body = blocks[0]
-            ways.update(dict.fromkeys(keys, way))
-            return body
-        mid = len(blocks) // 2
-        return [_if(_subscript(var, _const(len(way))), self._tree(var, blocks[mid:], way + (True,), ways),
-                    self._tree(var, blocks[:mid], way + (False,), ways))]
+    def _tree(self, var, blocks, ways: dict) -> list[ast.stmt]:
+        """The `if` tree over blocks (keys, body, weight), its ways put in `ways`: a Huffman
+        code on the weights (the routes a block holds), so that a block with many routes is
+        reached with few tests."""
+        heap = [(weight, i, i) for i, (_, _, weight) in enumerate(blocks)]
+        heapq.heapify(heap)
+        order = itertools.count(len(blocks))  # ties broken by age, never by shape
+        while len(heap) > 1:
+            light, heavy = heapq.heappop(heap), heapq.heappop(heap)
+            heapq.heappush(heap, (light[0] + heavy[0], next(order), (light[2], heavy[2])))
+
+        def emit(shape, way: tuple) -> list[ast.stmt]:
+            if isinstance(shape, int):
+                keys, body, _ = blocks[shape]
+                ways.update(dict.fromkeys(keys, way))
+                return body
+            return [_if(_subscript(var, _const(len(way))), emit(shape[1], way + (True,)),
+                        emit(shape[0], way + (False,)))]
+        return emit(heap[0][2], ())
 
     def _walk(self, node: _Node, depth: int, count: int | None):
         """Code trying `node`'s subtree on segments depth+1...; it falls through on failure.
@@ -461,7 +477,7 @@ class _CodeGen:
             stmts.append(_assign(var.id, _subscript(_name("segs"), _const(depth + 1))))
         if node.static:
             stmts += self._static_dispatch(var, depth, [
-                (text, self._walk(child, depth + 1, count)) for text, child in sorted(node.static.items())])
+                (text, self._walk(child, depth + 1, count), child.size) for text, child in sorted(node.static.items())])
         for prefix, child in sorted(node.params.items(), key=lambda item: -len(item[0])):
             if prefix:
                 test = ast.BoolOp(ast.And(), [_method(var, "startswith", _const(prefix)),
@@ -476,10 +492,10 @@ class _CodeGen:
     def _static_dispatch(self, var, depth, branches):
         if len(branches) <= SMALL_FANOUT:
             stmts: list[ast.stmt] = []
-            for text, body in reversed(branches):
+            for text, body, _ in reversed(branches):
                 stmts = [_if(_test(var, "==", _const(text)), body, stmts)]
             return stmts
-        return self._switch(var, f"k{depth + 1}", [([text], body) for text, body in branches])
+        return self._switch(var, f"k{depth + 1}", [([text], body, weight) for text, body, weight in branches])
 
     def leaf(self, routes: list[Route]) -> list[ast.stmt]:
         """For the routes of one shape: return the Match of the one that serves `method`, or
