@@ -7,15 +7,19 @@ Strategy. Routes are registered with `Router.add` (parsed and checked for confli
 * Fully static routes: one dict lookup on the path, then one on the method, into a ready-made
   shared `Match`; a static hit allocates nothing.
 * Otherwise the path is split once with `str.split('/')`, the code branches on the number of
-  segments (a binary `if` tree), unpacks them into locals in one step and walks a trie written
-  out as nested `if`s: per segment the static children first (an `==` chain, or a dict from
-  text to a small int and a binary `if` tree when there are many), then parameters (longest
-  static prefix first), then the catch-all. A branch that fails deeper down falls out of its
+  segments, unpacks them into locals in one step and walks a trie written out as nested
+  `if`s: per segment the static children first (an `==` chain, or when there are many a dict
+  lookup), then parameters (longest static prefix first), then the catch-all. A many-way
+  branch (on the count, or a dict's) is an `if` tree whose tests index a tuple of bools, the
+  way to the branch, found in a tuple (by count) or the dict: in CPython 3.11 an int `==`/`<`
+  ahead of a long jump (EXTENDED_ARG) is never specialized and costs three times as much.
+  The tree is a Huffman code on the routes each branch holds, so big subtrees are near. A branch that fails deeper down falls out of its
   `if`: that is the backtracking (`/users/new` and `/users/:id/edit` both route right for
   `/users/new/edit`).
 * The trie holds every method's routes. A leaf (one route shape) compares the request method
   with its routes' methods and builds the params dict and the `Match` inline, so nothing is
-  allocated before a route has matched. A leaf without a route for the method falls through
+  allocated before a route has matched. The values are taken as sent; one `'%' in path` test
+  per hit (not one per value) sends the rare path with an escape to `_decoded`. A leaf without a route for the method falls through
   (the walk continues exactly as in a trie of that method alone) and notes that the path
   exists: if nothing matches, the 405's allowed methods are found by re-running the same code
   object with that note switched off, once per candidate method (the slow path only).

@@ -134,6 +134,53 @@ def test_match_table(routes, request_line, expected):
     assert outcome(build(routes).match(method, path)) == expected
 
 
+def test_values_are_decoded_once_and_only_where_the_path_has_an_escape():
+    # The generated code tests the whole path for '%' once per hit, then decodes every value.
+    router = build(["GET /r/:a/:b", "GET /caf\u00e9/:x", "GET /f/*rest"])
+    for path, expected in [
+        ("/r/plain/x%20y", {"a": "plain", "b": "x y"}),  # one value encoded, one not
+        ("/r/x%20y/plain", {"a": "x y", "b": "plain"}),
+        ("/r/%2541/b", {"a": "%41", "b": "b"}),  # decoded exactly once
+        ("/r/%FF/%C3%A9", {"a": "%FF", "b": "\u00e9"}),  # each value on its own
+        ("/caf%C3%A9/x", {"x": "x"}),  # the escape is in the static text only
+        ("/f/a%2Fb/c", {"rest": "a/b/c"}),
+    ]:
+        match = router.match("GET", path)
+        assert match.status is FOUND and match.params == expected, path
+    plain = router.match("GET", "/r/a/b")
+    assert plain.params == {"a": "a", "b": "b"} and plain.handler == "h0:GET /r/:a/:b"
+    decoded = router.match("GET", "/r/a%20/b")
+    assert decoded.handler == "h0:GET /r/:a/:b" and decoded.pattern == "/r/:a/:b"
+
+
+def test_a_node_with_many_static_children_dispatches_by_table():
+    # Over SMALL_FANOUT children a dict picks the way down an if-tree, weighted by routes.
+    children = [f"c{i}" for i in range(router_module.SMALL_FANOUT * 3)]
+    routes = [f"GET /{c}/:id" for c in children] + [f"DELETE /c1/{c}/:id" for c in children]
+    routes += [f"PUT /c2/{c}/:id" for c in children[:2]] + ["GET /:any/x", "GET /c0/:id/z"]
+    router = build(routes)
+    for c in children:
+        assert outcome(router.match("GET", f"/{c}/7")) == (200, f"/{c}/:id", {"id": "7"})
+        assert outcome(router.match("DELETE", f"/c1/{c}/8")) == (200, f"/c1/{c}/:id", {"id": "8"})
+    assert outcome(router.match("GET", "/other/x")) == (200, "/:any/x", {"any": "other"})  # not in the table
+    assert outcome(router.match("GET", "/c0/c5/z")) == (200, "/c0/:id/z", {"id": "c5"})  # backtracks
+    assert outcome(router.match("GET", "/c3/c5/z")) == (404,)
+    assert outcome(router.match("GET", "/c1/c5/9")) == (405, ("DELETE",))
+    assert outcome(router.match("PUT", "/c2/c1/9")) == (200, "/c2/c1/:id", {"id": "9"})
+    assert outcome(router.match("PUT", "/c2/c3/9")) == (404,)
+
+
+@pytest.mark.parametrize("routes, path, expected", [
+    (["GET /a/b"], "/a/b/c/d/e/f/g/h/i/j", (404,)),  # longer than every route, no catch-all
+    (["GET /a/b", "GET /a/*rest"], "/a/b/c/d/e/f/g/h", (200, "/a/*rest", {"rest": "b/c/d/e/f/g/h"})),
+    (["GET /a/b", "GET /*all"], "/x/y/z", (200, "/*all", {"all": "x/y/z"})),
+    (["GET /a/b", "GET /:p/q/*all"], "/x/q/z/w", (200, "/:p/q/*all", {"p": "x", "all": "z/w"})),
+    (["GET /a/b", "GET /:p/q/*all"], "/x/r/z/w", (404,)),
+])
+def test_paths_longer_than_every_route(routes, path, expected):
+    assert outcome(build(routes).match("GET", path)) == expected
+
+
 def test_found_match_carries_the_handler_and_a_reused_empty_params_dict():
     router = build(["GET /a", "GET /b/:x"])
     static = router.match("GET", "/a")

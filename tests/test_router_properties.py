@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from hypothesis import given, settings, strategies as st
 
+from runtime import router as router_module
 from runtime.router import FOUND, METHOD_NOT_ALLOWED, RouteConflict, Router
 
 STATIC_WORDS = ["a", "b", "ab", "v1", "va", ""]
@@ -153,6 +154,24 @@ def build_checked(table):
 @given(data=st.data(), table=routes_strategy)
 def test_router_agrees_with_the_reference(data, table):
     router, kept = build_checked(table)
+    for _ in range(8):
+        method = data.draw(st.sampled_from(["GET", "POST", "HEAD", "PUT"]))
+        path = data.draw(paths(kept))
+        assert observed(router, method, path) == reference(kept, method, path), (method, path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), table=routes_strategy)
+def test_router_agrees_with_the_reference_when_every_node_dispatches_by_table(data, table):
+    # STATIC_WORDS has too few words for a node to get past SMALL_FANOUT: lower it, so that
+    # the dict + if-tree dispatch is checked too.
+    fanout = router_module.SMALL_FANOUT
+    router_module.SMALL_FANOUT = 0
+    try:
+        router, kept = build_checked(table)
+        router.compile()
+    finally:
+        router_module.SMALL_FANOUT = fanout
     for _ in range(8):
         method = data.draw(st.sampled_from(["GET", "POST", "HEAD", "PUT"]))
         path = data.draw(paths(kept))
