@@ -271,6 +271,7 @@ class HttpProtocol(asyncio.Protocol):
         # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
         request = Request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
                           self._url.decode(), self._raw_headers, body, version, keep_alive, self)
+        self._url = self._raw_headers = None  # an idle connection keeps nothing of its last request
         self._since = self._shared.now
         self._state = IDLE if keep_alive else DEAD
         if self._busy or self._queue or self._flow.writing_paused:
