@@ -12,6 +12,11 @@ A `for` over a list, string, map or range charges its whole length up front
 (`refill_loop`); when the budget cannot cover it, the loop instead counts each item, so a
 loop that breaks early is not refused for the length it never ran.
 
+A host that runs several invocations in turn on one thread (the `--async` bridge) learns
+when the current one turns out slow through `set_on_slow`: the hook runs at every refill
+(past the first ~1,000 steps) and before each blocking call (`blocking`, which `sleep` and
+every other blocking standard-library call go through).
+
 Call depth is Python's own recursion limit (one script call is one Python frame), set by
 `depth_guard` around an invocation; RecursionError becomes LimitError where errors are
 translated.
@@ -46,6 +51,11 @@ class Budget:
 class _Local(threading.local):
     def __init__(self) -> None:  # runs once in each thread: every thread its own Budget
         self.budget = Budget()
+        # Called when the invocation on this thread turns out slow: before it blocks (sleep;
+        # later db and kv calls) and at each refill, i.e. past its first ~1,000 steps. A
+        # thread that runs several invocations in turn then hands the ones still waiting to
+        # other threads (runtime/bridge.py).
+        self.on_slow = None
 
 
 _local = _Local()
@@ -64,6 +74,8 @@ def activate(budget: Budget) -> Budget:
 
 def refill(credit: int) -> int:
     """Charge an overdrawn credit (credit < 0) to this thread's budget; grant a new one."""
+    if _local.on_slow is not None:
+        _local.on_slow()
     budget = _local.budget
     budget.remaining += credit
     if budget.remaining < 0:
@@ -98,8 +110,20 @@ def _counted(items, budget: Budget):
         yield item
 
 
+def set_on_slow(hook) -> None:
+    """Have this thread call `hook()` when its invocation turns out slow (None: nothing)."""
+    _local.on_slow = hook
+
+
+def blocking() -> None:
+    """Every blocking call the standard library makes for a script announces itself here."""
+    if _local.on_slow is not None:
+        _local.on_slow()
+
+
 def sleep(seconds: float) -> None:
     """Sleep, but never past the invocation's deadline (which then raises)."""
+    blocking()
     left = _local.budget.time_left()
     if left is not None and seconds > left:
         time.sleep(max(0.0, left))

@@ -1,25 +1,32 @@
 """The thread-pool bridge (`--async`): run script invocations off the event loop.
 
-Strategy. A bounded pool of worker threads takes jobs from one bounded queue. `submit`
-is called on the event loop: when the queue is full it says so at once (the caller answers
-503 + Retry-After) instead of letting latency grow. A worker runs the job and hands back an
+Strategy. A bounded pool of worker threads runs jobs submitted on the event loop. `submit`
+says at once when the jobs waiting for a worker are at their bound (the caller answers 503 +
+Retry-After) instead of letting latency grow. A worker runs a job and hands back an
 *outcome*, a plain (ok, value) pair: nothing raises in a worker, so a worker never dies. On
 the loop the outcome goes to the job's `Deferred`: the protocol's callback (the fast path)
 or an awaiting coroutine; a failed one (a bug, since invocations turn script errors into
 responses themselves) is answered as a 500 like any handler's.
 
-Hand-offs are cheap and batched, because each one costs a GIL switch and a loop wake-up:
-jobs go through a C-level SimpleQueue (no Python locks on the way in); on the way back,
-finished outcomes go to one list and only the worker that finds it empty wakes the loop
-(`call_soon_threadsafe`), which then settles every job in the batch.
+Every hand-off between threads costs a wake-up and a GIL switch, so they go in batches both
+ways. In: the jobs submitted during one turn of the event loop are handed over together, as
+one list through a C-level SimpleQueue, and one worker runs them in turn. A job that turns
+out slow hands the rest of its batch back to the pool, where idle workers take them, so
+nothing waits behind a sleeper or a long computation: a script announces it through
+`lang.limits` (before a blocking call such as `time.sleep`, and past its first ~1,000
+steps), other work by taking longer than LONG_JOB. Out: finished outcomes go to one list and only the worker that finds it empty wakes
+the loop (`call_soon_threadsafe`), which then settles every job in that list.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+import time
 from queue import SimpleQueue
 from typing import Any, Callable
+
+from lang import limits
 
 __all__ = ["Bridge", "Deferred", "QueueFull"]
 
@@ -53,17 +60,23 @@ class Deferred:
         return future.__await__()
 
 
+# A job that ran longer than this hands the rest of its batch back to the pool.
+LONG_JOB = 0.002
+
+
 class Bridge:
     def __init__(self, threads: int, queue: int, name: str = "rt-worker") -> None:
         self.threads = threads
         self.queue_size = queue
-        self._jobs: SimpleQueue = SimpleQueue()  # C-level: put/get cost no Python locks
+        self._batches: SimpleQueue = SimpleQueue()  # lists of jobs; None stops a worker
+        self._submitted: list = []  # this loop turn's jobs, not yet handed over
+        self._waiting = 0  # jobs submitted and not yet taken by a worker
+        self._waiting_lock = threading.Lock()
         self._done: list = []
         self._done_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: list[threading.Thread] = []
         self._name = name
-        self.busy = 0  # jobs taken by a worker and not finished (approximate: for tests/metrics)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -75,51 +88,81 @@ class Bridge:
     def submit(self, job: Callable[[], Any]) -> Deferred:
         """Queue `job`; a Deferred of what it returns (or of the exception it raised, so a
         failing job is a 500 for its request, never a dead worker or a request left waiting).
-        Raises QueueFull when the queue is at its bound."""
-        if self._jobs.qsize() >= self.queue_size:
-            raise QueueFull()
-        deferred = Deferred(self._loop)
-        self._jobs.put((job, _NO_ARG, deferred))
-        return deferred
+        Raises QueueFull when the jobs no worker has taken yet are at the bound."""
+        return self.submit_call(job, _NO_ARG)
 
     def submit_call(self, fn: Callable[[Any], Any], arg: Any) -> Deferred:
         """`submit(lambda: fn(arg))` without making the lambda (the per-request path)."""
-        if self._jobs.qsize() >= self.queue_size:
+        if self._waiting >= self.queue_size:
             raise QueueFull()
         deferred = Deferred(self._loop)
-        self._jobs.put((fn, arg, deferred))
+        submitted = self._submitted
+        if not submitted:  # the first of this loop turn: hand them all over at its end
+            self._loop.call_soon(self._hand_over)
+        submitted.append((fn, arg, deferred))
+        with self._waiting_lock:
+            self._waiting += 1
         return deferred
+
+    def _hand_over(self) -> None:
+        batch, self._submitted = self._submitted, []
+        self._batches.put(batch)
 
     def stop(self, timeout: float = 5.0) -> None:
         for _ in self._workers:
-            self._jobs.put(None)
+            self._batches.put(None)
         for t in self._workers:
             t.join(timeout)
 
     # -- worker side --------------------------------------------------------------------------
 
     def _worker(self) -> None:
-        get, done_lock = self._jobs.get, self._done_lock
+        get, waiting_lock, monotonic = self._batches.get, self._waiting_lock, time.monotonic
+        batch: list = []
+        position = 0  # the next job of `batch` to run
+
+        def hand_back_the_rest() -> None:
+            nonlocal position
+            if position < len(batch):
+                rest = batch[position:]
+                position = len(batch)
+                with waiting_lock:
+                    self._waiting += len(rest)
+                self._batches.put(rest)
+
+        limits.set_on_slow(hand_back_the_rest)
         while True:
-            item = get()
-            if item is None:
+            batch = get()
+            if batch is None:
                 return
-            job, arg, deferred = item
-            self.busy += 1
-            try:
-                outcome = (True, job() if arg is _NO_ARG else job(arg))
-            except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
-                outcome = (False, exc if isinstance(exc, Exception) else
-                           RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
-            with done_lock:
-                self.busy -= 1
-                first = not self._done
-                self._done.append((deferred, outcome))
-            if first:
+            position = 0
+            with waiting_lock:  # taken: no longer waiting for a worker
+                self._waiting -= len(batch)
+            while position < len(batch):
+                fn, arg, deferred = batch[position]
+                position += 1
+                started = monotonic()
                 try:
-                    self._loop.call_soon_threadsafe(self._settle)
-                except RuntimeError:  # the loop closed while we worked: nobody is waiting
+                    outcome = (True, fn() if arg is _NO_ARG else fn(arg))
+                except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
+                    outcome = (False, exc if isinstance(exc, Exception) else
+                               RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
+                if not self._publish(deferred, outcome):
                     return
+                if monotonic() - started > LONG_JOB:
+                    hand_back_the_rest()
+
+    def _publish(self, deferred: Deferred, outcome: tuple) -> bool:
+        """Pass an outcome to the loop; False when the loop is gone."""
+        with self._done_lock:
+            first = not self._done
+            self._done.append((deferred, outcome))
+        if first:
+            try:
+                self._loop.call_soon_threadsafe(self._settle)
+            except RuntimeError:  # the loop closed while we worked: nobody is waiting
+                return False
+        return True
 
     def _settle(self) -> None:
         """On the loop: settle every finished job of this batch."""

@@ -613,3 +613,60 @@ def test_rt_routes_lists_native_and_static_routes():
     assert rows[("GET", "/v1/files/*path", "static")].startswith(f"{SCRIPTS}/static.script:")
     assert rows[("GET", "/", "script")].startswith(f"{SCRIPTS}/static.script:")
     assert rows[("GET", "/plaintext", "native")].startswith("tests/native_routes.py:")
+
+
+# -- the bridge's batches: one worker runs a loop turn's jobs in turn, unless one is slow ------
+
+
+def _run_batch(jobs, threads: int):
+    """Submit `jobs` in one loop turn; (seconds until each job's result arrived, results)."""
+    import asyncio
+    from runtime.bridge import Bridge
+
+    async def scenario():
+        bridge = Bridge(threads=threads, queue=1000)
+        bridge.start(asyncio.get_running_loop())
+        try:
+            started = time.monotonic()
+            deferreds = [bridge.submit(job) for job in jobs]  # no await: one loop turn
+
+            async def timed(deferred):
+                value = await asyncio.wait_for(deferred, 20)
+                return time.monotonic() - started, value
+            return await asyncio.gather(*(timed(d) for d in deferreds))
+        finally:
+            bridge.stop()
+    return asyncio.run(scenario())
+
+
+def test_a_batch_of_quick_jobs_gives_each_its_own_result():
+    answers = _run_batch([(lambda i=i: i * i) for i in range(300)], threads=4)
+    assert [value for _, value in answers] == [i * i for i in range(300)]
+
+
+def test_a_sleeping_job_hands_its_batch_mates_to_other_workers():
+    from lang import limits
+    jobs = [lambda: limits.sleep(2.0) or "slept"] + [(lambda i=i: i) for i in range(5)]
+    answers = _run_batch(jobs, threads=2)
+    assert answers[0][1] == "slept" and answers[0][0] >= 1.9
+    quick = [elapsed for elapsed, _ in answers[1:]]
+    assert max(quick) < 1.5, quick  # not behind the sleeper (2 s)
+
+
+def test_a_long_script_computation_hands_its_batch_mates_to_other_workers():
+    from lang.loader import Loader
+    spin = Loader().load("/tmp/rt_bridge_spin.script", source="""
+fn spin(seconds) {
+    let until = seconds * 1000000
+    let i = 0
+    while i < until { i += 1 }
+    return i
+}
+""").exports["spin"]
+    # About as many steps as the machine runs in some seconds: far more than one refill.
+    jobs = [lambda: spin(3)] + [(lambda i=i: i) for i in range(5)]
+    answers = _run_batch(jobs, threads=2)
+    spin_took = answers[0][0]
+    quick = [elapsed for elapsed, _ in answers[1:]]
+    assert max(quick) < spin_took / 2, (quick, spin_took)
+
