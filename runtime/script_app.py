@@ -34,6 +34,7 @@ from .script_request import ScriptRequest
 from .static import StaticFiles
 
 log = logging.getLogger("rt.script")
+new_object = object.__new__  # builds a slotted object without calling its __init__
 
 _METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
             "head": "HEAD", "options": "OPTIONS", "any": "*"}
@@ -259,7 +260,9 @@ class ScriptApp:
         max_steps, deadline = self.settings.max_steps, self.settings.deadline
 
         def script_handler(req):
-            sreq = ScriptRequest(req)
+            sreq = new_object(ScriptRequest)  # ScriptRequest(req) without the __init__ call
+            sreq.http = req
+            sreq._cache = {}
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
             budget.deadline = monotonic() + deadline
@@ -289,8 +292,11 @@ class ScriptApp:
             nonlocal submit
             if submit is None:
                 submit = self.bridge.submit_call
+            sreq = new_object(ScriptRequest)  # ScriptRequest(req) without the __init__ call
+            sreq.http = req
+            sreq._cache = {}
             try:
-                return submit(job, ScriptRequest(req))
+                return submit(job, sreq)
             except QueueFull:
                 return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
         script_handler.kind = "script"
