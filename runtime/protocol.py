@@ -41,6 +41,9 @@ IDLE, HEAD, BODY, DEAD = 0, 1, 2, 3
 
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
+# What feed_data raises: a parse error (our own refusals included, as callback errors) or an
+# upgrade request (not an HttpParserError).
+_PARSE_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
 
 
 class Shared:
@@ -138,10 +141,13 @@ class HttpProtocol(asyncio.Protocol):
             return
         if state == HEAD or len(data) > self._shared.max_head:
             self._counted_feed(data)
-        else:
-            # A head that begins and ends in this read is no longer than the read, so
-            # within the head limit: its headers need no counting (see _counted_feed).
-            self._feed(data)
+            return
+        # A head that begins and ends in this read is no longer than the read, so within the
+        # head limit: its headers need no counting (see _counted_feed).
+        try:
+            self._parser.feed_data(data)
+        except _PARSE_ERRORS as exc:
+            self._parse_failed(exc)
 
     def _counted_feed(self, data: bytes) -> None:
         """Feed a read that could take a head past `max_head`: a head began in an earlier
@@ -166,22 +172,26 @@ class HttpProtocol(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
             return True
-        except httptools.HttpParserCallbackError:
+        except _PARSE_ERRORS as exc:
+            self._parse_failed(exc)
+            return False
+
+    def _parse_failed(self, exc: Exception) -> None:
+        if isinstance(exc, httptools.HttpParserCallbackError):
             if self._state == DEAD and self._error is None:
-                return False  # input after a final response: ignored
+                return  # input after a final response: ignored
             status, message = self._error or (400, "bad request")
             if self._error is None:
-                log.exception("internal error while parsing a request")
+                log.error("internal error while parsing a request", exc_info=exc)
             self._reject(status, message)
-        except httptools.HttpParserUpgrade:
+        elif isinstance(exc, httptools.HttpParserUpgrade):
             # No protocol switching here: the request was answered as plain HTTP.
             self._closing = True
             self._state = DEAD
             if not self._busy and not self._queue:
                 self._close()
-        except httptools.HttpParserError:
+        else:
             self._reject(400, "malformed request")
-        return False
 
     # -- httptools callbacks -------------------------------------------------------------------
 

@@ -314,6 +314,7 @@ def test_upgrade_request_is_answered_as_plain_http_then_closed(server):
                      b"Upgrade: websocket\r\n\r\n")
         data = recv_all(sock)
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"Hello, World!")
+    assert "Traceback" not in server.log() and "Upgrade" not in server.log()
 
 
 def test_server_survives_a_client_that_vanishes_mid_request(server):
