@@ -1,9 +1,9 @@
 """The App: route registration (decorators), routing, middleware and result encoding.
 
 Strategy: `App` owns the router and turns a parsed `Request` into response bytes. The
-protocol calls `dispatch(request)`, which returns either the finished bytes (a sync handler:
-no task, no await, the fast path) or an awaitable of them (an `async def` handler or a
-middleware chain), or a `Streamed` response. Everything a client can cause ends as a
+protocol calls the function `dispatcher()` builds at server start, which returns either the
+finished bytes (a sync handler: no task, no await, the fast path) or an awaitable of them (an
+`async def` handler or a middleware chain), or a `Streamed` response. Everything a client can cause ends as a
 response: no route -> 404, wrong method -> 405 with `Allow`, `HTTPError` -> its status, any
 other exception -> 500 with the request id, the traceback going to the server log only.
 
@@ -122,44 +122,54 @@ class App:
 
     # -- dispatch --------------------------------------------------------------------------------
 
-    def dispatch(self, req: Request) -> bytes | Streamed | Awaitable[bytes | Streamed]:
-        """The response to `req`: bytes when the handler was sync, else an awaitable."""
+    def dispatcher(self) -> Callable[[Request], Any]:
+        """The function that answers each request: bytes when the handler was sync, else an
+        awaitable, a Deferred (the scripting bridge) or a Streamed response. Built once the
+        routes and settings are final (the server does at start), with everything it needs
+        bound, since it runs for every request."""
         if self.middleware:
-            return self._dispatch_through_middleware(req)
-        match = self.router.match(req.method, req.raw_path)
-        if match.status is not FOUND:
-            if self.unrouted is not None:
-                return self._finish_result(req, self.unrouted, match)
-            return self._finish(req, self._unrouted(match))
-        req.params = match.params
-        req.route = match.pattern
-        try:
-            result = match.handler(req)
-        except HTTPError as exc:
-            return self._client_error(req, exc)
-        except Exception:
-            return self._server_error(req)
-        renderer = _RENDERERS.get(result.__class__)
-        if renderer is not None:
+            return self._dispatch_through_middleware
+        self.router.compile()
+        match_route, renderers, unrouted = self.router.match, _RENDERERS, self.unrouted
+        finish, client_error, server_error = self._finish, self._client_error, self._server_error
+        log_access = self._log_access if self.access_log else None
+
+        def dispatch(req: Request) -> Any:
+            match = match_route(req.method, req.raw_path)
+            if match.status is not FOUND:
+                if unrouted is not None:
+                    return self._finish_result(req, unrouted, match)
+                return finish(req, self._unrouted(match))
+            req.params = match.params
+            req.route = match.pattern
             try:
-                # The two commonest results skip the renderer table's extra call.
-                if renderer is _render_str:
-                    data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
-                elif renderer is _render_json:
-                    data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive,
-                                     req.method == "HEAD")
-                else:
-                    data = renderer(result, req.keep_alive, req.method == "HEAD")
+                result = match.handler(req)
+            except HTTPError as exc:
+                return client_error(req, exc)
             except Exception:
-                return self._server_error(req)
-            if self.access_log:
-                self._log_access(req, data)
-            return data
-        if result.__class__ is Deferred and getattr(match.handler, "renders", False):
-            return result  # finished bytes to come (the scripting bridge renders on its worker)
-        if _is_awaitable(result):
-            return self._await_handler(req, result)
-        return self._finish(req, result)
+                return server_error(req)
+            renderer = renderers.get(result.__class__)
+            if renderer is not None:
+                try:
+                    # The two commonest results skip the renderer table's extra call.
+                    if renderer is _render_str:
+                        data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
+                    elif renderer is _render_json:
+                        data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive,
+                                         req.method == "HEAD")
+                    else:
+                        data = renderer(result, req.keep_alive, req.method == "HEAD")
+                except Exception:
+                    return server_error(req)
+                if log_access is not None:
+                    log_access(req, data)
+                return data
+            if result.__class__ is Deferred and getattr(match.handler, "renders", False):
+                return result  # finished bytes to come (the scripting bridge renders on its worker)
+            if _is_awaitable(result):
+                return self._await_handler(req, result)
+            return finish(req, result)
+        return dispatch
 
     def render_result(self, req: Request, result: Any) -> bytes | Streamed:
         """What a handler's result becomes on the wire (any thread may call this)."""

@@ -6,9 +6,9 @@ be decided while parsing (head size, header count, body size from Content-Length
 the running total for chunked bodies). Header bytes are only counted one by one in a read
 that could carry a head past the limit (a head continued from an earlier read, or a read
 longer than the limit); any other head fits in its read, so the count waits for the end.
-A complete request goes to `App.dispatch`, which returns the response bytes (sync handler:
-written at once, one `transport.write`) or an awaitable (async handler: a task; later pipelined requests wait in `_queue` so responses
-leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
+A complete request goes to the function `App.dispatcher()` built, which returns the response
+bytes (sync handler: written at once, one `transport.write`) or an awaitable (async handler:
+a task; later pipelined requests wait in `_queue` so responses leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
 server's single periodic sweep calling `check_timeouts`, so a connection owns no task and no
 timer, and an idle connection holds just this object, its parser and its transport.
 
@@ -55,7 +55,7 @@ class Shared:
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
-        self.dispatch = app.dispatch
+        self.dispatch = app.dispatcher()
         self.settings = settings
         self.loop = loop
         self.connections: set[HttpProtocol] = set()
