@@ -27,7 +27,7 @@ from .config import Settings
 from .request import Request
 from .http11 import OK_JSON, OK_TEXT, dumps_json, encode_ok
 from .response import (HTTPError, Response, Streamed, render, render_error, _RENDERERS,
-                       _render_json, _render_str)
+                       _render_json, _render_rendered, _render_str)
 from .router import FOUND, METHOD_NOT_ALLOWED, Router
 
 __all__ = ["App"]
@@ -151,12 +151,14 @@ class App:
             renderer = renderers.get(result.__class__)
             if renderer is not None:
                 try:
-                    # The two commonest results skip the renderer table's extra call.
+                    # The commonest results skip the renderer table's extra call.
                     if renderer is _render_str:
                         data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
                     elif renderer is _render_json:
                         data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive,
                                          req.method == "HEAD")
+                    elif renderer is _render_rendered:  # a script's JSON, encoded by its handler
+                        data = result.data
                     else:
                         data = renderer(result, req.keep_alive, req.method == "HEAD")
                 except Exception:
