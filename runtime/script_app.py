@@ -77,29 +77,6 @@ def _body_bytes(body) -> tuple[bytes, str]:
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
 
 
-def to_wire(value, req):
-    """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8)."""
-    t = type(value)
-    if t in _JSON_RESULTS:
-        # JSON, encoded here so an unencodable value is the script's error, logged with its
-        # route, and the whole response in one go (the common case for APIs).
-        return Rendered(http11.encode_ok(http11.OK_JSON, http11.dumps_json(value), req.keep_alive,
-                                         req.method == "HEAD"))
-    if t is str or t is bytes or value is None:
-        return value
-    if t is ScriptResponse:
-        headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
-        data, content_type = _body_bytes(value.body)
-        content_type = headers.pop("content-type", content_type)
-        # A line break in a header is the script's mistake: refuse it here (ValueError), where
-        # the route is known and logged, not later in the HTTP layer with a Python traceback.
-        http11.encode_headers(headers)
-        if content_type is not None:
-            http11.content_type_line(content_type)
-        return Response(data, status=value.status, headers=headers, content_type=content_type)
-    raise NotSendable(f"a handler returned a {type(value).__name__}, which is not a response")
-
-
 def _error_response(status: int, message: str, request_id: str | None = None, headers=None) -> Response:
     return Response(http11.error_body(message, request_id), status=status, headers=headers,
                     content_type="application/json")
@@ -411,11 +388,29 @@ def _sendable_or_500(result, sreq: ScriptRequest, where: str):
         return _error_response(500, "internal server error", sreq.http.id)
 
 
-def to_wire_or_500(result, req, where: str):
-    if type(result) is str or type(result) is Response:
-        return result
+def to_wire_or_500(value, req, where: str):
+    """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8), or
+    a 500 logged with the handler's location when it is not a response."""
+    t = type(value)
     try:
-        return to_wire(result, req)
+        if t in _JSON_RESULTS:
+            # JSON, encoded here so an unencodable value is the script's error, logged with
+            # its route, and the whole response in one go (the common case for APIs).
+            return Rendered(http11.encode_ok(http11.OK_JSON, http11.dumps_json(value),
+                                             req.keep_alive, req.method == "HEAD"))
+        if t is str or t is bytes or t is Response or value is None:
+            return value
+        if t is ScriptResponse:
+            headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+            data, content_type = _body_bytes(value.body)
+            content_type = headers.pop("content-type", content_type)
+            # A line break in a header is the script's mistake: refuse it here, where the
+            # route is known and logged, not later in the HTTP layer with a Python traceback.
+            http11.encode_headers(headers)
+            if content_type is not None:
+                http11.content_type_line(content_type)
+            return Response(data, status=value.status, headers=headers, content_type=content_type)
+        raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
     except (NotSendable, TypeError, ValueError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
