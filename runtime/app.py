@@ -2,10 +2,11 @@
 
 Strategy: `App` owns the router and turns a parsed `Request` into response bytes. The
 protocol calls the function `dispatcher()` builds at server start, which returns either the
-finished bytes (a sync handler: no task, no await, the fast path) or an awaitable of them (an
-`async def` handler or a middleware chain), or a `Streamed` response. Everything a client can cause ends as a
-response: no route -> 404, wrong method -> 405 with `Allow`, `HTTPError` -> its status, any
-other exception -> 500 with the request id, the traceback going to the server log only.
+finished bytes (a sync handler: no task, no await, the fast path) or an awaitable of them
+(an `async def` handler or a middleware chain), or a `Streamed` response. Everything a
+client can cause ends as a response: no route -> 404, wrong method -> 405 with `Allow`,
+`HTTPError` -> its status, any other exception -> 500 with the request id, the traceback
+going to the server log only.
 
 Seams for the layers above: `middleware` is a list of callables `(request, call_next)`
 wrapped around routing (unmatched requests included); `call_next(request)` returns an

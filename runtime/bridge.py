@@ -14,8 +14,9 @@ one list through a C-level SimpleQueue, and one worker runs them in turn. A job 
 out slow hands the rest of its batch back to the pool, where idle workers take them, so
 nothing waits behind a sleeper or a long computation: a script announces it through
 `lang.limits` (before a blocking call such as `time.sleep`, and past its first ~1,000
-steps), other work by taking longer than LONG_JOB. Out: finished outcomes go to one list and only the worker that finds it empty wakes
-the loop (`call_soon_threadsafe`), which then settles every job in that list.
+steps), other work by taking longer than LONG_JOB. Out: finished outcomes go to one list and
+only the worker that finds it empty wakes the loop (`call_soon_threadsafe`), which then
+settles every job in that list.
 """
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """HTTP/1.1 response encoding: pure functions from (status, headers, body) to wire bytes.
 
 Strategy: everything that does not change per request is built once at import time (status
-lines for every known status, the common `Content-Type` lines), and the `Date` line is a
-module-level bytes value refreshed once a second by the server's sweep (`refresh_date`), as
-are the Content-Length lines of small bodies, so encoding a typical response is one join of
-ready-made pieces and the protocol writes it with one `transport.write`. Nothing here touches a socket, which is why it is tested on its own.
+lines for every known status, the common `Content-Type` lines, the `Content-Length` lines of
+small bodies), and the `Date` line is a module-level bytes value refreshed once a second by
+the server's sweep (`refresh_date`), so encoding a typical response is one join of
+ready-made pieces and the protocol writes it with one `transport.write`. Nothing here
+touches a socket, which is why it is tested on its own.
 
 Invariants: every response carries `Date` and either `Content-Length` or
 `Transfer-Encoding: chunked`; a response to `HEAD` keeps the headers of the GET (including its

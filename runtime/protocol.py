@@ -8,9 +8,11 @@ that could carry a head past the limit (a head continued from an earlier read, o
 longer than the limit); any other head fits in its read, so the count waits for the end.
 A complete request goes to the function `App.dispatcher()` built, which returns the response
 bytes (sync handler: written at once, one `transport.write`) or an awaitable (async handler:
-a task; later pipelined requests wait in `_queue` so responses leave in request order). Flow control is `FlowControl`'s job; timeouts are enforced by the
-server's single periodic sweep calling `check_timeouts`, so a connection owns no task and no
-timer, and an idle connection holds just this object, its parser and its transport.
+a task; later pipelined requests wait in `_queue` so responses leave in request order).
+Flow control is `FlowControl`'s job; timeouts are enforced by the server's single periodic
+sweep calling `check_timeouts`, so a connection owns no task and no timer, and an idle
+connection holds just this object, its parser and its transport (nothing of its last
+request).
 
 Parse states: IDLE (between requests), HEAD (a request began, head incomplete), BODY (head
 done, body incomplete), DEAD (a fatal error or a final response: further input is ignored).
