@@ -202,6 +202,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         if self._state == HEAD:  # the target arrived in pieces
+            if self._url.__class__ is bytes:  # grown in place from now on, not copied per piece
+                self._url = bytearray(self._url)
             self._url += url
             self._head_size += len(url)
             if self._head_size > self._shared.max_head:
