@@ -32,7 +32,7 @@ import httptools
 from . import http11
 from .bridge import Deferred
 from .flow import FlowControl
-from .request import Request
+from .request import Request, new_request
 from .response import Streamed, render_error
 
 __all__ = ["HttpProtocol", "Shared"]
@@ -283,8 +283,8 @@ class HttpProtocol(asyncio.Protocol):
         else:
             body = b""
         # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
-        request = Request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
-                          self._url.decode(), self._raw_headers, body, version, keep_alive, self)
+        request = new_request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
+                              self._url.decode(), self._raw_headers, body, version, keep_alive, self)
         self._url = self._raw_headers = None  # an idle connection keeps nothing of its last request
         self._since = self._shared.now
         self._state = IDLE if keep_alive else DEAD

@@ -32,27 +32,9 @@ class Request:
         "_path", "_id", "_peer", "route",
     )
 
-    def __init__(self, method: str, target: str, raw_headers: list, body: bytes = b"",
-                 http_version: str = "1.1", keep_alive: bool = True, peer: Any = None) -> None:
-        self.method = method
-        self.target = target
-        if "?" in target:
-            path, _, self.raw_query = target.partition("?")
-        else:
-            path = target
-            self.raw_query = ""
-        if path[:1] != "/" and path != "*":
-            path = _origin_path(path)
-        self.raw_path = path
-        self.params: dict[str, str] = _NO_PARAMS
-        self.body = body
-        self.http_version = http_version
-        self.keep_alive = keep_alive
-        self.route: str | None = None
-        self._raw_headers = raw_headers
-        self._peer = peer
-        # The caches (_headers, _query, _query_all, _cookies, _path, _id) stay unset until
-        # first use: an unset slot costs nothing here and raises AttributeError there.
+    def __new__(cls, method: str, target: str, raw_headers: list, body: bytes = b"",
+                http_version: str = "1.1", keep_alive: bool = True, peer: Any = None) -> "Request":
+        return new_request(method, target, raw_headers, body, http_version, keep_alive, peer)
 
     # -- lazily parsed fields ---------------------------------------------------------------
 
@@ -154,6 +136,34 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target}>"
+
+
+_new = object.__new__
+
+
+def new_request(method: str, target: str, raw_headers: list, body: bytes, http_version: str,
+                keep_alive: bool, peer: Any) -> Request:
+    """`Request(...)`, as the protocol calls it for every request: a plain function, which a
+    Python caller calls without the type call and `__init__` frame a class call costs."""
+    request = _new(Request)
+    request.method = method
+    request.target = target
+    if "?" in target:
+        path, _, request.raw_query = target.partition("?")
+    else:
+        path = target
+        request.raw_query = ""
+    request.raw_path = path if path[:1] == "/" or path == "*" else _origin_path(path)
+    request.params = _NO_PARAMS
+    request.body = body
+    request.http_version = http_version
+    request.keep_alive = keep_alive
+    request.route = None
+    request._raw_headers = raw_headers
+    request._peer = peer
+    # The caches (_headers, _query, _query_all, _cookies, _path, _id) stay unset until first
+    # use: an unset slot costs nothing here and raises AttributeError there.
+    return request
 
 
 def _origin_path(target: str) -> str:
