@@ -30,11 +30,10 @@ from . import http11
 from .bridge import Bridge, QueueFull
 from .response import Rendered, Response
 from .router import METHOD_NOT_ALLOWED
-from .script_request import ScriptRequest
+from .script_request import ScriptRequest, script_request
 from .static import StaticFiles
 
 log = logging.getLogger("rt.script")
-new_object = object.__new__  # builds a slotted object without calling its __init__
 
 _METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
             "head": "HEAD", "options": "OPTIONS", "any": "*"}
@@ -237,9 +236,7 @@ class ScriptApp:
         max_steps, deadline = self.settings.max_steps, self.settings.deadline
 
         def script_handler(req):
-            sreq = new_object(ScriptRequest)  # ScriptRequest(req) without the __init__ call
-            sreq.http = req
-            sreq._cache = {}
+            sreq = script_request(req)
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
             budget.deadline = monotonic() + deadline
@@ -269,11 +266,8 @@ class ScriptApp:
             nonlocal submit
             if submit is None:
                 submit = self.bridge.submit_call
-            sreq = new_object(ScriptRequest)  # ScriptRequest(req) without the __init__ call
-            sreq.http = req
-            sreq._cache = {}
             try:
-                return submit(job, sreq)
+                return submit(job, script_request(req))
             except QueueFull:
                 return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
         script_handler.kind = "script"

@@ -22,9 +22,8 @@ _UNREAD = object()
 class ScriptRequest:
     __slots__ = ("http", "_cache")
 
-    def __init__(self, http_request) -> None:
-        self.http = http_request
-        self._cache: dict = {}  # fields already read (a map is built once per request)
+    def __new__(cls, http_request) -> "ScriptRequest":
+        return script_request(http_request)
 
     def get(self, name, default=None):
         value = self._cache.get(name, _UNREAD)
@@ -50,6 +49,18 @@ class ScriptRequest:
     def _form(self):
         text = _decode(self.http.body)
         return dict(parse_qsl(text, keep_blank_values=True))
+
+
+_new = object.__new__
+
+
+def script_request(http_request) -> ScriptRequest:
+    """`ScriptRequest(http_request)` as a plain function, which the per-request paths call
+    without the class call and `__init__` frame."""
+    request = _new(ScriptRequest)
+    request.http = http_request
+    request._cache = {}  # fields already read (a map is built once per request)
+    return request
 
 
 def _decode(body: bytes) -> str:
