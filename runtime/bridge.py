@@ -70,9 +70,13 @@ class Bridge:
         self.threads = threads
         self.queue_size = queue
         self._batches: SimpleQueue = SimpleQueue()  # lists of jobs; None stops a worker
-        self._submitted: list = []  # this loop turn's jobs, not yet handed over
-        self._waiting = 0  # jobs submitted and not yet taken by a worker
-        self._waiting_lock = threading.Lock()
+        self._turn: list = []  # this loop turn's jobs, not yet handed over
+        # Jobs waiting = submitted - started, counted without a lock: the loop alone counts
+        # submissions, each worker its own starts in its own slot. The loop re-adds the
+        # starts only when its last sum says the queue may be full (starts only grow).
+        self._submitted = 0
+        self._started = [0] * threads
+        self._started_seen = 0
         self._done: list = []
         self._done_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,31 +86,33 @@ class Bridge:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         for i in range(self.threads):
-            t = threading.Thread(target=self._worker, name=f"{self._name}-{i}", daemon=True)
+            t = threading.Thread(target=self._worker, args=(i,), name=f"{self._name}-{i}",
+                                 daemon=True)
             t.start()
             self._workers.append(t)
 
     def submit(self, job: Callable[[], Any]) -> Deferred:
         """Queue `job`; a Deferred of what it returns (or of the exception it raised, so a
         failing job is a 500 for its request, never a dead worker or a request left waiting).
-        Raises QueueFull when the jobs no worker has taken yet are at the bound."""
+        Raises QueueFull when the jobs not yet started are at the bound."""
         return self.submit_call(job, _NO_ARG)
 
     def submit_call(self, fn: Callable[[Any], Any], arg: Any) -> Deferred:
         """`submit(lambda: fn(arg))` without making the lambda (the per-request path)."""
-        if self._waiting >= self.queue_size:
-            raise QueueFull()
+        if self._submitted - self._started_seen >= self.queue_size:
+            self._started_seen = sum(self._started)
+            if self._submitted - self._started_seen >= self.queue_size:
+                raise QueueFull()
         deferred = Deferred(self._loop)
-        submitted = self._submitted
-        if not submitted:  # the first of this loop turn: hand them all over at its end
+        turn = self._turn
+        if not turn:  # the first of this loop turn: hand them all over at its end
             self._loop.call_soon(self._hand_over)
-        submitted.append((fn, arg, deferred))
-        with self._waiting_lock:
-            self._waiting += 1
+        turn.append((fn, arg, deferred))
+        self._submitted += 1
         return deferred
 
     def _hand_over(self) -> None:
-        batch, self._submitted = self._submitted, []
+        batch, self._turn = self._turn, []
         self._batches.put(batch)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -117,8 +123,8 @@ class Bridge:
 
     # -- worker side --------------------------------------------------------------------------
 
-    def _worker(self) -> None:
-        get, waiting_lock, monotonic = self._batches.get, self._waiting_lock, time.monotonic
+    def _worker(self, index: int) -> None:
+        get, started_by_worker, monotonic = self._batches.get, self._started, time.monotonic
         batch: list = []
         position = 0  # the next job of `batch` to run
 
@@ -127,8 +133,6 @@ class Bridge:
             if position < len(batch):
                 rest = batch[position:]
                 position = len(batch)
-                with waiting_lock:
-                    self._waiting += len(rest)
                 self._batches.put(rest)
 
         limits.set_on_slow(hand_back_the_rest)
@@ -137,11 +141,10 @@ class Bridge:
             if batch is None:
                 return
             position = 0
-            with waiting_lock:  # taken: no longer waiting for a worker
-                self._waiting -= len(batch)
             while position < len(batch):
                 fn, arg, deferred = batch[position]
                 position += 1
+                started_by_worker[index] += 1  # this worker's slot: no other thread writes it
                 started = monotonic()
                 try:
                     outcome = (True, fn() if arg is _NO_ARG else fn(arg))

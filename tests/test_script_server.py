@@ -670,3 +670,29 @@ fn spin(seconds) {
     quick = [elapsed for elapsed, _ in answers[1:]]
     assert max(quick) < spin_took / 2, (quick, spin_took)
 
+
+def test_jobs_waiting_inside_a_workers_batch_count_against_the_queue():
+    import asyncio
+    from runtime.bridge import Bridge, QueueFull
+
+    async def scenario():
+        bridge = Bridge(threads=1, queue=3)
+        bridge.start(asyncio.get_running_loop())
+        try:
+            # One batch: a job that blocks without announcing it (plain time.sleep, so it
+            # keeps its batch), and two jobs behind it that have not started.
+            first = [bridge.submit(lambda: time.sleep(1.0) or "slow"),
+                     bridge.submit(lambda: "a"), bridge.submit(lambda: "b")]
+            waiting = asyncio.gather(*(asyncio.wait_for(d, 10) for d in first))
+            await asyncio.sleep(0.3)  # the only worker has taken the batch and is blocked
+            second = asyncio.ensure_future(asyncio.wait_for(bridge.submit(lambda: "c"), 10))
+            with pytest.raises(QueueFull):  # a, b and c wait: the bound
+                bridge.submit(lambda: "refused")
+            results = await waiting + [await second]
+            # The queue drained: a job is taken again.
+            results.append(await asyncio.wait_for(bridge.submit(lambda: "later"), 10))
+            return results
+        finally:
+            bridge.stop()
+    assert asyncio.run(scenario()) == ["slow", "a", "b", "c", "later"]
+
