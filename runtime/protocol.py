@@ -53,7 +53,8 @@ class Shared:
     the sweep, so callbacks never call time()), the live connections and shutdown flag."""
 
     __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
-                 "max_head", "max_headers", "max_body")
+                 "max_head", "max_headers", "max_body", "parser", "urls", "ends", "body_seen",
+                 "count_headers_from")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
@@ -68,6 +69,34 @@ class Shared:
         self.max_head = settings.max_head
         self.max_headers = settings.max_headers
         self.max_body = settings.max_body
+        # The parser of whole requests without a body (HttpProtocol._whole_request), shared
+        # by every connection: between messages a parser holds no state, and all connections
+        # run on one loop. Its callbacks note each target and each message end.
+        self.parser: Any = None
+        self.urls: list[bytes] = []
+        self.ends: list[bool] = []  # per message end, whether the connection may stay open
+        self.body_seen = False
+        self.renew_parser()
+        # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
+        self.count_headers_from = 4 * self.max_headers
+
+    def renew_parser(self) -> None:
+        """A fresh shared parser and notes, after the last one saw an error, a closing
+        message, or anything but one whole request."""
+        self.parser = httptools.HttpRequestParser(self)
+        self.urls.clear()
+        self.ends.clear()
+        self.body_seen = False
+
+    def on_url(self, url: bytes) -> None:
+        self.urls.append(url)
+
+    def on_body(self, data: bytes) -> None:
+        self.body_seen = True
+
+    def on_message_complete(self) -> None:
+        # Asked now: llhttp forgets the message's Connection header once the callback returns.
+        self.ends.append(self.parser.should_keep_alive())
 
 
 class _Reject(Exception):
@@ -80,7 +109,8 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
         "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
-        "_closed", "_closing", "_error", "_expect_continue", "_connection_header", "_counting",
+        "_closed", "_closing", "_error", "_expect", "_body_follows", "_connection_header",
+        "_counting",
     )
 
     def __init__(self, shared: Shared) -> None:
@@ -100,7 +130,8 @@ class HttpProtocol(asyncio.Protocol):
         self._closed = False
         self._closing = False
         self._error: tuple[int, str] | None = None
-        self._expect_continue = False
+        self._expect: bytes | None = None
+        self._body_follows = False
         self._connection_header = False
         self._counting = False
 
@@ -109,7 +140,6 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
         self._flow = FlowControl(transport)
-        self._parser = httptools.HttpRequestParser(self)
         self._since = self._shared.now
         self._shared.connections.add(self)
         if self._shared.closing:
@@ -139,7 +169,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         state = self._state
-        if state == DEAD:
+        if state == IDLE:
+            # The commonest read by far: one whole request without a body (see _whole_request).
+            if data[-1] == 10 and len(data) <= self._shared.max_head and self._whole_request(data):
+                return
+        elif state == DEAD:
             return
         if state == HEAD or len(data) > self._shared.max_head:
             self._counted_feed(data)
@@ -147,9 +181,45 @@ class HttpProtocol(asyncio.Protocol):
         # A head that begins and ends in this read is no longer than the read, so within the
         # head limit: its headers need no counting (see _counted_feed).
         try:
-            self._parser.feed_data(data)
+            self._own_parser().feed_data(data)
         except _PARSE_ERRORS as exc:
             self._parse_failed(exc)
+
+    def _whole_request(self, data: bytes) -> bool:
+        """Answer a read that is exactly one request without a body, parsed by the server's
+        shared parser, which has no per-header callbacks: the headers stay in the raw head
+        until a handler reads them. Exactly one: one target and one message end were seen,
+        and the read ends in a line feed, so no next request began (its target would come
+        before any line feed). False, with nothing done, for anything else (a body follows,
+        an error, an upgrade, several requests): this connection's own parser then takes
+        the read, and answers it as its callbacks decide."""
+        shared = self._shared
+        if len(data) > shared.count_headers_from and data.count(b"\r\n") - 2 > shared.max_headers:
+            return False
+        parser = shared.parser
+        urls, ends = shared.urls, shared.ends
+        try:
+            parser.feed_data(data)
+        except _PARSE_ERRORS:
+            shared.renew_parser()
+            return False
+        if len(ends) != 1 or len(urls) != 1 or shared.body_seen:
+            shared.renew_parser()
+            return False
+        target, keep_alive = urls.pop(), ends.pop()
+        if not keep_alive:
+            shared.renew_parser()  # llhttp refuses input after a closing message
+        elif self._closing:
+            keep_alive = False
+        raw_method = parser.get_method()
+        # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
+        request = new_request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
+                              target.decode(), data, b"", None, keep_alive, self)
+        self._since = shared.now
+        if not keep_alive:
+            self._state = DEAD
+        self._take(request)
+        return True
 
     def _counted_feed(self, data: bytes) -> None:
         """Feed a read that could take a head past `max_head`: a head began in an earlier
@@ -169,10 +239,18 @@ class HttpProtocol(asyncio.Protocol):
             if self._phase_bytes > self._shared.max_head:
                 self._reject(431, "request header fields too large")
 
+    def _own_parser(self) -> Any:
+        """This connection's parser, made when a read first needs it (most connections
+        never do: see _whole_request)."""
+        parser = self._parser
+        if parser is None:
+            parser = self._parser = httptools.HttpRequestParser(self)
+        return parser
+
     def _feed(self, data: bytes) -> bool:
         """Parse `data`; a protocol error is answered here. False when parsing stopped."""
         try:
-            self._parser.feed_data(data)
+            self._own_parser().feed_data(data)
             return True
         except _PARSE_ERRORS as exc:
             self._parse_failed(exc)
@@ -218,6 +296,8 @@ class HttpProtocol(asyncio.Protocol):
         self._head_size = len(url)
         self._phase_bytes = 0
         self._connection_header = False
+        self._expect = None
+        self._body_follows = False
         if self._counting and len(url) > self._shared.max_head:  # only in a read that long
             self._fail(414, "request target too long")
 
@@ -231,18 +311,20 @@ class HttpProtocol(asyncio.Protocol):
             if self._head_size > self._shared.max_head or len(headers) > self._shared.max_headers:
                 self._fail(431, "request header fields too large")
         size = len(name)
-        if size == 14 or size == 6 or size == 10:
+        if size == 14 or size == 6 or size == 10 or size == 17:
             lowered = name.lower()
             if lowered == b"connection":
                 self._connection_header = True
             elif lowered == b"content-length":
                 # llhttp has already rejected duplicates and non-digits.
-                if int(value) > self._shared.max_body:
+                length = int(value)
+                if length > self._shared.max_body:
                     self._fail(413, "request body too large")
+                self._body_follows = length > 0
+            elif lowered == b"transfer-encoding":
+                self._body_follows = True
             elif lowered == b"expect":
-                if value.strip().lower() != b"100-continue":
-                    self._fail(417, "unsupported expectation")
-                self._expect_continue = True
+                self._expect = value  # acted on once the whole head is in
 
     def on_headers_complete(self) -> None:
         if len(self._raw_headers) > self._shared.max_headers:
@@ -250,8 +332,11 @@ class HttpProtocol(asyncio.Protocol):
         self._state = BODY
         self._since = self._shared.now
         self._phase_bytes = 0
-        if self._expect_continue:
-            self._expect_continue = False
+        if self._expect is not None and self._body_follows:
+            # An expectation only concerns a body: without one it is ignored (RFC 9110 10.1.1
+            # lets a server do either), as when the request came whole (_whole_request).
+            if self._expect.strip().lower() != b"100-continue":
+                self._fail(417, "unsupported expectation")
             if not self._busy and not self._queue:
                 # The body is acceptable (a too large Content-Length was refused above).
                 self._transport.write(http11.CONTINUE_100)
@@ -288,6 +373,10 @@ class HttpProtocol(asyncio.Protocol):
         self._url = self._raw_headers = None  # an idle connection keeps nothing of its last request
         self._since = self._shared.now
         self._state = IDLE if keep_alive else DEAD
+        self._take(request)
+
+    def _take(self, request: Request) -> None:
+        """Answer a complete request now, or queue it behind the pending ones."""
         if self._busy or self._queue or self._flow.writing_paused:
             self._enqueue(request)
             return
@@ -295,7 +384,7 @@ class HttpProtocol(asyncio.Protocol):
         out = self._shared.dispatch(request)
         if out.__class__ is bytes:
             self._transport.write(out)
-            if not keep_alive:
+            if not request.keep_alive:
                 self._close()
         else:
             self._respond_later(request, out)

@@ -27,13 +27,13 @@ _NO_PARAMS: dict = {}  # shared by requests without a route match; never mutated
 
 class Request:
     __slots__ = (
-        "method", "target", "raw_path", "raw_query", "params", "body", "http_version",
+        "method", "target", "raw_path", "raw_query", "params", "body", "_http_version",
         "keep_alive", "_raw_headers", "_headers", "_query", "_query_all", "_cookies",
         "_path", "_id", "_peer", "route",
     )
 
-    def __new__(cls, method: str, target: str, raw_headers: list, body: bytes = b"",
-                http_version: str = "1.1", keep_alive: bool = True, peer: Any = None) -> "Request":
+    def __new__(cls, method: str, target: str, raw_headers: list | bytes, body: bytes = b"",
+                http_version: str | None = "1.1", keep_alive: bool = True, peer: Any = None) -> "Request":
         return new_request(method, target, raw_headers, body, http_version, keep_alive, peer)
 
     # -- lazily parsed fields ---------------------------------------------------------------
@@ -47,6 +47,16 @@ class Request:
             raw = self.raw_path
             path = self._path = unquote(raw, errors="replace") if "%" in raw else raw
             return path
+
+    @property
+    def http_version(self) -> str:
+        """"1.1" or "1.0" (or whatever other version llhttp accepted), as the client sent it."""
+        version = self._http_version
+        if version is None:  # a request that came whole: read it off the raw request line
+            head = self._raw_headers
+            version = self._http_version = head[head.rfind(b"/", 0, head.find(b"\r\n")) + 1:
+                                                 head.find(b"\r\n")].decode()
+        return version
 
     @property
     def headers(self) -> dict[str, str]:
@@ -141,8 +151,8 @@ class Request:
 _new = object.__new__
 
 
-def new_request(method: str, target: str, raw_headers: list, body: bytes, http_version: str,
-                keep_alive: bool, peer: Any) -> Request:
+def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes,
+                http_version: str | None, keep_alive: bool, peer: Any) -> Request:
     """`Request(...)`, as the protocol calls it for every request: a plain function, which a
     Python caller calls without the type call and `__init__` frame a class call costs."""
     request = _new(Request)
@@ -156,7 +166,7 @@ def new_request(method: str, target: str, raw_headers: list, body: bytes, http_v
     request.raw_path = path if path[:1] == "/" or path == "*" else _origin_path(path)
     request.params = _NO_PARAMS
     request.body = body
-    request.http_version = http_version
+    request._http_version = http_version  # None: read off the raw head when asked
     request.keep_alive = keep_alive
     request.route = None
     request._raw_headers = raw_headers
@@ -175,7 +185,13 @@ def _origin_path(target: str) -> str:
     return rest[slash:] if slash >= 0 else "/"
 
 
-def _header_dict(raw: list) -> dict[str, str]:
+def _header_dict(raw: list | bytes) -> dict[str, str]:
+    """From the raw pairs, or from the raw head when the request came whole (the protocol's
+    quick path): llhttp has checked its syntax, so each line after the request line is
+    `name:value`, with no line folding, up to the empty line (a chunked body's last chunk
+    and trailers may follow it)."""
+    if raw.__class__ is bytes:
+        raw = [line.split(b":", 1) for line in raw[:raw.find(b"\r\n\r\n")].split(b"\r\n")[1:]]
     headers: dict[str, str] = {}
     for name, value in raw:
         key = name.decode("latin-1").lower()
