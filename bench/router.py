@@ -120,14 +120,14 @@ def build_rt(routes):
     for i, (method, pattern) in enumerate(routes):
         router.add(method, pattern, i, f"github:{i}")
     router.compile()
-    return router.match
+    return router.find
 
 
 def build_rt_registration_only(routes):
     router = Router()
     for i, (method, pattern) in enumerate(routes):
         router.add(method, pattern, i, f"github:{i}")
-    return router.match
+    return router.find
 
 
 def by_pattern(routes) -> dict[str, list[str]]:
@@ -309,7 +309,7 @@ def run(args) -> None:
     sets = lookup_sets(routes, random.Random(20240611))
     mixed = sets["mixed"]
     distinct = len(set(mixed))
-    hits_expected = sum(1 for m, p in mixed if build_rt(routes)(m, p).status is FOUND)
+    hits_expected = sum(1 for m, p in mixed if build_rt(routes)(m, p)[0] is not None)
     print(python_note())
     print(f"table: {len(routes)} routes; mixed: {len(mixed)} lookups, {distinct} distinct paths, "
           f"{len(mixed) - hits_expected} misses; static: {len(sets['static'])}; misses: {len(sets['misses'])}")
@@ -363,8 +363,9 @@ def run(args) -> None:
 
 
 def _found(result) -> bool:
-    """Did a lookup find a route for the method? (rt answers a Match; the peer adapters None)"""
-    return result.status is FOUND if hasattr(result, "status") else result is not None
+    """Did a lookup find a route for the method? (rt answers (None, status, allowed) when
+    not; the peer adapters None)"""
+    return result is not None and result[0] is not None
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .request import Request
 from .http11 import OK_JSON, OK_TEXT, dumps_json, encode_ok
 from .response import (HTTPError, Response, Streamed, render, render_error, _RENDERERS,
                        _render_json, _render_rendered, _render_str)
-from .router import FOUND, METHOD_NOT_ALLOWED, Router
+from .router import METHOD_NOT_ALLOWED, Match, Router
 
 __all__ = ["App"]
 
@@ -131,20 +131,21 @@ class App:
         if self.middleware:
             return self._dispatch_through_middleware
         self.router.compile()
-        match_route, renderers, unrouted = self.router.match, _RENDERERS, self.unrouted
+        find_route, renderers, unrouted = self.router.find, _RENDERERS, self.unrouted
         finish, client_error, server_error = self._finish, self._client_error, self._server_error
         log_access = self._log_access if self.access_log else None
 
         def dispatch(req: Request) -> Any:
-            match = match_route(req.method, req.raw_path)
-            if match.status is not FOUND:
+            handler, params, pattern = find_route(req.method, req.raw_path)
+            if handler is None:  # params, pattern: the status, the allowed methods
+                match = Match.of((None, params, pattern))
                 if unrouted is not None:
                     return self._finish_result(req, unrouted, match)
                 return finish(req, self._unrouted(match))
-            req.params = match.params
-            req.route = match.pattern
+            req.params = params
+            req.route = pattern
             try:
-                result = match.handler(req)
+                result = handler(req)
             except HTTPError as exc:
                 return client_error(req, exc)
             except Exception:
@@ -167,7 +168,7 @@ class App:
                 if log_access is not None:
                     log_access(req, data)
                 return data
-            if result.__class__ is Deferred and getattr(match.handler, "renders", False):
+            if result.__class__ is Deferred and getattr(handler, "renders", False):
                 return result  # finished bytes to come (the scripting bridge renders on its worker)
             if _is_awaitable(result):
                 return self._await_handler(req, result)
@@ -235,12 +236,13 @@ class App:
         return _as_response(result)
 
     def _route_only(self, req: Request) -> Any:
-        match = self.router.match(req.method, req.raw_path)
-        if match.status is not FOUND:
+        handler, params, pattern = self.router.find(req.method, req.raw_path)
+        if handler is None:
+            match = Match.of((None, params, pattern))
             return self._unrouted(match) if self.unrouted is None else self.unrouted(req, match)
-        req.params = match.params
-        req.route = match.pattern
-        return match.handler(req)
+        req.params = params
+        req.route = pattern
+        return handler(req)
 
     @staticmethod
     def _unrouted(match: Any) -> Response:

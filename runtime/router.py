@@ -5,7 +5,7 @@ Strategy. Routes are registered with `Router.add` (parsed and checked for confli
 `ast` nodes (never pasted source text). Measured variants, fastest kept (bench/router.py):
 
 * Fully static routes: one dict lookup on the path, then one on the method, into a ready-made
-  shared `Match`; a static hit allocates nothing.
+  shared hit tuple; a static hit allocates nothing.
 * Otherwise the path is split once with `str.split('/')`, the code branches on the number of
   segments, unpacks them into locals in one step and walks a trie written out as nested
   `if`s: per segment the static children first (an `==` chain, or when there are many a dict
@@ -17,13 +17,13 @@ Strategy. Routes are registered with `Router.add` (parsed and checked for confli
   `if`: that is the backtracking (`/users/new` and `/users/:id/edit` both route right for
   `/users/new/edit`).
 * The trie holds every method's routes. A leaf (one route shape) compares the request method
-  with its routes' methods and builds the params dict and the `Match` inline, so nothing is
+  with its routes' methods and builds the params dict and the hit tuple inline, so nothing is
   allocated before a route has matched. The values are taken as sent; one `'%' in path` test
   per hit (not one per value) sends the rare path with an escape to `_decoded`. A leaf without a route for the method falls through
   (the walk continues exactly as in a trie of that method alone) and notes that the path
   exists: if nothing matches, the 405's allowed methods are found by re-running the same code
   object with that note switched off, once per candidate method (the slow path only).
-* The generated code names the objects it needs (handlers, shared Matches) as globals that a
+* The generated code names the objects it needs (handlers, shared static hits) as globals that a
   recipe binds to the routes, so a table of 64 routes or more is cached as marshalled code in
   rt's cache directory and a restart with the same table loads it (2 ms instead of 20 ms
   for the GitHub API table).
@@ -92,12 +92,19 @@ class RouteConflict(RtError):
 
 
 class Match:
-    """The result of a lookup. Shared instances are handed out: treat it as read-only.
+    """The result of `Router.match`, the readable form of what `Router.find` returns.
 
-    `params` may be a dict shared between matches: never mutate it. No __init__: the
-    generated code sets the slots itself, markedly cheaper than a Python-level constructor.
+    `params` may be a dict shared between matches: never mutate it.
     """
     __slots__ = ("status", "handler", "params", "allowed", "pattern")
+
+    @classmethod
+    def of(cls, found: tuple) -> "Match":
+        """The Match of a `find` result."""
+        handler, params, pattern = found
+        if handler is None:  # params, pattern: the status and the allowed methods
+            return _make_match(params, None, _NO_PARAMS, pattern, None)
+        return _make_match(FOUND, handler, params, (), pattern)
 
     def __repr__(self) -> str:
         if self.status is FOUND:
@@ -113,16 +120,8 @@ def _make_match(status, handler, params, allowed, pattern) -> Match:
     return m
 
 
-class _Found(Match):
-    """What a dynamic route's lookup returns: status and allowed are fixed, so they live on
-    the class and the generated code sets only the three slots that vary."""
-    __slots__ = ()
-    status = FOUND
-    allowed = ()
-
-
 _NO_PARAMS: dict = {}  # shared by every match without parameters; callers must not mutate
-_NOT_FOUND_MATCH = _make_match(NOT_FOUND, None, _NO_PARAMS, (), None)
+MISS = (None, NOT_FOUND, ())  # what `find` returns when no route takes the path
 
 # Segment kinds. Their order is the matching priority within one segment.
 STATIC, PARAM, CATCH_ALL = 0, 1, 2
@@ -199,8 +198,8 @@ class Route:
         self.source = source
         self.segments = segments
         self.shape = tuple((kind, text) for kind, text, _ in segments)
-        # The Match a hit on a fully static route returns, shared by every hit.
-        self.found = _make_match(FOUND, handler, _NO_PARAMS, (), pattern)
+        # What a lookup that hits a fully static route returns, shared by every hit.
+        self.found = (handler, _NO_PARAMS, pattern)
 
     @property
     def is_static(self) -> bool:
@@ -215,21 +214,24 @@ class Route:
 
 
 class Router:
-    """Routes registered with `add`, looked up with `match(method, path) -> Match`.
+    """Routes registered with `add`, looked up with `find(method, path)`, which returns a
+    tuple `(handler, params, pattern)` for a hit, and `(None, 404, ())` or
+    `(None, 405, allowed_methods)` when no route serves the request. `match` gives the same
+    answer as a `Match` with named fields, at the cost of one more object.
 
-    `match` is an attribute holding the compiled lookup function, so calling it costs no
+    `find` is an attribute holding the compiled lookup function, so calling it costs no
     method binding. Until the table is compiled (`compile()`, or the first lookup after an
     `add`) it holds a stand-in that compiles first; a stand-in fetched earlier keeps working,
-    always against the current table. Fetch `router.match` again after the last `add` (or
+    always against the current table. Fetch `router.find` again after the last `add` (or
     after `compile()`) to get the fast function itself.
     """
-    __slots__ = ("match", "_routes", "_by_shape", "_compiled")
+    __slots__ = ("find", "_routes", "_by_shape", "_compiled")
 
     def __init__(self):
         self._routes: list[Route] = []
         self._by_shape: dict[tuple, Route] = {}
         self._compiled = None
-        self.match = self._compile_then_match
+        self.find = self._compile_then_find
 
     def add(self, method: str, pattern: str, handler: object, source: str) -> None:
         """Register a route. Raises RoutePatternError, or RouteConflict naming both routes."""
@@ -244,7 +246,11 @@ class Router:
         self._by_shape[key] = route
         self._routes.append(route)
         self._compiled = None
-        self.match = self._compile_then_match
+        self.find = self._compile_then_find
+
+    def match(self, method: str, path: str) -> Match:
+        """`find`'s answer as a Match."""
+        return Match.of(self.find(method, path))
 
     def routes(self) -> list[tuple[str, str, object, str]]:
         """(method, pattern, handler, source) for every route, in registration order."""
@@ -262,19 +268,19 @@ class Router:
             finally:
                 if collecting:
                     gc.enable()
-        self.match = self._compiled
+        self.find = self._compiled
 
-    def _compile_then_match(self, method: str, path: str) -> Match:
+    def _compile_then_find(self, method: str, path: str) -> tuple:
         self.compile()
         return self._compiled(method, path)
 
 
 # ---------------------------------------------------------------------------------------------
-# Compilation: route table -> one generated `match(method, path)` function.
+# Compilation: route table -> one generated `find(method, path)` function.
 #
 # One trie holds the routes of every method. Its leaves are shapes: a leaf tests the request
 # method against the routes of that shape (own method first, then GET for HEAD, then ANY) and
-# builds the Match inline. A leaf with no route for the method falls through, so the walk goes
+# builds the hit inline. A leaf with no route for the method falls through, so the walk goes
 # on to lower-priority shapes exactly as a trie of that method alone would, and notes that the
 # path exists for some method: if nothing else matches, that is the 405. One walk thus serves
 # hits, 404s and 405s alike.
@@ -383,7 +389,7 @@ class _CodeGen:
         self._position = {id(route): i for i, route in enumerate(routes)}
 
     def ref(self, route: Route, attribute: str) -> ast.Name:
-        """A name for `route.<attribute>` (the route's handler or its shared Match)."""
+        """A name for `route.<attribute>` (the route's handler or its shared static hit)."""
         key = f"{attribute}{len(self.recipe)}"
         self.recipe[key] = (self._position[id(route)], attribute)
         return _name(key)
@@ -502,7 +508,7 @@ class _CodeGen:
         return self._switch(var, f"k{depth + 1}", [([text], body, weight) for text, body, weight in branches])
 
     def leaf(self, routes: list[Route]) -> list[ast.stmt]:
-        """For the routes of one shape: return the Match of the one that serves `method`, or
+        """For the routes of one shape: return the hit of the one that serves `method`, or
         note that the path exists for another method and fall through."""
         method = _name("method")
         own = sorted((r for r in routes if r.method != ANY), key=lambda r: r.method == "GET")
@@ -519,7 +525,8 @@ class _CodeGen:
         return stmts + [_assign("seen", _const(True))]
 
     def found(self, route: Route) -> list[ast.stmt]:
-        """Build and return the route's Match from the segment locals."""
+        """Build and return the route's hit `(handler, params, pattern)` from the segment
+        locals. (A tuple, not an object with named fields: a third cheaper to make.)"""
         if route.is_static:
             return [_return(self.ref(route, "found"))]
         keys, values = [], []
@@ -533,24 +540,18 @@ class _CodeGen:
                 continue
             keys.append(_const(name))
             values.append(value)
-        m = _name("m")
+        hit = [self.ref(route, "handler"), ast.Dict(keys, values, **_POS), _const(route.pattern)]
         # The values as sent; one test on the whole path (not one per value) says whether
         # any of them may need percent-decoding.
-        decoded = ast.IfExp(_test(_const("%"), "not in", _name("path")), m, _call(_name("decoded"), m), **_POS)
-        return [
-            _assign("m", _call(_name("Found"))),
-            _assign(ast.Attribute(m, "handler", _STORE, **_POS), self.ref(route, "handler")),
-            _assign(ast.Attribute(m, "params", _STORE, **_POS), ast.Dict(keys, values, **_POS)),
-            _assign(ast.Attribute(m, "pattern", _STORE, **_POS), _const(route.pattern)),
-            _return(decoded),
-        ]
+        return [_return(ast.IfExp(_test(_const("%"), "not in", _name("path")),
+                                  ast.Tuple(hit, ast.Load(), **_POS), _call(_name("decoded"), *hit), **_POS))]
 
 
-def _static_table(routes: list[Route]) -> dict[str, dict[str, Match]]:
-    """path -> {method: Match} for the fully static routes, HEAD falling back to GET.
+def _static_table(routes: list[Route]) -> dict[str, dict[str, tuple]]:
+    """path -> {method: hit} for the fully static routes, HEAD falling back to GET.
 
     ANY's static routes are left to the trie, which knows every method."""
-    by_path: dict[str, dict[str, Match]] = {}
+    by_path: dict[str, dict[str, tuple]] = {}
     for route in routes:
         if route.is_static and route.method != ANY:
             by_path.setdefault(route.static_path, {})[route.method] = route.found
@@ -561,7 +562,7 @@ def _static_table(routes: list[Route]) -> dict[str, dict[str, Match]]:
 
 
 def _generate(routes: list[Route]) -> tuple[CodeType, dict]:
-    """The code of `match(method, path)` for `routes`, and the recipe of its global names."""
+    """The code of `find(method, path)` for `routes`, and the recipe of its global names."""
     gen = _CodeGen(routes)
     method, path, segs = _name("method"), _name("path"), _name("segs")
     body: list[ast.stmt] = [
@@ -583,7 +584,7 @@ def _generate(routes: list[Route]) -> tuple[CodeType, dict]:
         _return(_name("NOT_FOUND")),
     ]
     arguments = ast.arguments([], [ast.arg("method", **_POS), ast.arg("path", **_POS)], None, [], [], None, [])
-    module = ast.Module([ast.FunctionDef("match", arguments, body, [], None, **_POS)], [])
+    module = ast.Module([ast.FunctionDef("find", arguments, body, [], None, **_POS)], [])
     code = next(c for c in compile(module, "<router>", "exec").co_consts if isinstance(c, CodeType))
     return code, gen.recipe
 
@@ -645,27 +646,25 @@ def _prune(directory: Path) -> None:
 
 
 def _compile(routes: list[Route]):
-    """The `match(method, path)` function for `routes`."""
+    """The `find(method, path)` function for `routes`."""
     code, recipe = _cached_code(routes)
     namespace = _bind(recipe, routes)
-    namespace.update(static_get=_static_table(routes).get, Found=_Found, NOT_FOUND=_NOT_FOUND_MATCH,
-                     len=len, decoded=_decoded)
+    namespace.update(static_get=_static_table(routes).get, NOT_FOUND=MISS, len=len, decoded=_decoded)
     # The same code with the 405 fallback switched off answers "does METHOD take PATH?".
-    probe = FunctionType(code, dict(namespace, not_allowed=lambda method, path: _NOT_FOUND_MATCH), "probe")
+    probe = FunctionType(code, dict(namespace, not_allowed=lambda method, path: MISS), "probe")
     candidates = sorted({r.method for r in routes if r.method != ANY} |
                         ({"HEAD"} if any(r.method == "GET" for r in routes) else set()))
 
-    def not_allowed(method: str, path: str) -> Match:
-        allowed = tuple(m for m in candidates if m != method and probe(m, path).status is FOUND)
+    def not_allowed(method: str, path: str) -> tuple:
+        allowed = tuple(m for m in candidates if m != method and probe(m, path)[0] is not None)
         if not allowed:
-            return _NOT_FOUND_MATCH
-        return _make_match(METHOD_NOT_ALLOWED, None, _NO_PARAMS, allowed, None)
+            return MISS
+        return (None, METHOD_NOT_ALLOWED, allowed)
 
     namespace["not_allowed"] = not_allowed
-    return FunctionType(code, namespace, "match")
+    return FunctionType(code, namespace, "find")
 
 
-def _decoded(found: Match) -> Match:
-    """A fresh Match of a path with a '%' in it, its values percent-decoded."""
-    found.params = {name: decode_param(value) for name, value in found.params.items()}
-    return found
+def _decoded(handler, params: dict, pattern: str) -> tuple:
+    """The hit of a path with a '%' in it, its values percent-decoded."""
+    return (handler, {name: decode_param(value) for name, value in params.items()}, pattern)

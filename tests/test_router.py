@@ -394,15 +394,24 @@ def test_real_tables_misses_and_wrong_methods(table):
                 assert outcome(match) == (405, tuple(sorted(taking))), (method, path)
 
 
-def test_a_match_function_fetched_before_compiling_keeps_working_and_compiles_once():
+def test_a_find_function_fetched_before_compiling_keeps_working_and_compiles_once():
     router = build(["GET /a/:x"])
-    early = router.match
-    assert early("GET", "/a/1").params == {"x": "1"}
-    compiled = router.match
-    assert compiled is not early and early("GET", "/a/2").params == {"x": "2"}
-    assert router.match is compiled  # the stand-in did not compile again
+    early = router.find
+    assert early("GET", "/a/1") == ("h0:GET /a/:x", {"x": "1"}, "/a/:x")
+    compiled = router.find
+    assert compiled is not early and early("GET", "/a/2")[1] == {"x": "2"}
+    assert router.find is compiled  # the stand-in did not compile again
     router.add("GET", "/b", "hb", "s:2:1")
-    assert early("GET", "/b").handler == "hb"  # the stand-in follows the current table
+    assert early("GET", "/b")[0] == "hb"  # the stand-in follows the current table
+
+
+def test_find_answers_with_tuples():
+    router = build(["GET /a", "GET /b/:x", "POST /c"])
+    assert router.find("GET", "/a") is router.find("HEAD", "/a")  # a static hit is shared
+    assert router.find("GET", "/a") == ("h0:GET /a", {}, "/a")
+    assert router.find("GET", "/b/%41") == ("h1:GET /b/:x", {"x": "A"}, "/b/:x")
+    assert router.find("GET", "/nope") == (None, 404, ())
+    assert router.find("GET", "/c") == (None, 405, ("POST",))
 
 
 # ---------------------------------------------------------------------------------------------
