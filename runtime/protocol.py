@@ -53,8 +53,7 @@ class Shared:
     the sweep, so callbacks never call time()), the live connections and shutdown flag."""
 
     __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
-                 "max_head", "max_headers", "max_body", "parser", "urls", "ends", "body_seen",
-                 "count_headers_from")
+                 "max_head", "max_headers", "max_body", "whole", "count_headers_from")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
@@ -69,34 +68,40 @@ class Shared:
         self.max_head = settings.max_head
         self.max_headers = settings.max_headers
         self.max_body = settings.max_body
-        # The parser of whole requests without a body (HttpProtocol._whole_request), shared
-        # by every connection: between messages a parser holds no state, and all connections
-        # run on one loop. Its callbacks note each target and each message end.
-        self.parser: Any = None
-        self.urls: list[bytes] = []
-        self.ends: list[bool] = []  # per message end, whether the connection may stay open
-        self.body_seen = False
-        self.renew_parser()
+        self.whole = WholeReads()
         # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
         self.count_headers_from = 4 * self.max_headers
 
-    def renew_parser(self) -> None:
-        """A fresh shared parser and notes, after the last one saw an error, a closing
-        message, or anything but one whole request."""
-        self.parser = httptools.HttpRequestParser(self)
-        self.urls.clear()
-        self.ends.clear()
+
+class WholeReads:
+    """The parser of reads that hold one whole request without a body (see
+    HttpProtocol._whole_request), shared by every connection of a server: between messages a
+    parser holds no state, and all connections run on one loop. It has no per-header
+    callbacks; the ones it has note each target and each message end in `notes`."""
+
+    __slots__ = ("feed", "method", "notes", "body_seen", "_keep_alive")
+
+    def __init__(self) -> None:
+        self.notes: list = []
+        self.renew()
+
+    def renew(self) -> None:
+        """A fresh parser and notes, after the last parser saw an error, a closing message,
+        or anything but one whole request."""
+        parser = httptools.HttpRequestParser(self)
+        self.feed, self.method, self._keep_alive = parser.feed_data, parser.get_method, parser.should_keep_alive
+        self.notes.clear()
         self.body_seen = False
 
     def on_url(self, url: bytes) -> None:
-        self.urls.append(url)
+        self.notes.append(url)
 
     def on_body(self, data: bytes) -> None:
         self.body_seen = True
 
     def on_message_complete(self) -> None:
         # Asked now: llhttp forgets the message's Connection header once the callback returns.
-        self.ends.append(self.parser.should_keep_alive())
+        self.notes.append(self._keep_alive())
 
 
 class _Reject(Exception):
@@ -188,36 +193,37 @@ class HttpProtocol(asyncio.Protocol):
     def _whole_request(self, data: bytes) -> bool:
         """Answer a read that is exactly one request without a body, parsed by the server's
         shared parser, which has no per-header callbacks: the headers stay in the raw head
-        until a handler reads them. Exactly one: one target and one message end were seen,
-        and the read ends in a line feed, so no next request began (its target would come
-        before any line feed). False, with nothing done, for anything else (a body follows,
-        an error, an upgrade, several requests): this connection's own parser then takes
-        the read, and answers it as its callbacks decide."""
+        until a handler reads them. Exactly one: the notes are one target and one message
+        end, and the read ends in a line feed, so no next request began (its target would
+        come before any line feed). False, with nothing done, for anything else (a body
+        follows, an error, an upgrade, several requests): this connection's own parser then
+        takes the read, and answers it as its callbacks decide."""
         shared = self._shared
         if len(data) > shared.count_headers_from and data.count(b"\r\n") - 2 > shared.max_headers:
             return False
-        parser = shared.parser
-        urls, ends = shared.urls, shared.ends
+        whole = shared.whole
+        notes = whole.notes
         try:
-            parser.feed_data(data)
+            whole.feed(data)
         except _PARSE_ERRORS:
-            shared.renew_parser()
+            whole.renew()
             return False
-        if len(ends) != 1 or len(urls) != 1 or shared.body_seen:
-            shared.renew_parser()
+        if len(notes) != 2 or whole.body_seen:
+            whole.renew()
             return False
-        target, keep_alive = urls.pop(), ends.pop()
+        target, keep_alive = notes
+        notes.clear()
+        raw_method = whole.method()
         if not keep_alive:
-            shared.renew_parser()  # llhttp refuses input after a closing message
+            whole.renew()  # llhttp refuses input after a closing message
+            self._state = DEAD
         elif self._closing:
             keep_alive = False
-        raw_method = parser.get_method()
+            self._state = DEAD
         # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
         request = new_request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
                               target.decode(), data, b"", None, keep_alive, self)
         self._since = shared.now
-        if not keep_alive:
-            self._state = DEAD
         self._take(request)
         return True
 

@@ -34,7 +34,8 @@ class Request:
 
     def __new__(cls, method: str, target: str, raw_headers: list | bytes, body: bytes = b"",
                 http_version: str | None = "1.1", keep_alive: bool = True, peer: Any = None) -> "Request":
-        return new_request(method, target, raw_headers, body, http_version, keep_alive, peer)
+        # An empty target is no HTTP target; the protocol never passes one.
+        return new_request(method, target or "/", raw_headers, body, http_version, keep_alive, peer)
 
     # -- lazily parsed fields ---------------------------------------------------------------
 
@@ -163,7 +164,7 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     else:
         path = target
         request.raw_query = ""
-    request.raw_path = path if path[:1] == "/" or path == "*" else _origin_path(path)
+    request.raw_path = path if path[0] == "/" else _origin_path(path)  # llhttp: never empty
     request.params = _NO_PARAMS
     request.body = body
     request._http_version = http_version  # None: read off the raw head when asked
@@ -177,7 +178,10 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
 
 
 def _origin_path(target: str) -> str:
-    """The path of an absolute-form target (`http://host/p`); other forms map to "/"."""
+    """The path of an absolute-form target (`http://host/p`); "*" stays itself (OPTIONS *);
+    other forms map to "/"."""
+    if target == "*":
+        return target
     scheme, sep, rest = target.partition("://")
     if not sep:
         return "/" + target if target else "/"
