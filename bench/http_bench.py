@@ -4,7 +4,8 @@
 
 Each server runs as one process pinned to core 0 (`taskset -c 0`); wrk runs pinned to core 1
 with 64 connections and one thread, `--latency`, for `--duration` seconds per route after a
-`--warmup` run. Routes: /plaintext, /json and a parameter route /users/:id. The table gives
+`--warmup` run. Routes: /plaintext, /json, a parameter route /users/:id, and /plaintext again
+with the dozen headers a browser sends (what parsing headers costs). The table gives
 req/s, p50 and p99 latency, and ratios against the bare uvloop+httptools server and
 uvicorn+starlette measured in the same run; the figures go into bench/RESULTS.md "## HTTP"
 (only that section is rewritten). Peers come from the `bench` extra
@@ -29,7 +30,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PEERS_DIR = ROOT / "bench" / "peers"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PY = sys.executable
-ROUTES = ("/plaintext", "/json", "/users/12345")
+# What Firefox sends for a page, give or take (wrk adds Host).
+BROWSER_HEADERS = (
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language: en-US,en;q=0.5",
+    "Accept-Encoding: gzip, deflate, br, zstd",
+    "Referer: http://127.0.0.1/index.html",
+    "Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark; _ga=GA1.1.1234567890.1700000000",
+    "Upgrade-Insecure-Requests: 1",
+    "Sec-Fetch-Dest: document",
+    "Sec-Fetch-Mode: navigate",
+    "Sec-Fetch-Site: same-origin",
+    "Sec-Fetch-User: ?1",
+    "Priority: u=0, i",
+)
+# label -> (path, extra request headers)
+ROUTES = {
+    "/plaintext": ("/plaintext", ()),
+    "/json": ("/json", ()),
+    "/users/12345": ("/users/12345", ()),
+    "/plaintext, browser headers": ("/plaintext", BROWSER_HEADERS),
+}
 CONNECTIONS = 64
 
 
@@ -100,9 +122,10 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def run_wrk(wrk: str, url: str, seconds: float) -> dict:
+def run_wrk(wrk: str, url: str, seconds: float, headers=()) -> dict:
     out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", f"-c{CONNECTIONS}",
-                          f"-d{max(1, round(seconds))}s", "--latency", url],
+                          f"-d{max(1, round(seconds))}s", "--latency",
+                          *(arg for header in headers for arg in ("-H", header)), url],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
@@ -123,13 +146,13 @@ def bench_server(name: str, command, wrk: str, duration: float, warmup: float) -
     results = {}
     try:
         wait_ready(port, proc)
-        for route in ROUTES:
-            url = f"http://127.0.0.1:{port}{route}"
+        for route, (path, headers) in ROUTES.items():
+            url = f"http://127.0.0.1:{port}{path}"
             if warmup:
-                run_wrk(wrk, url, warmup)
-            results[route] = run_wrk(wrk, url, duration)
+                run_wrk(wrk, url, warmup, headers)
+            results[route] = run_wrk(wrk, url, duration, headers)
             r = results[route]
-            print(f"  {name:24} {route:14} {r['rps']:>10,.0f} req/s  p50 {r['p50']:6.2f} ms  "
+            print(f"  {name:24} {route:28} {r['rps']:>10,.0f} req/s  p50 {r['p50']:6.2f} ms  "
                   f"p99 {r['p99']:6.2f} ms" + (f"  non-2xx {r['errors']}" if r["errors"] else ""),
                   flush=True)
     finally:

@@ -199,7 +199,8 @@ class HttpProtocol(asyncio.Protocol):
         follows, an error, an upgrade, several requests): this connection's own parser then
         takes the read, and answers it as its callbacks decide."""
         shared = self._shared
-        if len(data) > shared.count_headers_from and data.count(b"\r\n") - 2 > shared.max_headers:
+        # (llhttp takes no bare line feed: each one ends a line. One byte counts twice as fast.)
+        if len(data) > shared.count_headers_from and data.count(b"\n") - 2 > shared.max_headers:
             return False
         whole = shared.whole
         notes = whole.notes
