@@ -32,7 +32,7 @@ import httptools
 from . import http11
 from .bridge import Deferred
 from .flow import FlowControl
-from .request import Request, new_request
+from .request import NO_PARAMS, Request, new_request, origin_path
 from .response import Streamed, render_error
 
 __all__ = ["HttpProtocol", "Shared"]
@@ -46,6 +46,7 @@ _CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
 # What feed_data raises: a parse error (our own refusals included, as callback errors) or an
 # upgrade request (not an HttpParserError).
 _PARSE_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
+_new = object.__new__
 
 
 class Shared:
@@ -75,7 +76,7 @@ class Shared:
 
 class WholeReads:
     """The parser of reads that hold one whole request without a body (see
-    HttpProtocol._whole_request), shared by every connection of a server: between messages a
+    HttpProtocol.data_received), shared by every connection of a server: between messages a
     parser holds no state, and all connections run on one loop. It has no per-header
     callbacks; the ones it has note each target and each message end in `notes`."""
 
@@ -175,9 +176,28 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         state = self._state
         if state == IDLE:
-            # The commonest read by far: one whole request without a body (see _whole_request).
-            if data[-1] == 10 and len(data) <= self._shared.max_head and self._whole_request(data):
-                return
+            shared = self._shared
+            # The commonest read by far: exactly one whole request without a body. It is
+            # parsed by the server's shared parser, which has no per-header callbacks (the
+            # headers stay in the raw head until a handler reads them). Exactly one: the
+            # notes are one target and one message end, and the read ends in a line feed, so
+            # no next request began (its target would come before any line feed). Anything
+            # else (a body follows, an error, an upgrade, several requests) goes on below to
+            # this connection's own parser, which answers it as its callbacks decide.
+            # (llhttp takes no bare line feed, so counting them counts the head's lines.)
+            if data[-1] == 10 and len(data) <= shared.max_head and (
+                    len(data) <= shared.count_headers_from or data.count(b"\n") - 2 <= shared.max_headers):
+                whole = shared.whole
+                notes = whole.notes
+                try:
+                    whole.feed(data)
+                    taken = len(notes) == 2 and not whole.body_seen
+                except _PARSE_ERRORS:
+                    taken = False
+                if taken:
+                    self._answer_whole(data, whole, shared)
+                    return
+                whole.renew()
         elif state == DEAD:
             return
         if state == HEAD or len(data) > self._shared.max_head:
@@ -190,28 +210,12 @@ class HttpProtocol(asyncio.Protocol):
         except _PARSE_ERRORS as exc:
             self._parse_failed(exc)
 
-    def _whole_request(self, data: bytes) -> bool:
-        """Answer a read that is exactly one request without a body, parsed by the server's
-        shared parser, which has no per-header callbacks: the headers stay in the raw head
-        until a handler reads them. Exactly one: the notes are one target and one message
-        end, and the read ends in a line feed, so no next request began (its target would
-        come before any line feed). False, with nothing done, for anything else (a body
-        follows, an error, an upgrade, several requests): this connection's own parser then
-        takes the read, and answers it as its callbacks decide."""
-        shared = self._shared
-        # (llhttp takes no bare line feed: each one ends a line. One byte counts twice as fast.)
-        if len(data) > shared.count_headers_from and data.count(b"\n") - 2 > shared.max_headers:
-            return False
-        whole = shared.whole
+    def _answer_whole(self, data: bytes, whole: WholeReads, shared: Shared) -> None:
+        """Answer the whole request in `data` (see data_received). `new_request` and `_take`
+        are written out here: on this path, the commonest, their two calls cost about 3% of
+        the requests served (bench/http_bench.py). tests/test_http_whole_reads.py holds this
+        path and the connection parser's to the same requests."""
         notes = whole.notes
-        try:
-            whole.feed(data)
-        except _PARSE_ERRORS:
-            whole.renew()
-            return False
-        if len(notes) != 2 or whole.body_seen:
-            whole.renew()
-            return False
         target, keep_alive = notes
         notes.clear()
         raw_method = whole.method()
@@ -221,12 +225,34 @@ class HttpProtocol(asyncio.Protocol):
         elif self._closing:
             keep_alive = False
             self._state = DEAD
-        # llhttp refuses targets with bytes outside ASCII: decoding cannot fail.
-        request = new_request(_METHODS.get(raw_method) or raw_method.decode("ascii", "replace"),
-                              target.decode(), data, b"", None, keep_alive, self)
+        request = _new(Request)
+        # llhttp refuses methods and targets with bytes outside ASCII: decoding cannot fail.
+        request.method = _METHODS.get(raw_method) or raw_method.decode("ascii", "replace")
+        request.target = target = target.decode()
+        if "?" in target:
+            path, _, request.raw_query = target.partition("?")
+        else:
+            path = target
+            request.raw_query = ""
+        request.raw_path = path if path[0] == "/" else origin_path(path)
+        request.params = NO_PARAMS
+        request.body = b""
+        request._http_version = None  # read off the raw head when asked
+        request.keep_alive = keep_alive
+        request.route = None
+        request._raw_headers = data
+        request._peer = self
         self._since = shared.now
-        self._take(request)
-        return True
+        if self._busy or self._queue or self._flow.writing_paused:
+            self._enqueue(request)
+            return
+        out = shared.dispatch(request)
+        if out.__class__ is bytes:
+            self._transport.write(out)
+            if not keep_alive:
+                self._close()
+        else:
+            self._respond_later(request, out)
 
     def _counted_feed(self, data: bytes) -> None:
         """Feed a read that could take a head past `max_head`: a head began in an earlier
@@ -248,7 +274,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _own_parser(self) -> Any:
         """This connection's parser, made when a read first needs it (most connections
-        never do: see _whole_request)."""
+        never do: see data_received)."""
         parser = self._parser
         if parser is None:
             parser = self._parser = httptools.HttpRequestParser(self)
@@ -341,7 +367,7 @@ class HttpProtocol(asyncio.Protocol):
         self._phase_bytes = 0
         if self._expect is not None and self._body_follows:
             # An expectation only concerns a body: without one it is ignored (RFC 9110 10.1.1
-            # lets a server do either), as when the request came whole (_whole_request).
+            # lets a server do either), as when the request came whole (data_received).
             if self._expect.strip().lower() != b"100-continue":
                 self._fail(417, "unsupported expectation")
             if not self._busy and not self._queue:

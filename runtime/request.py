@@ -22,7 +22,7 @@ from .response import HTTPError
 
 __all__ = ["Request"]
 
-_NO_PARAMS: dict = {}  # shared by requests without a route match; never mutated
+NO_PARAMS: dict = {}  # shared by requests without a route match; never mutated
 
 
 class Request:
@@ -164,8 +164,8 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     else:
         path = target
         request.raw_query = ""
-    request.raw_path = path if path[0] == "/" else _origin_path(path)  # llhttp: never empty
-    request.params = _NO_PARAMS
+    request.raw_path = path if path[0] == "/" else origin_path(path)  # llhttp: never empty
+    request.params = NO_PARAMS
     request.body = body
     request._http_version = http_version  # None: read off the raw head when asked
     request.keep_alive = keep_alive
@@ -177,7 +177,7 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     return request
 
 
-def _origin_path(target: str) -> str:
+def origin_path(target: str) -> str:
     """The path of an absolute-form target (`http://host/p`); "*" stays itself (OPTIONS *);
     other forms map to "/"."""
     if target == "*":
