@@ -239,3 +239,17 @@ def test_other_connections_are_served_after_a_bad_or_closing_request(server, bad
             assert (reply.status, reply.body) == (200, b"Hello, World!")
             if rfile is None:
                 sock.close()
+
+
+def test_whole_requests_behind_a_slow_one_are_answered_in_order(server):
+    """A whole request that arrives while the connection's previous answer is pending waits
+    for it (the quick path queues it like the connection parser's requests)."""
+    with server.connect() as sock:
+        rfile = sock.makefile("rb")
+        sock.sendall(b"GET /slow?s=0.3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        for path in (b"/plaintext", b"/json"):
+            sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        replies = [read_response(rfile) for _ in range(3)]
+    assert [r.status for r in replies] == [200, 200, 200]
+    assert replies[1].body == b"Hello, World!" and replies[2].json()["message"] == "Hello, World!"
+    assert replies[0].body == b"slow "
