@@ -27,8 +27,7 @@ from .bridge import Deferred
 from .config import Settings
 from .request import Request
 from .http11 import OK_JSON, OK_TEXT, dumps_json, encode_ok
-from .response import (HTTPError, Response, Streamed, render, render_error, _RENDERERS,
-                       _render_json, _render_rendered, _render_str)
+from .response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
 from .router import METHOD_NOT_ALLOWED, Match, Router
 
 __all__ = ["App"]
@@ -150,21 +149,22 @@ class App:
                 return client_error(req, exc)
             except Exception:
                 return server_error(req)
-            renderer = renderers.get(result.__class__)
-            if renderer is not None:
-                try:
-                    # The commonest results skip the renderer table's extra call.
-                    if renderer is _render_str:
-                        data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
-                    elif renderer is _render_json:
-                        data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive,
-                                         req.method == "HEAD")
-                    elif renderer is _render_rendered:  # a script's JSON, encoded by its handler
-                        data = result.data
-                    else:
-                        data = renderer(result, req.keep_alive, req.method == "HEAD")
-                except Exception:
-                    return server_error(req)
+            cls = result.__class__
+            try:
+                # The commonest results first, without the renderer table's extra call.
+                if cls is str:
+                    data = encode_ok(OK_TEXT, result.encode(), req.keep_alive, req.method == "HEAD")
+                elif cls is dict or cls is list:
+                    data = encode_ok(OK_JSON, dumps_json(result), req.keep_alive, req.method == "HEAD")
+                elif cls is Rendered:  # a script's JSON, encoded by its handler
+                    data = result.data
+                else:
+                    renderer = renderers.get(cls)
+                    data = None if renderer is None else renderer(result, req.keep_alive,
+                                                                  req.method == "HEAD")
+            except Exception:
+                return server_error(req)
+            if data is not None:
                 if log_access is not None:
                     log_access(req, data)
                 return data

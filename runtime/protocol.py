@@ -78,9 +78,14 @@ class WholeReads:
     """The parser of reads that hold one whole request without a body (see
     HttpProtocol.data_received), shared by every connection of a server: between messages a
     parser holds no state, and all connections run on one loop. It has no per-header
-    callbacks; the ones it has note each target and each message end in `notes`."""
+    callbacks; the ones it has note each target and each message end in `notes` (`on_url`
+    is `notes.append` itself: a C call, no Python frame).
 
-    __slots__ = ("feed", "method", "notes", "body_seen", "_keep_alive")
+    Its callables live in slots, and CPython 3.11 never specializes a method call on a slot
+    (`whole.feed(data)` takes the generic lookup each time), so callers fetch them first
+    (`feed = whole.feed`), which is specialized."""
+
+    __slots__ = ("feed", "method", "notes", "body_seen", "on_url", "_keep_alive")
 
     def __init__(self) -> None:
         self.notes: list = []
@@ -89,20 +94,19 @@ class WholeReads:
     def renew(self) -> None:
         """A fresh parser and notes, after the last parser saw an error, a closing message,
         or anything but one whole request."""
-        parser = httptools.HttpRequestParser(self)
-        self.feed, self.method, self._keep_alive = parser.feed_data, parser.get_method, parser.should_keep_alive
         self.notes.clear()
         self.body_seen = False
-
-    def on_url(self, url: bytes) -> None:
-        self.notes.append(url)
+        self.on_url = self.notes.append  # read by the parser when it is made
+        parser = httptools.HttpRequestParser(self)
+        self.feed, self.method, self._keep_alive = parser.feed_data, parser.get_method, parser.should_keep_alive
 
     def on_body(self, data: bytes) -> None:
         self.body_seen = True
 
     def on_message_complete(self) -> None:
         # Asked now: llhttp forgets the message's Connection header once the callback returns.
-        self.notes.append(self._keep_alive())
+        keep_alive = self._keep_alive
+        self.notes.append(keep_alive())
 
 
 class _Reject(Exception):
@@ -189,8 +193,9 @@ class HttpProtocol(asyncio.Protocol):
                     len(data) <= shared.count_headers_from or data.count(b"\n") - 2 <= shared.max_headers):
                 whole = shared.whole
                 notes = whole.notes
+                feed = whole.feed
                 try:
-                    whole.feed(data)
+                    feed(data)
                     taken = len(notes) == 2 and not whole.body_seen
                 except _PARSE_ERRORS:
                     taken = False
@@ -218,7 +223,8 @@ class HttpProtocol(asyncio.Protocol):
         notes = whole.notes
         target, keep_alive = notes
         notes.clear()
-        raw_method = whole.method()
+        method = whole.method
+        raw_method = method()
         if not keep_alive:
             whole.renew()  # llhttp refuses input after a closing message
             self._state = DEAD
@@ -246,7 +252,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._busy or self._queue or self._flow.writing_paused:
             self._enqueue(request)
             return
-        out = shared.dispatch(request)
+        dispatch = shared.dispatch
+        out = dispatch(request)
         if out.__class__ is bytes:
             self._transport.write(out)
             if not keep_alive:
@@ -414,7 +421,8 @@ class HttpProtocol(asyncio.Protocol):
             self._enqueue(request)
             return
         # The fast path, inlined: a sync handler's bytes go out in one write.
-        out = self._shared.dispatch(request)
+        dispatch = self._shared.dispatch
+        out = dispatch(request)
         if out.__class__ is bytes:
             self._transport.write(out)
             if not request.keep_alive:
@@ -425,7 +433,8 @@ class HttpProtocol(asyncio.Protocol):
     # -- answering -----------------------------------------------------------------------------
 
     def _respond(self, request: Request) -> None:
-        out = self._shared.dispatch(request)
+        dispatch = self._shared.dispatch
+        out = dispatch(request)
         if out.__class__ is bytes:
             self._write(out, request.keep_alive)
         else:
