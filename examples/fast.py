@@ -1,4 +1,4 @@
-"""A native fast-path module: `rt serve app.script --native examples/fast.py`.
+"""A native fast-path module: `rt serve examples/app.script --native examples/fast.py`.
 
 `setup(app)` registers plain Python handlers on the same router as the script's routes.
 They run on the event loop with no interpreter in between, so keep them quick; an
@@ -26,8 +26,8 @@ def setup(app: App) -> None:
             return {"received": req.json()}
         return Response(req.body, content_type=req.headers.get("content-type"))
 
-    @app.get("/health")
-    def health(req):
+    @app.get("/ready")
+    def ready(req):
         if req.query.get("fail"):
             raise HTTPError(503, "asked to fail")
         return "ok"
