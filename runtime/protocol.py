@@ -188,9 +188,11 @@ class HttpProtocol(asyncio.Protocol):
             # no next request began (its target would come before any line feed). Anything
             # else (a body follows, an error, an upgrade, several requests) goes on below to
             # this connection's own parser, which answers it as its callbacks decide.
-            # (llhttp takes no bare line feed, so counting them counts the head's lines.)
+            # (llhttp takes no bare line feed, so counting them counts the head's lines; in
+            # CPython 3.11 deleting them with replace counts them twice as fast as count.)
             if data[-1] == 10 and len(data) <= shared.max_head and (
-                    len(data) <= shared.count_headers_from or data.count(b"\n") - 2 <= shared.max_headers):
+                    len(data) <= shared.count_headers_from or
+                    len(data) - len(data.replace(b"\n", b"")) - 2 <= shared.max_headers):
                 whole = shared.whole
                 notes = whole.notes
                 feed = whole.feed
