@@ -183,16 +183,20 @@ class HttpProtocol(asyncio.Protocol):
             shared = self._shared
             # The commonest read by far: exactly one whole request without a body. It is
             # parsed by the server's shared parser, which has no per-header callbacks (the
-            # headers stay in the raw head until a handler reads them). Exactly one: the
-            # notes are one target and one message end, and the read ends in a line feed, so
-            # no next request began (its target would come before any line feed). Anything
-            # else (a body follows, an error, an upgrade, several requests) goes on below to
-            # this connection's own parser, which answers it as its callbacks decide.
+            # headers stay in the raw head until a handler reads them), and answered right
+            # here: on this path a call more or less is a percent of the requests served
+            # (bench/http_bench.py). Exactly one: the notes are one target and one message
+            # end, and the read ends in a line feed, so no next request began (its target
+            # would come before any line feed). Anything else (a body follows, an error, an
+            # upgrade, several requests) goes on below to this connection's own parser,
+            # which answers it as its callbacks decide. tests/test_http_whole_reads.py holds
+            # the two paths to the same answers.
             # (llhttp takes no bare line feed, so counting them counts the head's lines; in
             # CPython 3.11 deleting them with replace counts them twice as fast as count.)
-            if data[-1] == 10 and len(data) <= shared.max_head and (
-                    len(data) <= shared.count_headers_from or
-                    len(data) - len(data.replace(b"\n", b"")) - 2 <= shared.max_headers):
+            size = len(data)
+            if data[-1] == 10 and size <= shared.max_head and (
+                    size <= shared.count_headers_from or
+                    size - len(data.replace(b"\n", b"")) - 2 <= shared.max_headers):
                 whole = shared.whole
                 notes = whole.notes
                 feed = whole.feed
@@ -202,7 +206,47 @@ class HttpProtocol(asyncio.Protocol):
                 except _PARSE_ERRORS:
                     taken = False
                 if taken:
-                    self._answer_whole(data, whole, shared)
+                    target, keep_alive = notes
+                    notes.clear()
+                    method = whole.method
+                    raw_method = method()
+                    if not keep_alive:
+                        whole.renew()  # llhttp refuses input after a closing message
+                        self._state = DEAD
+                    elif self._closing:
+                        keep_alive = False
+                        self._state = DEAD
+                    # `new_request`, written out. llhttp refuses methods and targets with
+                    # bytes outside ASCII: decoding cannot fail.
+                    request = _new(Request)
+                    request.method = _METHODS.get(raw_method) or raw_method.decode("ascii", "replace")
+                    request.target = target = target.decode()
+                    if "?" in target:
+                        path, _, request.raw_query = target.partition("?")
+                    else:
+                        path = target
+                        request.raw_query = ""
+                    request.raw_path = path if path[0] == "/" else origin_path(path)
+                    request.params = NO_PARAMS
+                    request.body = b""
+                    request._http_version = None  # read off the raw head when asked
+                    request.keep_alive = keep_alive
+                    request.route = None
+                    request._raw_headers = data
+                    request._peer = self
+                    self._since = shared.now
+                    # `_take`, written out.
+                    if self._busy or self._queue or self._flow.writing_paused:
+                        self._enqueue(request)
+                        return
+                    dispatch = shared.dispatch
+                    out = dispatch(request)
+                    if out.__class__ is bytes:
+                        self._transport.write(out)
+                        if not keep_alive:
+                            self._close()
+                    else:
+                        self._respond_later(request, out)
                     return
                 whole.renew()
         elif state == DEAD:
@@ -216,52 +260,6 @@ class HttpProtocol(asyncio.Protocol):
             self._own_parser().feed_data(data)
         except _PARSE_ERRORS as exc:
             self._parse_failed(exc)
-
-    def _answer_whole(self, data: bytes, whole: WholeReads, shared: Shared) -> None:
-        """Answer the whole request in `data` (see data_received). `new_request` and `_take`
-        are written out here: on this path, the commonest, their two calls cost about 3% of
-        the requests served (bench/http_bench.py). tests/test_http_whole_reads.py holds this
-        path and the connection parser's to the same requests."""
-        notes = whole.notes
-        target, keep_alive = notes
-        notes.clear()
-        method = whole.method
-        raw_method = method()
-        if not keep_alive:
-            whole.renew()  # llhttp refuses input after a closing message
-            self._state = DEAD
-        elif self._closing:
-            keep_alive = False
-            self._state = DEAD
-        request = _new(Request)
-        # llhttp refuses methods and targets with bytes outside ASCII: decoding cannot fail.
-        request.method = _METHODS.get(raw_method) or raw_method.decode("ascii", "replace")
-        request.target = target = target.decode()
-        if "?" in target:
-            path, _, request.raw_query = target.partition("?")
-        else:
-            path = target
-            request.raw_query = ""
-        request.raw_path = path if path[0] == "/" else origin_path(path)
-        request.params = NO_PARAMS
-        request.body = b""
-        request._http_version = None  # read off the raw head when asked
-        request.keep_alive = keep_alive
-        request.route = None
-        request._raw_headers = data
-        request._peer = self
-        self._since = shared.now
-        if self._busy or self._queue or self._flow.writing_paused:
-            self._enqueue(request)
-            return
-        dispatch = shared.dispatch
-        out = dispatch(request)
-        if out.__class__ is bytes:
-            self._transport.write(out)
-            if not keep_alive:
-                self._close()
-        else:
-            self._respond_later(request, out)
 
     def _counted_feed(self, data: bytes) -> None:
         """Feed a read that could take a head past `max_head`: a head began in an earlier
