@@ -7,6 +7,7 @@ is what pipelining and protocol-edge tests need and http.client does not offer.
 """
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -159,6 +160,19 @@ def read_response(rfile, head: bool = False) -> Reply:
     else:
         reply.body = rfile.read()
     return reply
+
+
+def call(server: ServerProcess, path: str, method: str = "GET", body=None, headers=None,
+         timeout: float = 20.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, body) of one request made with http.client on a fresh
+    connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
 
 
 def exchange(server: ServerProcess, data: bytes, count: int = 1, head: bool = False) -> list[Reply]:

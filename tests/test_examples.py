@@ -8,13 +8,12 @@ static file from disk), not copied from a run.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import re
 
 import pytest
 
-from serverproc import ROOT, ServerProcess
+from serverproc import ROOT, ServerProcess, call
 
 APP = "examples/app.script"
 FAST = "examples/fast.py"
@@ -24,16 +23,6 @@ FAST = "examples/fast.py"
 def server():
     with ServerProcess(APP, native=FAST) as proc:
         yield proc
-
-
-def call(server, path, method="GET", body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 def books_in_script() -> list[dict]:

@@ -8,23 +8,13 @@ import textwrap
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, exchange
+from serverproc import ROOT, ServerProcess, call, exchange
 
 
 @pytest.fixture(scope="module")
 def server():
     with ServerProcess() as srv:
         yield srv
-
-
-def get(server, path, method="GET", body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("path, status, ctype, body", [
@@ -36,23 +26,23 @@ def get(server, path, method="GET", body=None, headers=None):
     ("/async", 200, "application/json", b'{"async":true}'),
 ])
 def test_each_return_type_is_encoded(server, path, status, ctype, body):
-    got_status, headers, got_body = get(server, path)
+    got_status, headers, got_body = call(server, path)
     assert (got_status, headers["content-type"], got_body) == (status, ctype, body)
     assert headers["content-length"] == str(len(body))
 
 
 def test_none_is_204_without_body(server):
-    status, headers, body = get(server, "/none")
+    status, headers, body = call(server, "/none")
     assert status == 204 and body == b"" and "content-length" not in headers
 
 
 def test_response_headers_are_sent(server):
-    assert get(server, "/custom")[1]["x-made"] == "yes"
+    assert call(server, "/custom")[1]["x-made"] == "yes"
 
 
 @pytest.mark.parametrize("path", ["/boom", "/boom-async", "/bad-result"])
 def test_handler_exception_is_500_without_internals(server, path):
-    status, headers, body = get(server, path, headers={"X-Request-Id": "req-77"})
+    status, headers, body = call(server, path, headers={"X-Request-Id": "req-77"})
     assert status == 500
     assert json.loads(body) == {"error": "internal server error", "request_id": "req-77"}
     assert b"secret" not in body and b"Traceback" not in body
@@ -61,17 +51,17 @@ def test_handler_exception_is_500_without_internals(server, path):
 
 
 def test_http_error_gives_its_status(server):
-    status, _, body = get(server, "/teapot")
+    status, _, body = call(server, "/teapot")
     assert status == 418 and json.loads(body) == {"error": "short and stout"}
 
 
 def test_unknown_path_is_404(server):
-    status, _, body = get(server, "/nowhere")
+    status, _, body = call(server, "/nowhere")
     assert status == 404 and json.loads(body) == {"error": "not found"}
 
 
 def test_wrong_method_is_405_with_allow(server):
-    status, headers, _ = get(server, "/plaintext", method="DELETE")
+    status, headers, _ = call(server, "/plaintext", method="DELETE")
     assert status == 405
     assert set(headers["allow"].split(", ")) == {"GET", "HEAD"}
 
@@ -96,13 +86,13 @@ def test_explicit_head_route_wins(server):
 
 
 def test_params_and_catch_all(server):
-    assert json.loads(get(server, "/users/a%20b")[2]) == {"id": "a b"}
-    assert json.loads(get(server, "/files/a/b.txt", method="PUT")[2]) == {
+    assert json.loads(call(server, "/users/a%20b")[2]) == {"id": "a b"}
+    assert json.loads(call(server, "/files/a/b.txt", method="PUT")[2]) == {
         "path": "a/b.txt", "method": "PUT"}
 
 
 def test_request_fields(server):
-    status, _, body = get(server, "/request?a=1&a=2&b=%C3%A9",
+    status, _, body = call(server, "/request?a=1&a=2&b=%C3%A9",
                           headers={"Cookie": "sid=abc; theme=dark", "X-Twice": "1",
                                    "X-Request-Id": "rid-1"})
     fields = json.loads(body)
@@ -141,16 +131,16 @@ def test_repeated_headers_are_joined(server):
 
 
 def test_generated_request_id_when_none_sent(server):
-    first = json.loads(get(server, "/request")[2])["id"]
-    second = json.loads(get(server, "/request")[2])["id"]
+    first = json.loads(call(server, "/request")[2])["id"]
+    second = json.loads(call(server, "/request")[2])["id"]
     assert first and second and first != second
 
 
 def test_invalid_json_body_is_400(server):
-    status, _, body = get(server, "/json-body", method="POST", body=b"{nope",
+    status, _, body = call(server, "/json-body", method="POST", body=b"{nope",
                           headers={"Content-Type": "application/json"})
     assert status == 400 and json.loads(body) == {"error": "request body is not valid JSON"}
-    status, _, body = get(server, "/json-body", method="POST", body=b'{"a": [1]}')
+    status, _, body = call(server, "/json-body", method="POST", body=b'{"a": [1]}')
     assert status == 200 and json.loads(body) == {"got": {"a": [1]}}
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, exchange, read_response
+from serverproc import ROOT, ServerProcess, call, exchange, read_response
 
 SCRIPTS = "tests/scripts"
 SERVE = f"{SCRIPTS}/serve.script"
@@ -29,17 +29,6 @@ MODES = {"inline": [], "async": ["--async", "--threads", "8"]}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def call(server, path, method="GET", body=None, headers=None, timeout=20.0):
-    """(status, lower-cased headers, body) of one request on a fresh connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 def wait_for_log(server, *needles: str, timeout: float = 10.0) -> str:

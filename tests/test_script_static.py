@@ -11,7 +11,6 @@ them; each must answer like a missing file and never contain the secret.
 """
 from __future__ import annotations
 
-import http.client
 import os
 import random
 import shutil
@@ -19,7 +18,7 @@ from email.utils import formatdate
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, exchange, read_response, recv_all
+from serverproc import ROOT, ServerProcess, call, exchange, read_response, recv_all
 
 SECRET = b"TOP-SECRET-0xC0FFEE"
 MODES = {"inline": [], "async": ["--async", "--threads", "4"]}
@@ -50,16 +49,6 @@ def server(request, site):
     srv.start()
     yield srv
     srv.__exit__(None, None, None)
-
-
-def call(server, path, method="GET", headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 def raw_get(server, target: str):
