@@ -36,6 +36,9 @@ log = logging.getLogger("rt")
 access_log = logging.getLogger("rt.access")
 
 Handler = Callable[[Request], Any]
+# What a handler may raise that answers 500: any error, and SystemExit too (a library's
+# sys.exit() inside a handler ends that request, not the server or the connection).
+HANDLER_FAILURES = (Exception, SystemExit)
 Middleware = Callable[[Request, Callable[[Request], Awaitable[Response]]], Any]
 
 
@@ -147,7 +150,7 @@ class App:
                 result = handler(req)
             except HTTPError as exc:
                 return client_error(req, exc)
-            except Exception:
+            except HANDLER_FAILURES:
                 return server_error(req)
             cls = result.__class__
             try:
@@ -185,7 +188,7 @@ class App:
             result = handler(req, arg)
         except HTTPError as exc:
             return self._client_error(req, exc)
-        except Exception:
+        except HANDLER_FAILURES:
             return self._server_error(req)
         if _is_awaitable(result):
             return self._await_handler(req, result)
@@ -205,7 +208,7 @@ class App:
             result = await pending
         except HTTPError as exc:
             return self._client_error(req, exc)
-        except Exception:
+        except HANDLER_FAILURES:
             return self._server_error(req)
         return self._finish(req, result)
 
@@ -214,7 +217,7 @@ class App:
             result = await self._call_chain(req, 0)
         except HTTPError as exc:
             return self._client_error(req, exc)
-        except Exception:
+        except HANDLER_FAILURES:
             return self._server_error(req)
         return self._finish(req, result)
 

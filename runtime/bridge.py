@@ -42,23 +42,45 @@ _NO_ARG = object()
 
 
 class Deferred:
-    """A result a worker will produce. The event loop side either sets `then(ok, value)`,
-    called on the loop as soon as the batch settles (no future, no extra loop hop: the
-    protocol's fast path), or awaits it."""
-    __slots__ = ("then", "loop")
+    """A result a worker will produce. The event loop side either asks for a callback with
+    `when_done(then)`, `then(ok, value)` being called on the loop as soon as the batch
+    settles (no future, no extra loop hop: the protocol's fast path), or awaits it. An
+    outcome that arrives before anyone waits is kept for whoever comes (a task awaiting it
+    may start only after the job is done)."""
+    __slots__ = ("then", "loop", "outcome")
 
     def __init__(self, loop) -> None:
         self.then: Callable[[bool, Any], None] | None = None
         self.loop = loop
+        self.outcome: tuple[bool, Any] | None = None
+
+    def when_done(self, then: Callable[[bool, Any], None]) -> None:
+        if self.outcome is None:
+            self.then = then
+        else:
+            then(*self.outcome)
+
+    def settle(self, ok: bool, value: Any) -> None:
+        """On the loop: the job's outcome."""
+        then = self.then
+        if then is None:
+            self.outcome = (ok, value)
+        else:
+            then(ok, value)
 
     def __await__(self):
-        future = self.loop.create_future()
+        if self.outcome is None:
+            future = self.loop.create_future()
 
-        def settle(ok: bool, value: Any) -> None:
-            if not future.done():
-                future.set_result(value) if ok else future.set_exception(value)
-        self.then = settle
-        return future.__await__()
+            def settle(ok: bool, value: Any) -> None:
+                if not future.done():
+                    future.set_result(value) if ok else future.set_exception(value)
+            self.then = settle
+            return (yield from future.__await__())
+        ok, value = self.outcome
+        if ok:
+            return value
+        raise value
 
 
 # A job that ran longer than this hands the rest of its batch back to the pool.
@@ -173,9 +195,7 @@ class Bridge:
         with self._done_lock:
             done, self._done = self._done, []
         for deferred, (ok, value) in done:
-            then = deferred.then
-            if then is not None:  # None: nobody waits any more (the client went away)
-                try:
-                    then(ok, value)
-                except Exception:  # one broken waiter must not strand the rest of the batch
-                    log.exception("settling a bridge result failed")
+            try:
+                deferred.settle(ok, value)
+            except Exception:  # one broken waiter must not strand the rest of the batch
+                log.exception("settling a bridge result failed")

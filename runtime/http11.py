@@ -167,11 +167,16 @@ def encode_no_body(status: int, keep_alive: bool, extra: bytes = b"") -> bytes:
 
 
 def encode_chunked_head(status: int, content_type: bytes | None, keep_alive: bool,
-                        extra: bytes = b"") -> bytes:
-    """The head of a streamed response; the body follows as `encode_chunk` pieces."""
-    return b"%s%sTransfer-Encoding: chunked\r\n%s%s%s\r\n" % (
-        status_line(status), content_type or b"", _date_line, extra,
-        b"" if keep_alive else _CLOSE)
+                        extra: bytes = b"", chunked: bool = True) -> bytes:
+    """The head of a streamed response; the body follows as `encode_chunk` pieces. Without
+    `chunked` (an HTTP/1.0 client, which knows no chunked coding: RFC 9112 6.1) the body is
+    the raw pieces and ends when the connection closes, so the head says close."""
+    return b"%s%s%s%s%s%s\r\n" % (
+        status_line(status), content_type or b"", _CHUNKED if chunked else b"", _date_line,
+        extra, b"" if keep_alive and chunked else _CLOSE)
+
+
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
 
 
 def encode_chunk(data: bytes) -> bytes:

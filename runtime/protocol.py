@@ -40,9 +40,17 @@ __all__ = ["HttpProtocol", "Shared"]
 log = logging.getLogger("rt")
 
 IDLE, HEAD, BODY, DEAD = 0, 1, 2, 3
+# Seconds a connection closed after an error answer goes on reading what the client still
+# sends (see HttpProtocol._linger).
+LINGER = 2.0
 
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
-_CONNECTION_CLOSE = b"\r\nConnection: close\r\n"
+_CLOSE, _KEEP_ALIVE = b"Connection: close\r\n", b"Connection: keep-alive\r\n"
+# HTTP versions whose keep-alive goes without saying (None: 1.1 read whole, see data_received);
+# an HTTP/1.0 client keeps a connection only when the answer says so. Versions that know no
+# chunked coding.
+_KEEP_ALIVE_VERSIONS = (None, "1.1")
+_UNCHUNKED_VERSIONS = ("1.0", "0.9")
 # What feed_data raises: a parse error (our own refusals included, as callback errors) or an
 # upgrade request (not an HttpParserError).
 _PARSE_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
@@ -85,7 +93,8 @@ class WholeReads:
     (`whole.feed(data)` takes the generic lookup each time), so callers fetch them first
     (`feed = whole.feed`), which is specialized."""
 
-    __slots__ = ("feed", "method", "notes", "body_seen", "on_url", "_keep_alive")
+    __slots__ = ("feed", "method", "version", "default_keep_alive", "notes", "body_seen", "on_url",
+                 "_keep_alive")
 
     def __init__(self) -> None:
         self.notes: list = []
@@ -98,7 +107,10 @@ class WholeReads:
         self.body_seen = False
         self.on_url = self.notes.append  # read by the parser when it is made
         parser = httptools.HttpRequestParser(self)
-        self.feed, self.method, self._keep_alive = parser.feed_data, parser.get_method, parser.should_keep_alive
+        self.feed, self.method, self.version = parser.feed_data, parser.get_method, parser.get_http_version
+        # Asked after a message, llhttp answers for its version alone (it has forgotten the
+        # Connection header): True for HTTP/1.1, False for HTTP/1.0.
+        self._keep_alive = self.default_keep_alive = parser.should_keep_alive
 
     def on_body(self, data: bytes) -> None:
         self.body_seen = True
@@ -120,7 +132,7 @@ class HttpProtocol(asyncio.Protocol):
         "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
         "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
         "_closed", "_closing", "_error", "_expect", "_body_follows", "_connection_header",
-        "_counting",
+        "_counting", "_chunked", "_continue_owed", "_stalled", "_lingering",
     )
 
     def __init__(self, shared: Shared) -> None:
@@ -144,6 +156,10 @@ class HttpProtocol(asyncio.Protocol):
         self._body_follows = False
         self._connection_header = False
         self._counting = False
+        self._chunked = False  # the request body is chunked
+        self._continue_owed = False  # a 100 Continue waits for the pending answers to go out
+        self._stalled = 0  # bytes of body reads that added nothing to the body
+        self._lingering = False  # answered an error, reading what still comes (_linger)
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -165,6 +181,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         # The client finished sending; answer what is pending, then close.
+        if self._lingering:
+            return False
         if self._busy or self._queue:
             self._closing = True
             return True
@@ -216,6 +234,11 @@ class HttpProtocol(asyncio.Protocol):
                     elif self._closing:
                         keep_alive = False
                         self._state = DEAD
+                    version = None  # HTTP/1.1, read off the raw head if a handler asks
+                    if keep_alive:
+                        default_keep_alive = whole.default_keep_alive
+                        if not default_keep_alive():  # HTTP/1.0 asking for keep-alive
+                            version = whole.version()
                     # `new_request`, written out. llhttp refuses methods and targets with
                     # bytes outside ASCII: decoding cannot fail.
                     request = _new(Request)
@@ -229,7 +252,7 @@ class HttpProtocol(asyncio.Protocol):
                     request.raw_path = path if path[0] == "/" else origin_path(path)
                     request.params = NO_PARAMS
                     request.body = b""
-                    request._http_version = None  # read off the raw head when asked
+                    request._http_version = version
                     request.keep_alive = keep_alive
                     request.route = None
                     request._raw_headers = data
@@ -242,6 +265,8 @@ class HttpProtocol(asyncio.Protocol):
                     dispatch = shared.dispatch
                     out = dispatch(request)
                     if out.__class__ is bytes:
+                        if version is not None:
+                            out = _with_connection(out, _KEEP_ALIVE)
                         self._transport.write(out)
                         if not keep_alive:
                             self._close()
@@ -250,6 +275,9 @@ class HttpProtocol(asyncio.Protocol):
                     return
                 whole.renew()
         elif state == DEAD:
+            return
+        elif state == BODY:
+            self._body_feed(data)
             return
         if state == HEAD or len(data) > self._shared.max_head:
             self._counted_feed(data)
@@ -278,6 +306,25 @@ class HttpProtocol(asyncio.Protocol):
             self._phase_bytes += len(data)
             if self._phase_bytes > self._shared.max_head:
                 self._reject(431, "request header fields too large")
+
+    def _body_feed(self, data: bytes) -> None:
+        """Feed a read of a request body. A read that adds nothing to the body (chunk framing,
+        trailer fields) counts against the head limit: httptools buffers a partial trailer
+        field without bound, so an endless trailer line is cut off like an endless header.
+        A read longer than the head limit is counted like one (a next head may begin in it)."""
+        before = self._phase_bytes
+        self._counting = len(data) > self._shared.max_head
+        try:
+            fed = self._feed(data)
+        finally:
+            self._counting = False
+        if fed and self._state == BODY:
+            if self._phase_bytes != before:
+                self._stalled = 0
+            else:
+                self._stalled += len(data)
+                if self._stalled > self._shared.max_head:
+                    self._reject(431, "request header fields too large")
 
     def _own_parser(self) -> Any:
         """This connection's parser, made when a read first needs it (most connections
@@ -338,6 +385,7 @@ class HttpProtocol(asyncio.Protocol):
         self._connection_header = False
         self._expect = None
         self._body_follows = False
+        self._chunked = False
         if self._counting and len(url) > self._shared.max_head:  # only in a read that long
             self._fail(414, "request target too long")
 
@@ -362,7 +410,14 @@ class HttpProtocol(asyncio.Protocol):
                     self._fail(413, "request body too large")
                 self._body_follows = length > 0
             elif lowered == b"transfer-encoding":
-                self._body_follows = True
+                # RFC 9112 6.1 and 6.3: a coding after chunked leaves the body's end unknown
+                # (400); rt decodes no coding but chunked (501 for one before it).
+                codings = value.lower().split(b",")
+                if codings[-1].strip() != b"chunked":
+                    self._fail(400, "malformed request")
+                if len(codings) > 1:
+                    self._fail(501, "transfer coding not implemented")
+                self._body_follows = self._chunked = True
             elif lowered == b"expect":
                 self._expect = value  # acted on once the whole head is in
 
@@ -371,14 +426,19 @@ class HttpProtocol(asyncio.Protocol):
             self._fail(431, "request header fields too large")
         self._state = BODY
         self._since = self._shared.now
-        self._phase_bytes = 0
-        if self._expect is not None and self._body_follows:
+        self._phase_bytes = self._stalled = 0
+        if self._expect is not None and self._body_follows and \
+                self._parser.get_http_version() == "1.1":
             # An expectation only concerns a body: without one it is ignored (RFC 9110 10.1.1
-            # lets a server do either), as when the request came whole (data_received).
+            # lets a server do either), as when the request came whole (data_received); an
+            # HTTP/1.0 client knows no 100 Continue, so its expectation is ignored too.
             if self._expect.strip().lower() != b"100-continue":
                 self._fail(417, "unsupported expectation")
-            if not self._busy and not self._queue:
-                # The body is acceptable (a too large Content-Length was refused above).
+            # The body is acceptable (a too large Content-Length was refused above). Behind
+            # pending answers, the 100 waits for them (see _next).
+            if self._busy or self._queue:
+                self._continue_owed = True
+            else:
                 self._transport.write(http11.CONTINUE_100)
 
     def on_body(self, data: bytes) -> None:
@@ -399,8 +459,12 @@ class HttpProtocol(asyncio.Protocol):
         # llhttp accepts versions 0.9, 1.0, 1.1 and 2.0, and only 1.1 keeps a connection
         # alive without a Connection header: formatting the version string is then skipped.
         version = "1.1" if keep_alive and not self._connection_header else parser.get_http_version()
-        if self._closing:
+        if self._closing or (keep_alive and (parser.should_upgrade() or (self._chunked and version != "1.1"))):
+            # No protocol switch (upgrade, CONNECT): answered as plain HTTP, then closed. A
+            # chunked body from an HTTP/1.0 client is framing it cannot have meant (RFC 9112
+            # 6.1): the connection closes after it.
             keep_alive = False
+        self._continue_owed = False
         body = self._body
         if body is not None:
             self._body = None
@@ -420,13 +484,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._busy or self._queue or self._flow.writing_paused:
             self._enqueue(request)
             return
-        # The fast path, inlined: a sync handler's bytes go out in one write.
         dispatch = self._shared.dispatch
         out = dispatch(request)
         if out.__class__ is bytes:
-            self._transport.write(out)
-            if not request.keep_alive:
-                self._close()
+            self._write(out, request)
         else:
             self._respond_later(request, out)
 
@@ -436,7 +497,7 @@ class HttpProtocol(asyncio.Protocol):
         dispatch = self._shared.dispatch
         out = dispatch(request)
         if out.__class__ is bytes:
-            self._write(out, request.keep_alive)
+            self._write(out, request)
         else:
             self._respond_later(request, out)
 
@@ -445,9 +506,9 @@ class HttpProtocol(asyncio.Protocol):
         on this connection wait for it."""
         self._busy = True
         if out.__class__ is Deferred:  # finished bytes to come from a worker: no task needed
-            out.then = lambda ok, value: self._deferred_done(ok, value, request)
+            out.when_done(lambda ok, value: self._deferred_done(ok, value, request))
             return
-        coro = self._stream(out) if out.__class__ is Streamed else self._complete(out, request)
+        coro = self._stream(out, request) if out.__class__ is Streamed else self._complete(out, request)
         task = self._shared.loop.create_task(coro)
         tasks = self._shared.tasks
         tasks.add(task)
@@ -464,24 +525,28 @@ class HttpProtocol(asyncio.Protocol):
             self._respond_later(request, out)
             return
         self._busy = False
-        self._write(out, request.keep_alive)
+        self._write(out, request)
         self._next()
 
     async def _complete(self, pending: Any, request: Request) -> None:
         out = await pending
         if out.__class__ is Streamed:
-            await self._stream(out)
+            await self._stream(out, request)
             return
         self._busy = False
-        self._write(out, request.keep_alive)
+        self._write(out, request)
         self._next()
 
-    async def _stream(self, streamed: Streamed) -> None:
-        """Write a chunked response piece by piece, waiting while the client is slow."""
+    async def _stream(self, streamed: Streamed, request: Request) -> None:
+        """Write a streamed response piece by piece, waiting while the client is slow:
+        chunked, or to an HTTP/1.0 client (which knows no chunked coding) raw, ended by
+        closing the connection."""
         self._busy = True
         transport, flow = self._transport, self._flow
-        closing = self._closing or self._shared.closing or not streamed.keep_alive
-        transport.write(self._closing_marked(streamed.head) if closing else streamed.head)
+        chunked = request.http_version not in _UNCHUNKED_VERSIONS
+        last = not chunked or self._closes_after(request)
+        transport.write(streamed.head(not last, chunked))
+        encode = http11.encode_chunk if chunked else _as_is
         chunks = streamed.chunks
         try:
             if chunks is not None:
@@ -489,13 +554,13 @@ class HttpProtocol(asyncio.Protocol):
                     async for piece in chunks:
                         if self._closed:
                             return
-                        transport.write(http11.encode_chunk(_as_bytes(piece)))
+                        transport.write(encode(_as_bytes(piece)))
                         await flow.drained()
                 else:
                     for piece in chunks:
                         if self._closed:
                             return
-                        transport.write(http11.encode_chunk(_as_bytes(piece)))
+                        transport.write(encode(_as_bytes(piece)))
                         await flow.drained()
         except Exception:
             # The head is already out: the only honest signal left is an aborted connection.
@@ -504,31 +569,37 @@ class HttpProtocol(asyncio.Protocol):
             transport.abort()
             return
         self._busy = False
-        # A HEAD answer (no chunks) has no body at all, not even the last chunk.
-        self._write(http11.LAST_CHUNK if chunks is not None else b"", streamed.keep_alive)
-        self._next()
-
-    def _write(self, data: bytes, keep_alive: bool) -> None:
         if self._closed:
             return
-        if self._closing or self._shared.closing:
-            self._transport.write(self._closing_marked(data))
+        if chunked and chunks is not None:  # a HEAD answer has no body, not even the last chunk
+            transport.write(http11.LAST_CHUNK)
+        if last:
             self._close()
             return
-        self._transport.write(data)
-        if not keep_alive:
-            self._close()
-        elif self._state == IDLE:
+        if self._state == IDLE:
             self._since = self._shared.now
+        self._next()
 
-    @staticmethod
-    def _closing_marked(data: bytes) -> bytes:
-        """Add `Connection: close` to a response head that lacks it (shutdown began while
-        the handler ran)."""
-        head_end = data.find(b"\r\n\r\n")
-        if head_end < 0 or _CONNECTION_CLOSE in data[:head_end + 2]:
-            return data
-        return data[:head_end] + _CONNECTION_CLOSE + data[head_end + 2:]
+    def _closes_after(self, request: Request) -> bool:
+        """Whether the connection closes after the answer to `request`: the request said so,
+        or rt is closing (shutdown, or the client sent EOF) and nothing else was received."""
+        return not request.keep_alive or ((self._closing or self._shared.closing) and not self._queue)
+
+    def _write(self, data: bytes, request: Request) -> None:
+        """Write the whole answer to `request`, and close after it if it is the last."""
+        if self._closed:
+            return
+        if self._closes_after(request):
+            if request.keep_alive:  # rt decided to close after the answer was made
+                data = _with_connection(data, _CLOSE)
+            self._transport.write(data)
+            self._close()
+            return
+        if request._http_version not in _KEEP_ALIVE_VERSIONS:
+            data = _with_connection(data, _KEEP_ALIVE)
+        self._transport.write(data)
+        if self._state == IDLE:
+            self._since = self._shared.now
 
     def _enqueue(self, item: Any) -> None:
         if self._queue is None:
@@ -537,19 +608,22 @@ class HttpProtocol(asyncio.Protocol):
         self._flow.queue_length(len(self._queue))
 
     def _next(self) -> None:
-        """Answer waiting pipelined requests, in order, while nothing else is pending."""
+        """Answer waiting pipelined requests, in order, while nothing else is pending; then
+        the 100 Continue a request reading its body may be owed."""
         queue = self._queue
-        if not queue:
-            return
-        flow = self._flow
-        while queue and not self._busy and not self._closed and not flow.writing_paused:
-            item = queue.popleft()
-            if item.__class__ is bytes:  # a protocol error's response: the last word
-                self._transport.write(item)
-                self._close()
-                return
-            self._respond(item)
-        flow.queue_length(len(queue))
+        if queue:
+            flow = self._flow
+            while queue and not self._busy and not self._closed and not flow.writing_paused:
+                item = queue.popleft()
+                if item.__class__ is bytes:  # a protocol error's response: the last word
+                    self._transport.write(item)
+                    self._linger()
+                    return
+                self._respond(item)
+            flow.queue_length(len(queue))
+        if self._continue_owed and not self._busy and not queue and not self._closed:
+            self._continue_owed = False
+            self._transport.write(http11.CONTINUE_100)
 
     def _fail(self, status: int, message: str) -> None:
         """From inside a parser callback: stop parsing and answer `status`."""
@@ -558,9 +632,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reject(self, status: int, message: str) -> None:
         """Answer a protocol error (after any pending responses) and close."""
+        head_only = self._state != IDLE and self._parser is not None and self._parser.get_method() == b"HEAD"
         self._state = DEAD
         self._body = None
-        data = render_error(status, message, keep_alive=False)
+        self._continue_owed = False
+        data = render_error(status, message, keep_alive=False, head_only=head_only)
         if self._busy or self._queue:
             self._enqueue(data)
             try:
@@ -570,6 +646,23 @@ class HttpProtocol(asyncio.Protocol):
             return
         if not self._closed:
             self._transport.write(data)
+            self._linger()
+
+    def _linger(self) -> None:
+        """Close after an error answer while the client may still be sending (a body rt
+        refused, the rest of a malformed request): send FIN after the answer and read, and
+        drop, what still comes. Closing at once with unread bytes would make the kernel
+        answer them with a reset, which can destroy the answer before the client reads it.
+        The client's EOF ends it, or the sweep LINGER seconds later."""
+        self._state = DEAD
+        if self._closed:
+            return
+        self._lingering = True
+        self._since = self._shared.now
+        try:
+            self._transport.write_eof()
+            self._transport.resume_reading()
+        except (RuntimeError, OSError, NotImplementedError):  # no half-close here: just close
             self._close()
 
     def _close(self) -> None:
@@ -581,7 +674,12 @@ class HttpProtocol(asyncio.Protocol):
     # -- called by the server ------------------------------------------------------------------
 
     def check_timeouts(self, now: float, settings: Any) -> None:
-        """The sweep's per-connection check: idle keep-alive, slow head, stalled body."""
+        """The sweep's per-connection check: idle keep-alive, slow head, stalled body, the
+        end of a lingering close."""
+        if self._lingering:
+            if now - self._since > LINGER:
+                self._close()
+            return
         if self._flow is not None and self._flow.reading_paused:
             # We stopped reading (backpressure): the client cannot be late; its clock
             # restarts when reading resumes.
@@ -614,6 +712,20 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(peer, tuple) and peer:
             return str(peer[0])
         return str(peer or "")
+
+
+def _with_connection(data: bytes, line: bytes) -> bytes:
+    """The response `data` with the Connection header `line` added to its head (rt decided
+    to close after an answer made without knowing it, or an HTTP/1.0 client must be told
+    that the connection persists)."""
+    head_end = data.find(b"\r\n\r\n") + 2
+    if head_end < 2 or b"\r\n" + line in data[:head_end]:
+        return data
+    return data[:head_end] + line + data[head_end:]
+
+
+def _as_is(piece: bytes) -> bytes:
+    return piece
 
 
 def _as_bytes(piece: Any) -> bytes:

@@ -7,9 +7,9 @@ if-chain), so the common cases cost one dict lookup and one join of ready-made b
 body) raises on purpose to answer with a client error; anything else a handler raises is a
 500 decided by the caller (runtime/app.py), never shown to the client.
 
-A `Response` whose body is an iterable or async iterable of bytes/str is streamed with
-chunked transfer encoding (`Streamed`); the protocol writes it piece by piece, respecting
-backpressure.
+A `Response` whose body is an iterable or async iterable of bytes/str is streamed
+(`Streamed`): the protocol writes it piece by piece, respecting backpressure, with chunked
+transfer encoding (to an HTTP/1.0 client: raw, and the connection closes at the end).
 """
 from __future__ import annotations
 
@@ -48,15 +48,23 @@ class HTTPError(Exception):
 
 
 class Streamed:
-    """A chunked response in the making: its head bytes and the iterator of its body."""
+    """A streamed response in the making: what its head says and the iterator of its body
+    (None for HEAD). The protocol asks for the head once it knows how the body will be
+    framed (chunked, or for HTTP/1.0 until the connection closes)."""
 
-    __slots__ = ("head", "chunks", "keep_alive", "status")
+    __slots__ = ("status", "content_type", "extra", "chunks", "keep_alive")
 
-    def __init__(self, head: bytes, chunks: Any, keep_alive: bool, status: int) -> None:
-        self.head = head
+    def __init__(self, status: int, content_type: bytes, extra: bytes, chunks: Any,
+                 keep_alive: bool) -> None:
+        self.status = status
+        self.content_type = content_type
+        self.extra = extra
         self.chunks = chunks
         self.keep_alive = keep_alive
-        self.status = status
+
+    def head(self, keep_alive: bool, chunked: bool = True) -> bytes:
+        return http11.encode_chunked_head(self.status, self.content_type, keep_alive,
+                                          self.extra, chunked)
 
 
 _NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
@@ -111,8 +119,7 @@ def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes
     if encoder is None:
         if _is_stream(body):
             ctype = http11.content_type_line(resp.content_type or "application/octet-stream")
-            head = http11.encode_chunked_head(status, ctype, keep_alive, extra)
-            return Streamed(head, None if head_only else body, keep_alive, status)
+            return Streamed(status, ctype, extra, None if head_only else body, keep_alive)
         raise TypeError(f"unsupported response body type {type(body).__name__}")
     data, ctype = encoder(body)
     content_type = resp.content_type

@@ -88,7 +88,10 @@ def test_render_none_is_204_and_bad_type_raises():
 
 def test_render_iterable_body_streams():
     out = render(Response(iter([b"a", b"b"])), True)
-    assert isinstance(out, Streamed) and b"Transfer-Encoding: chunked" in out.head
+    assert isinstance(out, Streamed) and b"Transfer-Encoding: chunked" in out.head(True)
+    assert b"Connection: close" in out.head(False)
+    plain = out.head(True, chunked=False)  # for HTTP/1.0: raw body until the connection closes
+    assert b"Transfer-Encoding" not in plain and b"Connection: close" in plain
 
 
 @settings(max_examples=200, deadline=None)
@@ -135,6 +138,7 @@ class FakeTransport:
     def __init__(self):
         self.written = []
         self.closed = False
+        self.eof = False  # half-closed: the answer is the last word
         self.paused = False
 
     def write(self, data):
@@ -144,6 +148,9 @@ class FakeTransport:
         self.closed = True
 
     abort = close
+
+    def write_eof(self):
+        self.eof = True
 
     def pause_reading(self):
         self.paused = True
@@ -209,7 +216,7 @@ def test_any_split_of_the_input_gives_the_same_responses(cuts):
 def test_fake_transport_trailing_garbage_closes_after_400():
     data, transport = _drive([b"GET /a HTTP/1.1\r\n\r\n\x01\x02garbage"])
     assert data.startswith(b"HTTP/1.1 200 OK") and b"HTTP/1.1 400 Bad Request" in data
-    assert transport.closed
+    assert transport.eof  # and the connection goes on reading what still comes (lingering)
 
 
 def test_middleware_wraps_routing_including_404():

@@ -90,6 +90,12 @@ class _Transport:
     def close(self):
         self.closed = True
 
+    def write_eof(self):  # an error answer's lingering close (HttpProtocol._linger)
+        pass
+
+    def resume_reading(self):
+        pass
+
     def get_write_buffer_size(self):
         return 0
 

@@ -628,6 +628,37 @@ def _run_batch(jobs, threads: int):
     return asyncio.run(scenario())
 
 
+def test_an_outcome_that_arrives_before_anyone_awaits_is_kept():
+    # A task that awaits a job's Deferred may start only after the job is done (the
+    # scripting layer's middleware and static paths await them): the outcome must wait for
+    # it, not be dropped, which left such a request unanswered.
+    import asyncio
+    import threading
+    from runtime.bridge import Bridge
+
+    async def scenario():
+        bridge = Bridge(threads=1, queue=10)
+        bridge.start(asyncio.get_running_loop())
+        ran = threading.Event()
+        try:
+            ok = bridge.submit(lambda: 42)
+            failing = bridge.submit(lambda: 1 / 0)
+            late = bridge.submit(lambda: ran.set() or "late")
+            deadline = time.monotonic() + 10
+            while not ran.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the loop settles the outcomes: nobody waits for them yet
+            value = await asyncio.wait_for(ok, 5)
+            with pytest.raises(ZeroDivisionError):
+                await asyncio.wait_for(failing, 5)
+            called = []
+            late.when_done(lambda *outcome: called.append(outcome))
+            return value, called
+        finally:
+            bridge.stop()
+    assert asyncio.run(scenario()) == (42, [(True, "late")])
+
+
 def test_a_batch_of_quick_jobs_gives_each_its_own_result():
     answers = _run_batch([(lambda i=i: i * i) for i in range(300)], threads=4)
     assert [value for _, value in answers] == [i * i for i in range(300)]
