@@ -75,3 +75,23 @@ def test_request_arriving_during_drain_on_open_connection_is_answered_with_close
         assert server.proc.wait(10) == 0
         busy.close()
         other.close()
+
+
+def test_pipelined_requests_received_before_shutdown_are_all_answered():
+    # Requests already read when the drain begins are in flight too: each is answered, in
+    # order, and only the last answer says Connection: close.
+    with ServerProcess() as server:
+        sock = server.connect()
+        sock.sendall(b"GET /slow?s=1.0&tag=first HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # all three are read; the first is running
+        server.terminate()
+        rfile = sock.makefile("rb")
+        replies = [read_response(rfile) for _ in range(3)]
+        assert [r.body for r in replies] == [b"slow first", b"Hello, World!",
+                                             b'{"message":"Hello, World!","n":1}']
+        assert [r.headers.get("connection") for r in replies] == [None, None, "close"]
+        assert closed_by_peer(sock, timeout=5)
+        assert server.proc.wait(10) == 0
+        sock.close()
