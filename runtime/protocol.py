@@ -18,7 +18,10 @@ Parse states: IDLE (between requests), HEAD (a request began, head incomplete), 
 done, body incomplete), DEAD (a fatal error or a final response: further input is ignored).
 `_since` is when the current state's clock started (idle since / head began / last body byte).
 Protocol errors are answered in order behind pending responses, always with
-`Connection: close`, and never with internals.
+`Connection: close`, and never with internals; then the connection lingers (`_linger`: FIN
+sent, input read and dropped for up to LINGER seconds) so that unread input does not make
+the kernel reset the answer away. Body reads that add nothing to the body (chunk framing,
+trailer fields, which httptools buffers) count against the head limit.
 """
 from __future__ import annotations
 
