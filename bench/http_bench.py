@@ -1,16 +1,20 @@
 """HTTP throughput and latency: rt native against its peers, side by side in one run.
 
-    .venv/bin/python bench/http_bench.py [--duration 10] [--warmup 2] [--only rt,bare] [--no-write]
+    .venv/bin/python bench/http_bench.py [--rounds 3] [--duration 5] [--warmup 2]
+                                         [--only rt,bare] [--no-write]
 
-Each server runs as one process pinned to core 0 (`taskset -c 0`); wrk runs pinned to core 1
-with 64 connections and one thread, `--latency`, for `--duration` seconds per route after a
-`--warmup` run. Routes: /plaintext, /json, a parameter route /users/:id, and /plaintext again
-with the dozen headers a browser sends (what parsing headers costs). The table gives
-req/s, p50 and p99 latency, and ratios against the bare uvloop+httptools server and
-uvicorn+starlette measured in the same run; the figures go into bench/RESULTS.md "## HTTP"
-(only that section is rewritten). Peers come from the `bench` extra
-(`pip install -c constraints.txt -e '.[bench]'`); a peer that is not installed is skipped.
-wrk is installed from Debian when missing and the script runs as root.
+Every server runs as one process pinned to core 0 (`taskset -c 0`), all of them started at
+once and idle but for the one being measured; wrk runs pinned to core 1 with 64 connections
+and one thread, `--latency`. Routes: /plaintext, /json, a parameter route /users/:id, and
+/plaintext again with the dozen headers a browser sends (what parsing headers costs). After
+a `--warmup` run of each route on each server, the measurement goes in `--rounds` rounds,
+each taking every route on every server in turn for `--duration` seconds: the machine's
+speed drifts over minutes (other processes, heat), and interleaving puts each ratio's two
+sides seconds apart. The table gives each figure's median over the rounds, and the ratio to
+the bare uvloop+httptools server as the median of the rounds' ratios with their range; the
+figures go into bench/RESULTS.md "## HTTP" (only that section is rewritten). Peers come from
+the `bench` extra (`pip install -c constraints.txt -e '.[bench]'`); a peer that is not
+installed is skipped. wrk is installed from Debian when missing and the script runs as root.
 """
 from __future__ import annotations
 
@@ -138,52 +142,66 @@ def run_wrk(wrk: str, url: str, seconds: float, headers=()) -> dict:
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
-def bench_server(name: str, command, wrk: str, duration: float, warmup: float) -> dict:
-    port = free_port()
+def start_server(command, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(["taskset", "-c", "0", *command(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
-    results = {}
     try:
         wait_ready(port, proc)
-        for route, (path, headers) in ROUTES.items():
-            url = f"http://127.0.0.1:{port}{path}"
-            if warmup:
-                run_wrk(wrk, url, warmup, headers)
-            results[route] = run_wrk(wrk, url, duration, headers)
-            r = results[route]
-            print(f"  {name:24} {route:28} {r['rps']:>10,.0f} req/s  p50 {r['p50']:6.2f} ms  "
-                  f"p99 {r['p99']:6.2f} ms" + (f"  non-2xx {r['errors']}" if r["errors"] else ""),
-                  flush=True)
-    finally:
+    except Exception:
+        stop_server(proc)
+        raise
+    return proc
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-    return results
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
-def table(all_results: dict) -> str:
-    lines = ["| server | route | req/s | p50 ms | p99 ms | vs bare (req/s, p99) | vs uvicorn+starlette |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def summary(runs: list[dict]) -> dict:
+    """One server's runs of one route -> medians of req/s, p50 and p99."""
+    return {key: median([r[key] for r in runs]) for key in ("rps", "p50", "p99")}
+
+
+def _ratio(all_runs: dict, name: str, base: str, route: str, key: str) -> str:
+    """The median over the rounds of name's figure over base's, with the rounds' range."""
+    mine, theirs = all_runs[name].get(route), all_runs.get(base, {}).get(route)
+    if not mine or not theirs:
+        return "-"
+    ratios = [m[key] / t[key] for m, t in zip(mine, theirs)]
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}x"
+    return f"{median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def table(all_runs: dict) -> str:
+    lines = ["| server | route | req/s | p50 ms | p99 ms | vs bare: req/s | vs bare: p99 | "
+             "vs uvicorn+starlette |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    bare, starlette = BASELINES
     for route in ROUTES:
-        for name, results in all_results.items():
-            r = results.get(route)
-            if r is None:
+        for name, runs in all_runs.items():
+            if not runs.get(route):
                 continue
-            ratios = []
-            for base in BASELINES:
-                b = all_results.get(base, {}).get(route)
-                ratios.append(f"{r['rps'] / b['rps']:.2f}x" + (f", {r['p99'] / b['p99']:.2f}x"
-                                                                if base == BASELINES[0] else "")
-                              if b else "-")
+            r = summary(runs[route])
             lines.append(f"| {name} | {route} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
-                         f"{ratios[0]} | {ratios[1]} |")
+                         f"{_ratio(all_runs, name, bare, route, 'rps')} | "
+                         f"{_ratio(all_runs, name, bare, route, 'p99')} | "
+                         f"{_ratio(all_runs, name, starlette, route, 'rps')} |")
     return "\n".join(lines)
 
 
@@ -201,26 +219,54 @@ def write_results(text: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per route (default 10)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every route on every server (default 3)")
+    parser.add_argument("--duration", type=float, default=5,
+                        help="seconds per route per round (default 5)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per route (default 2)")
     parser.add_argument("--only", default="", help="comma-separated name prefixes to run")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args()
     wrk = ensure_wrk()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-    all_results = {}
     print(f"wrk: {CONNECTIONS} connections, 1 thread, core 1; servers single-process on core 0; "
-          f"{args.duration:g} s per route after {args.warmup:g} s warm-up", flush=True)
-    for name, (module, command) in SERVERS.items():
-        if wanted and not any(name.startswith(w) for w in wanted):
-            continue
-        if find_spec(module) is None:
-            print(f"  {name}: skipped ({module} is not installed; pip install -e '.[bench]')")
-            continue
-        try:
-            all_results[name] = bench_server(name, command, wrk, args.duration, args.warmup)
-        except Exception as exc:  # one broken peer must not lose the others' figures
-            print(f"  {name}: failed: {exc}")
+          f"{args.rounds} rounds of {args.duration:g} s per route after {args.warmup:g} s warm-up",
+          flush=True)
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    all_results: dict[str, dict[str, list]] = {}
+    try:
+        for name, (module, command) in SERVERS.items():
+            if wanted and not any(name.startswith(w) for w in wanted):
+                continue
+            if find_spec(module) is None:
+                print(f"  {name}: skipped ({module} is not installed; pip install -e '.[bench]')")
+                continue
+            port = free_port()
+            try:
+                servers[name] = (start_server(command, port), port)
+            except Exception as exc:  # one broken peer must not lose the others' figures
+                print(f"  {name}: failed to start: {exc}")
+                continue
+            all_results[name] = {route: [] for route in ROUTES}
+        for name, (_, port) in servers.items():
+            for path, headers in ROUTES.values():
+                if args.warmup:
+                    run_wrk(wrk, f"http://127.0.0.1:{port}{path}", args.warmup, headers)
+        for round_number in range(1, args.rounds + 1):
+            for route, (path, headers) in ROUTES.items():
+                for name, (_, port) in servers.items():
+                    try:
+                        r = run_wrk(wrk, f"http://127.0.0.1:{port}{path}", args.duration, headers)
+                    except Exception as exc:
+                        print(f"  {name}: {route} failed: {exc}")
+                        continue
+                    all_results[name][route].append(r)
+                    print(f"  round {round_number}  {name:24} {route:28} {r['rps']:>10,.0f} req/s  "
+                          f"p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms"
+                          + (f"  non-2xx {r['errors']}" if r["errors"] else ""), flush=True)
+    finally:
+        for proc, _ in servers.values():
+            stop_server(proc)
     text = table(all_results)
     print()
     print(text)
@@ -229,9 +275,10 @@ def main() -> int:
         write_results(
             f"Command: `.venv/bin/python bench/http_bench.py` ({stamp}; {os.cpu_count()} cores; each "
             f"server one process on core 0 via `taskset -c 0`, wrk on core 1, {CONNECTIONS} "
-            f"connections, {args.duration:g} s per route after {args.warmup:g} s warm-up; "
-            f"load average at the end {os.getloadavg()[0]:.2f}: other processes on the machine "
-            f"skew every figure, the ratios within one run less so).\n\n"
+            f"connections; {args.rounds} rounds, each running every route on every server in "
+            f"turn for {args.duration:g} s, after a {args.warmup:g} s warm-up; medians over the "
+            f"rounds, ratios as the median of the rounds' ratios (their range in brackets); "
+            f"load average at the end {os.getloadavg()[0]:.2f}).\n\n"
             + text + "\n\nIdle keep-alive connections' memory: `.venv/bin/python bench/idle_conns.py`.\n")
     return 0
 
