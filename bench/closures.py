@@ -19,9 +19,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from lang import limits, nodes as N  # noqa: E402
-from lang.parser import parse  # noqa: E402
-from runtime.scripting import new_loader  # noqa: E402
+from rtserve.lang import limits, nodes as N  # noqa: E402
+from rtserve.lang.parser import parse  # noqa: E402
+from rtserve.runtime.scripts.load import new_loader  # noqa: E402
 
 SOURCE = """
 fn fib(n) {

@@ -67,11 +67,11 @@ def _uvicorn(app: str) -> callable:
 
 # name -> (module that must be importable, command for a port)
 SERVERS = {
-    "rt native": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--native",
+    "rt native": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--native",
                                            str(PEERS_DIR / "rt_native.py"), "--port", str(port)]),
-    "rt script inline": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve",
+    "rt script inline": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve",
                                                   str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
-    "rt script --async": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--async",
+    "rt script --async": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--async",
                                                    str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
     "bare uvloop+httptools": ("httptools", lambda port: [PY, str(PEERS_DIR / "bare.py"), str(port)]),
     "granian (ASGI)": ("granian", lambda port: [

@@ -30,7 +30,7 @@ PY = sys.executable
 REQUEST = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"
 
 SERVERS = {
-    "rt native": ("runtime", lambda port: [PY, "-m", "runtime.cli", "serve", "--native",
+    "rt native": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--native",
                                            str(PEERS / "rt_native.py"), "--port", str(port),
                                            "--keep-alive", "600"]),
     "bare uvloop+httptools": ("httptools", lambda port: [PY, str(PEERS / "bare.py"), str(port)]),

@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from lang import limits  # noqa: E402
-from runtime.scripting import new_loader  # noqa: E402
+from rtserve.lang import limits  # noqa: E402
+from rtserve.runtime.scripts.load import new_loader  # noqa: E402
 
 SCRIPT = r'''
 import json

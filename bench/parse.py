@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lang import parser as rt_parser  # noqa: E402
+from rtserve.lang import parser as rt_parser  # noqa: E402
 
 CHUNK = '''\
 # handlers for item {i}

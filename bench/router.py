@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, bench/ would come first on sys.path, where its files shadow stdlib names.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from runtime import router as router_module  # noqa: E402
-from runtime.router import FOUND, Router  # noqa: E402
+from rtserve.runtime import router as router_module  # noqa: E402
+from rtserve.runtime.router import Router  # noqa: E402
 
 ROUTES_DIR = ROOT.parent / "shared" / "routes"
 TABLE_FILES = ("github_routes.txt", "github_routes_clashing.txt")

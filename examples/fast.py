@@ -4,7 +4,7 @@
 They run on the event loop with no interpreter in between, so keep them quick; an
 `async def` handler may await. Return str, bytes, dict/list (JSON), None (204) or Response.
 """
-from runtime import App, HTTPError, Response
+from rtserve import App, HTTPError, Response
 
 
 def setup(app: App) -> None:

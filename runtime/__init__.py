@@ -1,8 +1,8 @@
-"""runtime: rt's HTTP front end, router, native handler API and CLI.
+"""rtserve.runtime: rt's HTTP front end, router, native handler API and CLI.
 
 Embedding rt in a Python program:
 
-    from runtime import App, Response
+    from rtserve import App, Response
     app = App()
 
     @app.get("/hello/:name")
@@ -10,9 +10,7 @@ Embedding rt in a Python program:
         return f"hello {req.params['name']}"
 
     app.serve(port=8080)
-"""
-from .app import App
-from .request import Request
-from .response import HTTPError, Response
 
-__all__ = ["App", "Request", "Response", "HTTPError"]
+The package itself imports nothing, so loading one part (say the HTTP core) never drags in
+the others; `rtserve` re-exports the native names.
+"""

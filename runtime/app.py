@@ -23,11 +23,11 @@ import sys
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Iterable
 
-from .bridge import Deferred
+from .http.deferred import Deferred
 from .config import Settings
-from .request import Request
-from .http11 import OK_JSON, OK_TEXT, dumps_json, encode_ok
-from .response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
+from .http.request import Request
+from .http.wire import OK_JSON, OK_TEXT, dumps_json, encode_ok
+from .http.response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
 from .router import METHOD_NOT_ALLOWED, Match, Router
 
 __all__ = ["App"]
@@ -285,7 +285,7 @@ class App:
     def serve(self, host: str | None = None, port: int | None = None, **overrides: Any) -> int:
         """Serve until SIGTERM/SIGINT, then drain and return 0. Keyword overrides are
         Settings fields (e.g. keep_alive=2.0, max_body=1024)."""
-        from .server import serve
+        from .http.server import serve
         settings = self.settings.replace(**{k: v for k, v in
                                             (("host", host), ("port", port)) if v is not None},
                                          **overrides)

@@ -11,12 +11,12 @@ import sys
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .scripting import run_file
+    from .scripts.load import run_file
     return run_file(args.file, max_steps=args.max_steps)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .scripting import check_file
+    from .scripts.load import check_file
     return check_file(args.file)
 
 
@@ -24,11 +24,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Settings from rt.toml then flags; native modules; the script's routes; serve."""
     import logging
     import os
-    from lang.errors import RtError
+    from rtserve.lang.errors import RtError
     from .app import App
     from .config import ConfigError, Settings, load_toml
     from .native import load_native
-    from .server import configure_logging
+    from .http.server import configure_logging
 
     given = {key: value for key, value in vars(args).items() if key in _SERVE_SETTINGS}
     try:
@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_routes(args: argparse.Namespace) -> int:
     """Print every route: method, path, kind (script, native, static), source location."""
-    from lang.errors import RtError
+    from rtserve.lang.errors import RtError
     from .app import App
     from .config import Settings
     from .native import load_native
@@ -93,22 +93,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _mount_script(app, path: str, settings) -> None:
-    """Mount FILE's routes through the scripting layer when it offers `mount_script`."""
-    import logging
+    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`."""
     import os
+    from .scripts.load import mount_script
     if not os.path.isfile(path):
         raise OSError(f"{path}: file not found")
-    try:
-        from . import scripting
-    except ImportError:
-        scripting = None
-    mount = getattr(scripting, "mount_script", None)
-    if mount is None:
-        logging.getLogger("rt").warning(
-            "script routes are not mounted yet (runtime.scripting.mount_script is missing); "
-            "serving native routes only")
-        return
-    mount(app, path, settings)
+    mount_script(app, path, settings)
 
 
 # Flags of `rt serve` that are Settings fields (argparse leaves out the ones not given).

@@ -14,7 +14,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from lang.errors import RtError
+from rtserve.lang.errors import RtError
 
 __all__ = ["NativeError", "load_native", "import_native"]
 

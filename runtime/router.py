@@ -60,8 +60,8 @@ from pathlib import Path
 from types import CodeType, FunctionType
 from urllib.parse import quote, unquote_to_bytes
 
-from lang.cache import cache_dir, write_atomically
-from lang.errors import RtError
+from rtserve.lang.cache import cache_dir, write_atomically
+from rtserve.lang.errors import RtError
 
 __all__ = [
     "Router", "Match", "MatchStatus", "RouteConflict", "RoutePatternError",

@@ -16,7 +16,7 @@ import os
 import stat
 from email.utils import formatdate, parsedate_to_datetime
 
-from .response import Response
+from .http.response import Response
 
 PIECE = 64 * 1024
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")

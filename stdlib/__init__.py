@@ -7,7 +7,7 @@ imports stdlib (the dependency points one way: lang <- stdlib <- runtime).
 """
 from __future__ import annotations
 
-from lang.values import Module
+from rtserve.lang.values import Module
 
 from . import json, math, time
 

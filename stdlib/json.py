@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json as _json
 
-from lang.errors import ScriptError
-from lang.builtins import register_record_type
-from lang.values import MAX_SIZE, Module, size_error, type_name
+from rtserve.lang.errors import ScriptError
+from rtserve.lang.builtins import register_record_type
+from rtserve.lang.values import MAX_SIZE, Module, size_error, type_name
 
 
 def _refuse(value):
@@ -106,7 +106,7 @@ class JsonModule(Module):
     __slots__ = ()
 
     def __call__(self, value, status=200):
-        from lang.builtins import BUILTINS
+        from rtserve.lang.builtins import BUILTINS
         return BUILTINS["json"](value, status=status)
 
 

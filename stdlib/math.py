@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math as _math
 
-from lang.errors import ScriptError
-from lang.values import Module, check_int, repr_value, type_name
+from rtserve.lang.errors import ScriptError
+from rtserve.lang.values import Module, check_int, repr_value, type_name
 
 
 def _number(fname: str, value):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time as _time
 
-from lang import limits
-from lang.errors import ScriptError
-from lang.values import Module, type_name
+from rtserve.lang import limits
+from rtserve.lang.errors import ScriptError
+from rtserve.lang.values import Module, type_name
 
 MAX_SLEEP = 3600.0
 _MAX_FORMAT_LENGTH = 1000

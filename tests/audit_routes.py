@@ -2,7 +2,7 @@
 handlers whose results or failures a server must turn into clean answers."""
 import asyncio
 
-from runtime import App, HTTPError, Response
+from rtserve import App, HTTPError, Response
 
 SECRET = "audit-secret-4711"
 

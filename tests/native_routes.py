@@ -3,7 +3,7 @@ import asyncio
 import logging
 import os
 
-from runtime import App, HTTPError, Response
+from rtserve import App, HTTPError, Response
 
 BIG = b"x" * (256 * 1024)
 

@@ -36,7 +36,7 @@ class ServerProcess:
         self._log = tempfile.NamedTemporaryFile(prefix="rt-serve-", suffix=".log", delete=False)
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "runtime.cli", "serve", "--port", "0"]
+        cmd = [sys.executable, "-m", "rtserve.runtime.cli", "serve", "--port", "0"]
         if self.native:
             cmd += ["--native", self.native]
         return cmd + self.args

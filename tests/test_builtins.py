@@ -2,11 +2,11 @@
 `call_method` dispatch, and the safety of `format`."""
 import pytest
 
-import lang.builtins as builtins_module
-import lang.values as values_module
-from lang.builtins import BUILTINS, call_method, method_of, set_print_sink
-from lang.errors import Abort, LimitError, ScriptError
-from lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
+import rtserve.lang.builtins as builtins_module
+import rtserve.lang.values as values_module
+from rtserve.lang.builtins import BUILTINS, call_method, method_of, set_print_sink
+from rtserve.lang.errors import Abort, LimitError, ScriptError
+from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
 
 B = BUILTINS
 

@@ -9,9 +9,9 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from lang.errors import LimitError, ScriptError
-from lang.loader import Loader
-from lang.values import translate_exception
+from rtserve.lang.errors import LimitError, ScriptError
+from rtserve.lang.loader import Loader
+from rtserve.lang.values import translate_exception
 
 ints = st.integers(min_value=-10**6, max_value=10**6)
 floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).filter(lambda f: f == 0 or abs(f) > 1e-6)

@@ -6,12 +6,12 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from runtime import http11
-from runtime.app import App
-from runtime.config import Settings
-from runtime.protocol import HttpProtocol, Shared
-from runtime.request import Request
-from runtime.response import HTTPError, Response, Streamed, render
+from rtserve.runtime.http import wire
+from rtserve.runtime.app import App
+from rtserve.runtime.config import Settings
+from rtserve.runtime.http.protocol import HttpProtocol, Shared
+from rtserve.runtime.http.request import Request
+from rtserve.runtime.http.response import HTTPError, Response, Streamed, render
 
 
 def split(data: bytes):
@@ -22,47 +22,47 @@ def split(data: bytes):
 
 
 def test_status_lines_are_precomputed_and_unknown_codes_allowed():
-    assert http11.status_line(200) == b"HTTP/1.1 200 OK\r\n"
-    assert http11.status_line(200) is http11.status_line(200)
-    assert http11.status_line(599) == b"HTTP/1.1 599 \r\n"
+    assert wire.status_line(200) == b"HTTP/1.1 200 OK\r\n"
+    assert wire.status_line(200) is wire.status_line(200)
+    assert wire.status_line(599) == b"HTTP/1.1 599 \r\n"
     with pytest.raises(ValueError):
-        http11.status_line(42)
+        wire.status_line(42)
 
 
 def test_encode_has_length_date_and_close_only_when_closing():
-    status, headers, body = split(http11.encode(200, http11.CT_TEXT, b"hi", keep_alive=True))
+    status, headers, body = split(wire.encode(200, wire.CT_TEXT, b"hi", keep_alive=True))
     names = [h[0] for h in headers]
     assert status == "HTTP/1.1 200 OK" and body == b"hi"
     assert ("Content-Length", "2") in headers and "Date" in names and "Connection" not in names
-    _, headers, _ = split(http11.encode(200, None, b"hi", keep_alive=False))
+    _, headers, _ = split(wire.encode(200, None, b"hi", keep_alive=False))
     assert ("Connection", "close") in headers
 
 
 def test_head_only_keeps_length_drops_body():
-    data = http11.encode(200, http11.CT_TEXT, b"hello", keep_alive=True, head_only=True)
+    data = wire.encode(200, wire.CT_TEXT, b"hello", keep_alive=True, head_only=True)
     assert data.endswith(b"\r\n\r\n") and b"Content-Length: 5\r\n" in data
 
 
 def test_date_refreshes_per_second_only():
-    http11.refresh_date(1_000_000_000.2)
-    first = http11.date_line()
-    http11.refresh_date(1_000_000_000.9)
-    assert http11.date_line() is first
-    http11.refresh_date(1_000_000_001.0)
-    assert http11.date_line() == b"Date: Sun, 09 Sep 2001 01:46:41 GMT\r\n"
-    http11.refresh_date()
+    wire.refresh_date(1_000_000_000.2)
+    first = wire.date_line()
+    wire.refresh_date(1_000_000_000.9)
+    assert wire.date_line() is first
+    wire.refresh_date(1_000_000_001.0)
+    assert wire.date_line() == b"Date: Sun, 09 Sep 2001 01:46:41 GMT\r\n"
+    wire.refresh_date()
 
 
 @pytest.mark.parametrize("bad", [{"X": "a\r\nInjected: 1"}, {"Bad Name": "v"}, {"X": "a\nb"}])
 def test_header_injection_is_refused(bad):
     with pytest.raises(ValueError):
-        http11.encode_headers(bad)
+        wire.encode_headers(bad)
 
 
 def test_chunks():
-    assert http11.encode_chunk(b"hello") == b"5\r\nhello\r\n"
-    assert http11.encode_chunk(b"") == b""
-    assert http11.LAST_CHUNK == b"0\r\n\r\n"
+    assert wire.encode_chunk(b"hello") == b"5\r\nhello\r\n"
+    assert wire.encode_chunk(b"") == b""
+    assert wire.LAST_CHUNK == b"0\r\n\r\n"
 
 
 @pytest.mark.parametrize("result, status, ctype, body", [
@@ -97,7 +97,7 @@ def test_render_iterable_body_streams():
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from([200, 201, 404, 500]), st.booleans(), st.booleans())
 def test_encoded_length_always_matches_body(body, status, keep_alive, head_only):
-    data = http11.encode(status, http11.CT_BYTES, body, keep_alive, head_only)
+    data = wire.encode(status, wire.CT_BYTES, body, keep_alive, head_only)
     head, _, rest = data.partition(b"\r\n\r\n")
     length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
     assert length == len(body) and rest == (b"" if head_only else body)
@@ -121,7 +121,7 @@ def test_request_is_lazy_and_parses_on_demand():
                     max_leaves=20))
 def test_fast_json_matches_json_dumps(value):
     import json
-    assert http11.dumps_json(value) == json.dumps(
+    assert wire.dumps_json(value) == json.dumps(
         value, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -153,7 +153,7 @@ def test_streamed_response_is_chunked(server):
 def _serve_module(tmp_path, source):
     module = tmp_path / "mod.py"
     module.write_text(textwrap.dedent(source))
-    return subprocess.run([sys.executable, "-m", "runtime.cli", "serve", "--port", "0",
+    return subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--port", "0",
                            "--native", str(module)], cwd=ROOT, capture_output=True, text=True,
                           timeout=30)
 
@@ -186,7 +186,7 @@ def test_native_module_errors_are_one_line(tmp_path, source, message):
 
 
 def test_missing_native_module(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "runtime.cli", "serve", "--native",
+    result = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--native",
                              "no_such_module_xyz"], cwd=ROOT, capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 1 and "no_such_module_xyz" in result.stderr
@@ -199,7 +199,7 @@ def test_app_serves_from_python_without_the_cli(tmp_path):
     import time
     script = tmp_path / "embedded.py"
     script.write_text(textwrap.dedent("""\
-        from runtime import App
+        from rtserve import App
 
         app = App()
         stopped = []

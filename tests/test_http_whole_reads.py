@@ -108,8 +108,8 @@ def connect():
     """Connections of one server's protocol to recording transports (no sockets), to see
     which parser answered."""
     import uvloop
-    from runtime import App
-    from runtime.protocol import HttpProtocol, Shared
+    from rtserve import App
+    from rtserve.runtime.http.protocol import HttpProtocol, Shared
 
     app = App()
     app.get("/hi")(lambda req: "hi " + req.headers["x-name"])

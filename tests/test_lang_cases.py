@@ -11,7 +11,7 @@ import sys
 import pytest
 
 CASES = pathlib.Path(__file__).parent / "lang_cases"
-RT = [sys.executable, "-m", "runtime.cli"]
+RT = [sys.executable, "-m", "rtserve.runtime.cli"]
 
 
 def cases():

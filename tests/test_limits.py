@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from lang import limits
-from lang.errors import DeadlineExceeded, LimitError
-from lang.loader import Loader
+from rtserve.lang import limits
+from rtserve.lang.errors import DeadlineExceeded, LimitError
+from rtserve.lang.loader import Loader
 
 
 def load(source: str):
@@ -13,7 +13,7 @@ def load(source: str):
 
 
 def load_with_stdlib(source: str):
-    import stdlib
+    from rtserve import stdlib
     return Loader(modules=stdlib.modules()).load("/tmp/rt_limits_stdlib.script", source=source).exports
 
 
@@ -75,7 +75,7 @@ def test_call_depth_is_limited_and_uncatchable():
     for name in ("down", "guarded"):
         with pytest.raises((LimitError, RecursionError)) as info:
             call_with(limits.Budget(None), ex[name], *((0,) if name == "down" else ()))
-        from lang.values import translate_exception
+        from rtserve.lang.values import translate_exception
         assert isinstance(translate_exception(info.value), LimitError)
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from lang import nodes as n
-from lang.errors import ErrorList, Span
-from lang.parser import build_parser, parse
+from rtserve.lang import nodes as n
+from rtserve.lang.errors import ErrorList, Span
+from rtserve.lang.parser import build_parser, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
@@ -747,7 +747,7 @@ def test_parses_in_parallel_threads():
 
 def test_grammar_has_no_lalr_conflicts():
     from lark import Lark
-    from lang.parser import _GRAMMAR_FILE, _FeedLexer
+    from rtserve.lang.parser import _GRAMMAR_FILE, _FeedLexer
     Lark(_GRAMMAR_FILE.read_text(), parser="lalr", lexer=_FeedLexer,
          start=["module", "interp"], strict=True)
 
@@ -781,7 +781,7 @@ def test_unusable_cache_dir_still_builds(tmp_path):
 
 _CHILD = """
 import sys
-from lang.parser import parse
+from rtserve.lang.parser import parse
 m = parse('get "/" { return "ok" }', "x.script")
 print(type(m.body[0]).__name__)
 """
@@ -790,10 +790,9 @@ print(type(m.body[0]).__name__)
 def test_read_only_package_and_concurrent_first_starts(tmp_path):
     """Two processes start at once with an empty cache, from a read-only copy of `lang`."""
     package = tmp_path / "pkg"
-    subprocess.run(["cp", "-r", str(ROOT / "lang"), str(package / "lang")], check=False)
-    package.mkdir(exist_ok=True)
-    if not (package / "lang").exists():
-        subprocess.run(["cp", "-r", str(ROOT / "lang"), str(package)], check=True)
+    (package / "rtserve").mkdir(parents=True)
+    (package / "rtserve" / "__init__.py").write_text("")
+    subprocess.run(["cp", "-r", str(ROOT / "lang"), str(package / "rtserve" / "lang")], check=True)
     for path in package.rglob("*"):
         path.chmod(0o555 if path.is_dir() else 0o444)
     cache = tmp_path / "cache"
@@ -831,7 +830,7 @@ def test_golden_syntax_error(case):
 
 
 def test_cache_dir_must_belong_to_the_user_alone(tmp_path, monkeypatch):
-    from lang.cache import cache_dir as _cache_dir
+    from rtserve.lang.cache import cache_dir as _cache_dir
     private = tmp_path / "private"
     monkeypatch.setenv("RT_CACHE_DIR", str(private))
     assert _cache_dir() == private and (private.stat().st_mode & 0o777) == 0o700

@@ -15,9 +15,9 @@ import dataclasses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lang import nodes as n
-from lang.errors import ErrorList
-from lang.parser import parse
+from rtserve.lang import nodes as n
+from rtserve.lang.errors import ErrorList
+from rtserve.lang.parser import parse
 
 # ---------------------------------------------------------------- 1. token soup
 

@@ -1,11 +1,11 @@
 """The resolver: every static error reported at its position, and scoping that compiles right."""
 import pytest
 
-from lang.builtins import BUILTINS
-from lang.errors import ErrorList
-from lang.loader import Loader
-from lang.parser import parse
-from lang.resolver import resolve
+from rtserve.lang.builtins import BUILTINS
+from rtserve.lang.errors import ErrorList
+from rtserve.lang.loader import Loader
+from rtserve.lang.parser import parse
+from rtserve.lang.resolver import resolve
 
 
 def errors_of(source: str) -> list[str]:
@@ -65,13 +65,13 @@ def test_names_that_are_python_keywords_work():
 def test_top_level_cannot_be_reassigned_after_load():
     ex = run("let count = 0\nfn bump() { count += 1; return count }\nlet during_load = bump()")
     assert ex["during_load"] == 1
-    from lang.errors import ScriptError
+    from rtserve.lang.errors import ScriptError
     with pytest.raises(ScriptError, match="cannot reassign top-level binding 'count'"):
         ex["bump"]()
 
 
 def test_a_closure_frozen_at_load_cannot_change_what_it_captured():
-    from lang.errors import ScriptError
+    from rtserve.lang.errors import ScriptError
     ex = run("fn make() {\n  let n = 0\n  return fn () { n += 1; return n }\n}\n"
              "let counter = make()\nlet during_load = [counter(), counter()]\n"
              "fn fresh() { let k = make(); return [k(), k()] }")
@@ -91,6 +91,6 @@ def test_int_inference_only_trusts_variables_that_hold_ints():
 
 
 def test_doubling_a_string_held_by_a_once_int_variable_still_hits_the_size_cap():
-    from lang.errors import LimitError
+    from rtserve.lang.errors import LimitError
     with pytest.raises(LimitError):
         run("let s = 0\ns = 'ab'\nwhile true { s = s + s }")

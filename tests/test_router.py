@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lang.errors import RtError
-from runtime import router as router_module
-from runtime.router import (
+from rtserve.lang.errors import RtError
+from rtserve.runtime import router as router_module
+from rtserve.runtime.router import (
     FOUND, METHOD_NOT_ALLOWED, NOT_FOUND, Match, RouteConflict, RoutePatternError, Router,
 )
 

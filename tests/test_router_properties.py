@@ -13,8 +13,8 @@ from urllib.parse import unquote
 
 from hypothesis import given, settings, strategies as st
 
-from runtime import router as router_module
-from runtime.router import FOUND, METHOD_NOT_ALLOWED, RouteConflict, Router
+from rtserve.runtime import router as router_module
+from rtserve.runtime.router import FOUND, METHOD_NOT_ALLOWED, RouteConflict, Router
 
 STATIC_WORDS = ["a", "b", "ab", "v1", "va", ""]
 PREFIXES = ["", "", "", "v", "a"]

@@ -521,7 +521,7 @@ def test_full_queue_answers_503_with_retry_after_at_once():
 
 def test_bridge_job_that_raises_fails_its_request_and_the_worker_lives_on():
     import asyncio
-    from runtime.bridge import Bridge
+    from rtserve.runtime.scripts.bridge import Bridge
 
     async def scenario():
         bridge = Bridge(threads=1, queue=4)
@@ -557,7 +557,7 @@ def test_on_start_and_on_stop_run_once(mode):
 
 
 def rt(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
 
@@ -610,7 +610,7 @@ def test_rt_routes_lists_native_and_static_routes():
 def _run_batch(jobs, threads: int):
     """Submit `jobs` in one loop turn; (seconds until each job's result arrived, results)."""
     import asyncio
-    from runtime.bridge import Bridge
+    from rtserve.runtime.scripts.bridge import Bridge
 
     async def scenario():
         bridge = Bridge(threads=threads, queue=1000)
@@ -634,7 +634,7 @@ def test_an_outcome_that_arrives_before_anyone_awaits_is_kept():
     # it, not be dropped, which left such a request unanswered.
     import asyncio
     import threading
-    from runtime.bridge import Bridge
+    from rtserve.runtime.scripts.bridge import Bridge
 
     async def scenario():
         bridge = Bridge(threads=1, queue=10)
@@ -665,7 +665,7 @@ def test_a_batch_of_quick_jobs_gives_each_its_own_result():
 
 
 def test_a_sleeping_job_hands_its_batch_mates_to_other_workers():
-    from lang import limits
+    from rtserve.lang import limits
     jobs = [lambda: limits.sleep(2.0) or "slept"] + [(lambda i=i: i) for i in range(5)]
     answers = _run_batch(jobs, threads=2)
     assert answers[0][1] == "slept" and answers[0][0] >= 1.9
@@ -674,7 +674,7 @@ def test_a_sleeping_job_hands_its_batch_mates_to_other_workers():
 
 
 def test_a_long_script_computation_hands_its_batch_mates_to_other_workers():
-    from lang.loader import Loader
+    from rtserve.lang.loader import Loader
     spin = Loader().load("/tmp/rt_bridge_spin.script", source="""
 fn spin(seconds) {
     let until = seconds * 1000000
@@ -693,7 +693,7 @@ fn spin(seconds) {
 
 def test_jobs_waiting_inside_a_workers_batch_count_against_the_queue():
     import asyncio
-    from runtime.bridge import Bridge, QueueFull
+    from rtserve.runtime.scripts.bridge import Bridge, QueueFull
 
     async def scenario():
         bridge = Bridge(threads=1, queue=3)

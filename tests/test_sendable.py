@@ -16,10 +16,10 @@ import math
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import lang.sendable as sendable
-from lang.loader import Loader
-from lang.sendable import NotSendable, to_python, to_sendable
-from lang.values import ErrorValue, FrozenList, FrozenMap, Response, equals
+import rtserve.lang.sendable as sendable
+from rtserve.lang.loader import Loader
+from rtserve.lang.sendable import NotSendable, to_python, to_sendable
+from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response, equals
 
 SETTINGS = settings(max_examples=150, deadline=None)
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from runtime.config import ConfigError, Settings, load_toml
+from rtserve.runtime.config import ConfigError, Settings, load_toml
 from serverproc import ROOT, ServerProcess, closed_by_peer, exchange, read_response
 
 
@@ -58,7 +58,7 @@ def test_rt_toml_then_flags_reach_the_server(tmp_path):
 
 def test_bad_rt_toml_stops_serve_with_exit_2(tmp_path):
     (tmp_path / "rt.toml").write_text("colour = 'blue'\n")
-    result = subprocess.run([sys.executable, "-m", "runtime.cli", "serve", "--port", "0"],
+    result = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--port", "0"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=30,
                             env={"PYTHONPATH": str(ROOT)})
     assert result.returncode == 2
@@ -66,7 +66,7 @@ def test_bad_rt_toml_stops_serve_with_exit_2(tmp_path):
 
 
 def test_serve_help_explains_the_flags():
-    result = subprocess.run([sys.executable, "-m", "runtime.cli", "serve", "--help"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     for flag in ("--host", "--port", "--async", "--threads", "--queue", "--workers", "--native",
                  "--keep-alive", "--head-timeout", "--deadline", "--drain", "--max-body",
@@ -82,7 +82,7 @@ def test_serving_a_script_file_without_scripting_layer_serves_native_routes(tmp_
 
 
 def test_missing_script_file_is_an_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "runtime.cli", "serve", "--port", "0",
+    result = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--port", "0",
                              str(tmp_path / "missing.script")], cwd=ROOT, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 1 and "missing.script" in result.stderr

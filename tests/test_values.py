@@ -5,8 +5,8 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lang.errors import Abort, DeadlineExceeded, LimitError, ScriptError
-from lang.values import (
+from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, ScriptError
+from rtserve.lang.values import (
     MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, Module, Response, check_int,
     check_length, check_repeat, check_size, compare, equals, error_for_throw, freeze,
     freeze_all, repr_value, to_str, translate_exception, type_name,

@@ -2,7 +2,7 @@
 
     rt serve --native bench/peers/rt_native.py --port PORT
 """
-from runtime import App
+from rtserve import App
 
 
 def setup(app: App) -> None:

@@ -19,19 +19,19 @@ import os
 import time
 from typing import Any, Callable
 
-from lang import limits, nodes as N
-from lang.builtins import set_print_sink
-from lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
-from lang.sendable import NotSendable, to_sendable
-from lang.stack import format_error
-from lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang import limits, nodes as N
+from rtserve.lang.builtins import set_print_sink
+from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
+from rtserve.lang.sendable import NotSendable, to_sendable
+from rtserve.lang.stack import format_error
+from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
 
-from . import http11
+from ..http import wire
 from .bridge import Bridge, QueueFull
-from .response import Rendered, Response
-from .router import METHOD_NOT_ALLOWED
-from .script_request import ScriptRequest, script_request
-from .static import StaticFiles
+from ..http.response import Rendered, Response
+from ..router import METHOD_NOT_ALLOWED
+from .record import ScriptRequest, script_request
+from ..static import StaticFiles
 
 log = logging.getLogger("rt.script")
 
@@ -70,14 +70,14 @@ def _body_bytes(body) -> tuple[bytes, str]:
         return body, "application/octet-stream"
     if body is None:  # no body (a redirect, an abort(403)): no content type either
         return None, None
-    return http11.dumps_json(body), "application/json"
+    return wire.dumps_json(body), "application/json"
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
 
 
 def _error_response(status: int, message: str, request_id: str | None = None, headers=None) -> Response:
-    return Response(http11.error_body(message, request_id), status=status, headers=headers,
+    return Response(wire.error_body(message, request_id), status=status, headers=headers,
                     content_type="application/json")
 
 
@@ -390,7 +390,7 @@ def to_wire_or_500(value, req, where: str):
         if t in _JSON_RESULTS:
             # JSON, encoded here so an unencodable value is the script's error, logged with
             # its route, and the whole response in one go (the common case for APIs).
-            return Rendered(http11.encode_ok(http11.OK_JSON, http11.dumps_json(value),
+            return Rendered(wire.encode_ok(wire.OK_JSON, wire.dumps_json(value),
                                              req.keep_alive, req.method == "HEAD"))
         if t is str or t is bytes or t is Response or value is None:
             return value
@@ -400,9 +400,9 @@ def to_wire_or_500(value, req, where: str):
             content_type = headers.pop("content-type", content_type)
             # A line break in a header is the script's mistake: refuse it here, where the
             # route is known and logged, not later in the HTTP layer with a Python traceback.
-            http11.encode_headers(headers)
+            wire.encode_headers(headers)
             if content_type is not None:
-                http11.content_type_line(content_type)
+                wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
     except (NotSendable, TypeError, ValueError) as exc:

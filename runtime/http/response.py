@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import http11
+from . import wire
 
 __all__ = ["Response", "HTTPError", "Streamed", "Rendered", "render", "render_error"]
 
@@ -63,7 +63,7 @@ class Streamed:
         self.keep_alive = keep_alive
 
     def head(self, keep_alive: bool, chunked: bool = True) -> bytes:
-        return http11.encode_chunked_head(self.status, self.content_type, keep_alive,
+        return wire.encode_chunked_head(self.status, self.content_type, keep_alive,
                                           self.extra, chunked)
 
 
@@ -71,31 +71,31 @@ _NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
 
 
 def _render_str(value: str, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode_ok(http11.OK_TEXT, value.encode("utf-8"), keep_alive, head_only)
+    return wire.encode_ok(wire.OK_TEXT, value.encode("utf-8"), keep_alive, head_only)
 
 
 def _render_bytes(value: bytes, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode(200, http11.CT_BYTES, bytes(value), keep_alive, head_only)
+    return wire.encode(200, wire.CT_BYTES, bytes(value), keep_alive, head_only)
 
 
 def _render_json(value: Any, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode_ok(http11.OK_JSON, http11.dumps_json(value), keep_alive, head_only)
+    return wire.encode_ok(wire.OK_JSON, wire.dumps_json(value), keep_alive, head_only)
 
 
 def _render_none(value: None, keep_alive: bool, head_only: bool) -> bytes:
-    return http11.encode_no_body(204, keep_alive)
+    return wire.encode_no_body(204, keep_alive)
 
 
 def _bytes_body(body: Any) -> tuple[bytes, bytes]:
-    return bytes(body), http11.CT_BYTES
+    return bytes(body), wire.CT_BYTES
 
 
 # A Response body's exact type -> (wire bytes, default Content-Type line).
 _BODY_ENCODERS = {
-    bytes: lambda body: (body, http11.CT_BYTES),
-    str: lambda body: (body.encode("utf-8"), http11.CT_TEXT),
-    dict: lambda body: (http11.dumps_json(body), http11.CT_JSON),
-    list: lambda body: (http11.dumps_json(body), http11.CT_JSON),
+    bytes: lambda body: (body, wire.CT_BYTES),
+    str: lambda body: (body.encode("utf-8"), wire.CT_TEXT),
+    dict: lambda body: (wire.dumps_json(body), wire.CT_JSON),
+    list: lambda body: (wire.dumps_json(body), wire.CT_JSON),
     type(None): lambda body: (b"", None),  # no body: no content type to announce
     bytearray: _bytes_body,
     memoryview: _bytes_body,
@@ -111,21 +111,21 @@ def _is_stream(body: Any) -> bool:
 def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes | Streamed:
     status = resp.status
     headers = resp.headers
-    extra = http11.encode_headers(headers) if headers else b""
+    extra = wire.encode_headers(headers) if headers else b""
     if status in _NO_BODY_STATUSES:
-        return http11.encode_no_body(status, keep_alive, extra)
+        return wire.encode_no_body(status, keep_alive, extra)
     body = resp.body
     encoder = _BODY_ENCODERS.get(body.__class__)
     if encoder is None:
         if _is_stream(body):
-            ctype = http11.content_type_line(resp.content_type or "application/octet-stream")
+            ctype = wire.content_type_line(resp.content_type or "application/octet-stream")
             return Streamed(status, ctype, extra, None if head_only else body, keep_alive)
         raise TypeError(f"unsupported response body type {type(body).__name__}")
     data, ctype = encoder(body)
     content_type = resp.content_type
     if content_type is not None:
-        ctype = http11.content_type_line(content_type)
-    return http11.encode(status, ctype, data, keep_alive, head_only, extra)
+        ctype = wire.content_type_line(content_type)
+    return wire.encode(status, ctype, data, keep_alive, head_only, extra)
 
 
 class Rendered:
@@ -171,6 +171,6 @@ def render(result: Any, keep_alive: bool, head_only: bool = False) -> bytes | St
 def render_error(status: int, message: str, keep_alive: bool, head_only: bool = False,
                  request_id: str | None = None, headers: Any = None) -> bytes:
     """A client or server error with a small JSON body (never a traceback)."""
-    extra = http11.encode_headers(headers) if headers else b""
-    return http11.encode(status, http11.CT_JSON, http11.error_body(message, request_id),
+    extra = wire.encode_headers(headers) if headers else b""
+    return wire.encode(status, wire.CT_JSON, wire.error_body(message, request_id),
                          keep_alive, head_only, extra)

@@ -15,7 +15,7 @@ import resource
 import sys
 from typing import Callable
 
-from lang.errors import ErrorList, StaticError
+from rtserve.lang.errors import ErrorList, StaticError
 
 log = logging.getLogger("rt")
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import stdlib
-from lang import limits
-from lang.errors import Abort, ErrorList, LimitError, RtError, ScriptError, StaticError
-from lang.loader import Loader
-from lang.stack import format_error
-from lang.values import translate_exception
+from rtserve import stdlib
+from rtserve.lang import limits
+from rtserve.lang.errors import Abort, ErrorList, LimitError, RtError, ScriptError, StaticError
+from rtserve.lang.loader import Loader
+from rtserve.lang.stack import format_error
+from rtserve.lang.values import translate_exception
 
 
 def new_loader(on_declaration=None) -> Loader:
@@ -66,7 +66,7 @@ def run_file(path: str, max_steps: int | None = None) -> int:
 
 def mount_script(app, path: str, settings):
     """Serve the script at `path` on `app` (see runtime/script_app.py)."""
-    from .script_app import mount_script as mount
+    from .mount import mount_script as mount
     try:
         return mount(app, path, settings, new_loader)
     except (ErrorList, RtError):

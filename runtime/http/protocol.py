@@ -32,8 +32,8 @@ from typing import Any
 
 import httptools
 
-from . import http11
-from .bridge import Deferred
+from . import wire
+from .deferred import Deferred
 from .flow import FlowControl
 from .request import NO_PARAMS, Request, new_request, origin_path
 from .response import Streamed, render_error
@@ -442,7 +442,7 @@ class HttpProtocol(asyncio.Protocol):
             if self._busy or self._queue:
                 self._continue_owed = True
             else:
-                self._transport.write(http11.CONTINUE_100)
+                self._transport.write(wire.CONTINUE_100)
 
     def on_body(self, data: bytes) -> None:
         size = self._phase_bytes + len(data)
@@ -549,7 +549,7 @@ class HttpProtocol(asyncio.Protocol):
         chunked = request.http_version not in _UNCHUNKED_VERSIONS
         last = not chunked or self._closes_after(request)
         transport.write(streamed.head(not last, chunked))
-        encode = http11.encode_chunk if chunked else _as_is
+        encode = wire.encode_chunk if chunked else _as_is
         chunks = streamed.chunks
         try:
             if chunks is not None:
@@ -575,7 +575,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._closed:
             return
         if chunked and chunks is not None:  # a HEAD answer has no body, not even the last chunk
-            transport.write(http11.LAST_CHUNK)
+            transport.write(wire.LAST_CHUNK)
         if last:
             self._close()
             return
@@ -626,7 +626,7 @@ class HttpProtocol(asyncio.Protocol):
             flow.queue_length(len(queue))
         if self._continue_owed and not self._busy and not queue and not self._closed:
             self._continue_owed = False
-            self._transport.write(http11.CONTINUE_100)
+            self._transport.write(wire.CONTINUE_100)
 
     def _fail(self, status: int, message: str) -> None:
         """From inside a parser callback: stop parsing and answer `status`."""

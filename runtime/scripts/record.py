@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
-from lang.builtins import register_record_type
-from lang.errors import Abort, ScriptError
-from lang.values import FrozenList, FrozenMap
+from rtserve.lang.builtins import register_record_type
+from rtserve.lang.errors import Abort, ScriptError
+from rtserve.lang.values import FrozenList, FrozenMap
 
 
 _UNREAD = object()

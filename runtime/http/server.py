@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from . import http11
+from . import wire
 from .protocol import HttpProtocol, Shared
 
 __all__ = ["serve", "run_server", "bind_socket", "configure_logging"]
@@ -80,7 +80,7 @@ async def _sweep(shared: Shared, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         now = shared.now = loop.time()
-        http11.refresh_date()
+        wire.refresh_date()
         for conn in list(shared.connections):
             conn.check_timeouts(now, settings)
 
@@ -103,7 +103,7 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
     loop = asyncio.get_running_loop()
     app.router.compile()  # the route table becomes code now, not on the first request
     shared = Shared(app, settings, loop)
-    http11.refresh_date()
+    wire.refresh_date()
     if sock is None:
         sock = bind_socket(settings.host, settings.port)
     stop = stop if stop is not None else asyncio.Event()
