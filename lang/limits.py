@@ -17,6 +17,10 @@ when the current one turns out slow through `set_on_slow`: the hook runs at ever
 (past the first ~1,000 steps) and before each blocking call (`blocking`, which `sleep` and
 every other blocking standard-library call go through).
 
+Work that one step does in proportion to its operands (formatting, comparing, sorting,
+encoding, a module function's work) is charged up front with `charge(steps)`, and the bytes of
+a value about to be built with `allocate(nbytes)` against the invocation's memory budget.
+
 Call depth is Python's own recursion limit (one script call is one Python frame), set by
 `depth_guard` around an invocation; RecursionError becomes LimitError where errors are
 translated.
@@ -36,13 +40,17 @@ DEFAULT_MAX_DEPTH = 500
 
 
 class Budget:
-    """What one invocation may still spend: steps left and the monotonic deadline."""
-    __slots__ = ("remaining", "deadline", "max_steps")
+    """What one invocation may still spend: steps left, bytes of values it may still build,
+    and the monotonic deadline."""
+    __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory")
 
-    def __init__(self, max_steps: int | None = None, deadline: float | None = None):
+    def __init__(self, max_steps: int | None = None, deadline: float | None = None,
+                 max_memory: int | None = None):
         self.max_steps = max_steps
         self.remaining = UNLIMITED if max_steps is None else max_steps
         self.deadline = deadline  # time.monotonic() value, or None
+        self.max_memory = max_memory
+        self.memory_left = UNLIMITED if max_memory is None else max_memory
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -108,6 +116,27 @@ def _counted(items, budget: Budget):
         if n % CHUNK == 0 and budget.deadline is not None and time.monotonic() > budget.deadline:
             raise DeadlineExceeded("deadline exceeded")
         yield item
+
+
+def charge(steps: int) -> None:
+    """Charge `steps` of work to this thread's invocation before doing it (an operator or
+    builtin whose work is proportional to its operands), and check the deadline."""
+    budget = _local.budget
+    budget.remaining -= steps
+    if budget.remaining < 0:
+        budget.remaining = 0
+        raise LimitError(f"step budget exhausted ({budget.max_steps:,} steps)")
+    if budget.deadline is not None and time.monotonic() > budget.deadline:
+        raise DeadlineExceeded("deadline exceeded")
+
+
+def allocate(nbytes: int) -> None:
+    """Count `nbytes` of a value about to be built against this invocation's memory budget."""
+    budget = _local.budget
+    budget.memory_left -= nbytes
+    if budget.memory_left < 0:
+        budget.memory_left = 0
+        raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
 
 
 def set_on_slow(hook) -> None:
