@@ -37,12 +37,15 @@ CHUNK = 1000
 UNLIMITED = 1 << 62
 DEFAULT_MAX_STEPS = 10_000_000
 DEFAULT_MAX_DEPTH = 500
+MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log")
+MAX_OUTPUT_BYTES = 64 * 1024
 
 
 class Budget:
     """What one invocation may still spend: steps left, bytes of values it may still build,
     and the monotonic deadline."""
-    __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory")
+    __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory",
+                 "lines_left", "output_left")
 
     def __init__(self, max_steps: int | None = None, deadline: float | None = None,
                  max_memory: int | None = None):
@@ -51,6 +54,8 @@ class Budget:
         self.deadline = deadline  # time.monotonic() value, or None
         self.max_memory = max_memory
         self.memory_left = UNLIMITED if max_memory is None else max_memory
+        self.lines_left = MAX_OUTPUT_LINES   # print and log lines this invocation may emit
+        self.output_left = MAX_OUTPUT_BYTES
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -137,6 +142,21 @@ def allocate(nbytes: int) -> None:
     if budget.memory_left < 0:
         budget.memory_left = 0
         raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
+
+
+def output(nbytes: int) -> str:
+    """Account one line of print/log output of `nbytes`. Returns "emit", "drop-notice" (the
+    first line past the per-invocation bound: emit one "lines dropped" notice instead) or
+    "drop"."""
+    budget = _local.budget
+    if budget.lines_left > 0 and budget.output_left >= nbytes:
+        budget.lines_left -= 1
+        budget.output_left -= nbytes
+        return "emit"
+    if budget.lines_left >= 0:
+        budget.lines_left = -1
+        return "drop-notice"
+    return "drop"
 
 
 def set_on_slow(hook) -> None:
