@@ -23,6 +23,10 @@ from types import CodeType
 
 from . import nodes as N
 from .errors import Span
+from .limits import SMALL_WORK
+from .values import MAX_INT_BITS
+
+INT_LIMIT = 1 << MAX_INT_BITS  # results of native + and - must stay strictly inside +-INT_LIMIT
 from .resolver import Binding, Function, Resolution
 
 _LOAD = ast.Load()
@@ -35,9 +39,10 @@ SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see
 
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
-_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
-           "not in": ast.NotIn}
+_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+_ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
+_GROWTH_CHUNK = 1 << 16  # `s += "literal"` is checked each time s grows past a multiple of this
 
 
 class _Positioned:
@@ -91,6 +96,11 @@ def _at(node, span: Span):
 
 def _is_literal(e, types) -> bool:
     return isinstance(e, N.Literal) and type(e.value) in types
+
+
+def _small_literal(e) -> bool:
+    """A non-negative int literal that cannot carry a sum past the int cap by itself."""
+    return _is_literal(e, (int,)) and 0 <= e.value < INT_LIMIT
 
 
 class Compiled:
@@ -275,7 +285,18 @@ class Compiler:
         if isinstance(target, N.Name):
             b = self.binding(target)
             value = self.expr(s.value)
-            if s.op is not None:
+            grow = None
+            if s.op == "+" and _is_literal(s.value, (str,)) and len(s.value.value) < _GROWTH_CHUNK:
+                # `s += "x"`: native, so CPython can append in place; checked once per
+                # _GROWTH_CHUNK characters grown (ops.grown: the size cap and memory budget).
+                value = A.BinOp(left=_name(b.python_name), op=ast.Add(), right=value)
+                grow = A.If(test=A.Compare(
+                    left=A.BinOp(left=_call(_helper("len"), _name(b.python_name)), op=ast.BitAnd(),
+                                 right=_const(_GROWTH_CHUNK - 1)),
+                    ops=[ast.Lt()], comparators=[_const(len(s.value.value))]),
+                    body=[A.Expr(value=_call(_helper("grown"), _name(b.python_name), _const(_GROWTH_CHUNK)))],
+                    orelse=[])
+            elif s.op is not None:
                 value = self.binary(s.op, target, s.value, _name(b.python_name), value, span)
             stmts = []
             if b.top_level and self.function is not self.res.module_function:
@@ -285,6 +306,8 @@ class Compiler:
                 stmts.append(_at(A.If(test=_name(b.python_name + SEALED), body=[A.Expr(
                     value=_call(_helper("frozen_capture"), _const(b.name)))], orelse=[]), span))
             stmts.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
+            if grow is not None:
+                stmts.append(_at(grow, span))
             return stmts
         if isinstance(target, N.Field):
             obj, key = self.expr(target.obj), _const(target.name)
@@ -583,22 +606,32 @@ class Compiler:
             isinstance(e, N.Literal) and type(e.value) is str)
 
     def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
-        """Native where Python agrees with the language and nothing can blow up."""
+        """Native where Python agrees with the language and nothing can blow up; the result
+        of a native `+`/`-` is checked inline (the int cap, the size cap and the work of a
+        long string or list: lang/ops.py `checked`/`sized`)."""
         if op == "+":
-            # A number operand makes `+` numeric (or a TypeError): native is exact.
-            if self.number_certain(left_node) or self.number_certain(right_node) or \
-                    _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
-                return _at(A.BinOp(left=left, op=ast.Add(), right=right), span)
-            # Otherwise add natively and look at the result: numbers pass, anything sized is
-            # checked against the size cap (at most double the cap was allocated).
+            if self.number_certain(left_node) or self.number_certain(right_node):
+                return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
+                                           _small_literal(left_node) or _small_literal(right_node), None), span)
             r = P + "r"
             result = A.BinOp(left=left, op=ast.Add(), right=right)
-            test = A.BoolOp(op=ast.Or(), values=[
-                A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                            ops=[ast.Is()], comparators=[_helper("int")]),
-                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
-            ])
+            if _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
+                # A string result: long ones are charged and checked.
+                test = A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                 ops=[ast.LtE()], comparators=[_const(SMALL_WORK)])
+            else:
+                # Numbers pass inline; anything else (or a huge int) goes to `sized`.
+                test = A.BoolOp(op=ast.Or(), values=[
+                    A.BoolOp(op=ast.And(), values=[
+                        A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                  ops=[ast.Is()], comparators=[_helper("int")]),
+                        self.int_range(_name(r))]),
+                    A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+                ])
             return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
+        if op == "-":
+            return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
+                                       False, _small_literal(right_node)), span)
         if op == "*":
             if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
                 return _at(A.BinOp(left=left, op=ast.Mult(), right=right), span)
@@ -606,14 +639,56 @@ class Compiler:
         if op == "**":
             return _at(_call(_helper("power"), left, right), span)
         if op == "%":
-            if _is_literal(right_node, _NUMBER_LITERAL):
+            # Native only for numbers: on a string Python would format (`"%05d" % 42`).
+            if self.number_certain(left_node) and _is_literal(right_node, _NUMBER_LITERAL) and right_node.value:
                 return _at(A.BinOp(left=left, op=ast.Mod(), right=right), span)
             return _at(_call(_helper("modulo"), left, right), span)
-        if op in ("-", "/", "//"):
+        if op in ("/", "//"):
             return _at(A.BinOp(left=left, op=_BINOPS[op](), right=right), span)
         if op in ("==", "!="):
             return _at(self.equality(op, left_node, right_node, left, right), span)
-        return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+        if op in ("in", "not in"):
+            found = _call(_helper("contains"), right, left)
+            return _at(found if op == "in" else A.UnaryOp(op=ast.Not(), operand=found), span)
+        # Ordering: native when Python's answer, or its TypeError, is the language's: a
+        # string literal on one side, or numbers certain on both. A number certain on one
+        # side only is native too once the other is known not to be a bool (Python orders
+        # bools as numbers; the language does not). Else lang/ops, i.e. lang/nested.compare.
+        left_number, right_number = self.number_certain(left_node), self.number_certain(right_node)
+        if (left_number and right_number) or _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
+            return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+        if left_number or right_number:
+            other_node = right_node if left_number else left_node
+            if isinstance(other_node, N.Name):
+                first, other = self.expr(other_node), (right if left_number else left)  # a name: read twice
+            else:
+                t = self.temp()
+                first, other = A.NamedExpr(target=_name(t, ast.Store()), value=right if left_number else left), _name(t)
+            pair = (left, other) if left_number else (other, right)
+            return _at(A.IfExp(
+                test=A.Compare(left=_call(_helper("type"), first), ops=[ast.IsNot()], comparators=[_helper("bool")]),
+                body=A.Compare(left=pair[0], ops=[_CMPOPS[op]()], comparators=[pair[1]]),
+                orelse=_call(_helper(_ORDERING[op]), *pair)), span)
+        return _at(_call(_helper(_ORDERING[op]), left, right), span)
+
+    def int_range(self, value: ast.expr) -> ast.expr:
+        """`-INT_LIMIT < value < INT_LIMIT`: the inline test of the 4,096-bit cap."""
+        return A.Compare(left=_const(-INT_LIMIT), ops=[ast.Lt(), ast.Lt()],
+                         comparators=[value, _const(INT_LIMIT)])
+
+    def int_capped(self, result: ast.expr, grows_up: bool, grows_down: bool) -> ast.expr:
+        """A numeric result, passed on if inside the int cap (floats compare inside too, NaN
+        goes the slow way and comes back), else checked by ops.checked. Adding (subtracting)
+        a small non-negative literal can only pass the cap upwards (downwards): one test."""
+        r = P + "r"
+        named = A.NamedExpr(target=_name(r, ast.Store()), value=result)
+        if grows_up:
+            test = A.Compare(left=named, ops=[ast.Lt()], comparators=[_const(INT_LIMIT)])
+        elif grows_down:
+            test = A.Compare(left=named, ops=[ast.Gt()], comparators=[_const(-INT_LIMIT)])
+        else:
+            test = self.int_range(named)
+        return A.IfExp(test=test, body=_name(r), orelse=_call(_helper("checked"), _name(r)))
 
     def equality(self, op, left_node, right_node, left, right) -> ast.expr:
         """Python's `==` except that bools never equal numbers (`true == 1` is false)."""

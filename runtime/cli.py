@@ -105,7 +105,7 @@ def _mount_script(app, path: str, settings) -> None:
 _SERVE_SETTINGS = frozenset({
     "host", "port", "async_mode", "threads", "queue", "workers", "native", "keep_alive",
     "head_timeout", "body_timeout", "deadline", "drain", "max_body", "max_head",
-    "max_headers", "max_steps", "reload", "data_dir", "log_format", "access_log",
+    "max_headers", "max_steps", "max_memory", "reload", "data_dir", "log_format", "access_log",
 })
 
 
@@ -143,6 +143,8 @@ def _add_serve_parser(sub) -> None:
                    help="seconds a handler may run before 503 (default 30)")
     g.add_argument("--max-steps", type=int, default=omit, metavar="N",
                    help="script step budget per request (default 10,000,000)")
+    g.add_argument("--max-memory", type=int, default=omit, metavar="BYTES",
+                   help="bytes of values a script may build per request (default 64 MiB)")
     g = p.add_argument_group("limits and timeouts")
     g.add_argument("--keep-alive", type=float, default=omit, metavar="S",
                    help="close a keep-alive connection idle this long (default 5)")

@@ -46,6 +46,7 @@ class Settings:
     max_head: int = 64 * 1024          # request head bytes -> 431 past it
     max_headers: int = 100             # request header count -> 431 past it
     max_steps: int = 10_000_000        # script step budget
+    max_memory: int = 64 * 1024 * 1024  # bytes of values one script invocation may build
     log_format: str = "text"           # text | json
     access_log: bool = False
     data_dir: str | None = None
@@ -66,7 +67,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {_flag(name)!r} must be a positive number of seconds")
         for name in ("max_body", "max_head", "max_headers", "threads", "queue", "workers",
-                     "max_steps", "backlog"):
+                     "max_steps", "max_memory", "backlog"):
             if getattr(self, name) < (0 if name == "max_body" else 1):
                 raise ConfigError(f"setting {_flag(name)!r} is too small: {getattr(self, name)}")
         if not 0 <= self.port <= 65535:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
+from .. import limits
 from ..errors import ScriptError
 from ..values import FrozenList, FrozenMap, compare, type_name
 
@@ -56,6 +57,8 @@ def elements(fname: str, value) -> list:
     if kind in LIST_TYPES:
         return value
     if kind is str or kind in MAP_TYPES or kind is bytes:
+        limits.work_items(len(value))
+        limits.allocate_items(len(value))
         return list(value)
     raise type_error(fname, "a list, string or map", value)
 
@@ -82,7 +85,14 @@ def order_key(fname: str, values):
     raise ScriptError("TypeError", f"{fname}(): cannot compare {type_name(first)} with {type_name(other)}")
 
 
+def charge_sort(n: int) -> None:
+    """Sorting n values: n * log2(n) comparisons, and the n slots of the sorted list."""
+    limits.work_items(n * max(1, n.bit_length()))
+    limits.allocate_items(n)
+
+
 def sorted_list(fname: str, values: list, key, reverse) -> list:
+    charge_sort(len(values))
     if python_type(reverse) is not bool:
         raise ScriptError("TypeError", f"{fname}(): reverse must be a bool, not {type_name(reverse)}")
     if key is None:

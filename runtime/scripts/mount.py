@@ -24,7 +24,9 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang.nested import measure
+from rtserve.lang.values import (MAX_SIZE, ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse,
+                                 translate_exception)
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
@@ -70,7 +72,17 @@ def _body_bytes(body) -> tuple[bytes, str]:
         return body, "application/octet-stream"
     if body is None:  # no body (a redirect, an abort(403)): no content type either
         return None, None
-    return wire.dumps_json(body), "application/json"
+    return json_answer(body), "application/json"
+
+
+def json_answer(value) -> bytes:
+    """The compact JSON of a handler's result, charged to its invocation before it is built:
+    one step per node, its bytes against the memory budget, refused past the string cap or
+    the nesting cap (LimitError) and for NaN or infinity (ScriptError), which JSON lacks."""
+    size = measure(value, MAX_SIZE)
+    if size > limits.SMALL_WORK:
+        limits.allocate(2 * size)  # the text, then its UTF-8 bytes
+    return wire.dumps_json(value)
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
@@ -102,7 +114,7 @@ class ScriptApp:
     def mount(self) -> None:
         set_print_sink(lambda line: log.info("%s", line))
         limits.depth_guard().__enter__()  # script call depth, process-wide
-        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        previous = limits.activate(limits.Budget(self.settings.max_steps, max_memory=self.settings.max_memory))
         try:
             self.loader = self.loader_factory()
             script = self.loader.load(self.path)
@@ -163,7 +175,7 @@ class ScriptApp:
         self.bridge.start(asyncio.get_running_loop())
 
     def _lifecycle(self, fn, what: str) -> None:
-        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        previous = limits.activate(limits.Budget(self.settings.max_steps, max_memory=self.settings.max_memory))
         try:
             fn()
         except BaseException as exc:  # noqa: B036 - reported, then re-raised as a startup error
@@ -184,6 +196,7 @@ class ScriptApp:
         settings = self.settings
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
+        budget.max_memory = budget.memory_left = settings.max_memory
         budget.deadline = time.monotonic() + settings.deadline
         try:
             return run(sreq)
@@ -234,11 +247,13 @@ class ScriptApp:
         # `invoke`, inlined: this is the per-request hot path of inline mode.
         current_budget, monotonic, ended = limits.current, time.monotonic, self._ended
         max_steps, deadline = self.settings.max_steps, self.settings.deadline
+        max_memory = self.settings.max_memory
 
         def script_handler(req):
             sreq = script_request(req)
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
+            budget.max_memory = budget.memory_left = max_memory
             budget.deadline = monotonic() + deadline
             try:
                 result = run(sreq)
@@ -376,10 +391,12 @@ def _sendable_or_500(result, sreq: ScriptRequest, where: str):
         return result
     try:
         return to_sendable(result)
-    except NotSendable as exc:
+    except (NotSendable, LimitError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
-                  sreq.http.method, sreq.http.target, sreq.http.id, where, exc)
-        return _error_response(500, "internal server error", sreq.http.id)
+                  sreq.http.method, sreq.http.target, sreq.http.id, where, getattr(exc, "message", exc))
+        return _error_response(503 if isinstance(exc, DeadlineExceeded) else 500,
+                               "deadline exceeded" if isinstance(exc, DeadlineExceeded) else "internal server error",
+                               sreq.http.id)
 
 
 def to_wire_or_500(value, req, where: str):
@@ -390,7 +407,7 @@ def to_wire_or_500(value, req, where: str):
         if t in _JSON_RESULTS:
             # JSON, encoded here so an unencodable value is the script's error, logged with
             # its route, and the whole response in one go (the common case for APIs).
-            return Rendered(wire.encode_ok(wire.OK_JSON, wire.dumps_json(value),
+            return Rendered(wire.encode_ok(wire.OK_JSON, json_answer(value),
                                              req.keep_alive, req.method == "HEAD"))
         if t is str or t is bytes or t is Response or value is None:
             return value
@@ -405,9 +422,11 @@ def to_wire_or_500(value, req, where: str):
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, TypeError, ValueError) as exc:
+    except (NotSendable, ScriptError, LimitError, TypeError, ValueError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
-                  req.method, req.target, req.id, where, exc)
+                  req.method, req.target, req.id, where, getattr(exc, "message", exc))
+        if isinstance(exc, DeadlineExceeded):
+            return _error_response(503, "deadline exceeded", req.id)
         return _error_response(500, "internal server error", req.id)
 
 
