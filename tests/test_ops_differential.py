@@ -25,7 +25,7 @@ from rtserve.lang.loader import Loader
 from rtserve.lang.values import FrozenList, FrozenMap, repr_value, translate_exception
 
 CAP = 2 ** 4096
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _divide(a, b, floor: bool):
