@@ -27,8 +27,9 @@ from .http.deferred import Deferred
 from .config import Settings
 from .http.request import Request
 from .http.wire import OK_JSON, OK_TEXT, dumps_json, encode_ok
-from .http.response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
-from .router import METHOD_NOT_ALLOWED, Match, Router
+from .http.response import (INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError, Rendered, Response,
+                            Streamed, render, render_error, _RENDERERS)
+from .router import METHOD_NOT_ALLOWED as NO_METHOD, Match, Router
 
 __all__ = ["App"]
 
@@ -256,10 +257,10 @@ class App:
 
     @staticmethod
     def _unrouted(match: Any) -> Response:
-        if match.status is METHOD_NOT_ALLOWED:
-            return Response({"error": "method not allowed"}, status=405,
+        if match.status is NO_METHOD:
+            return Response({"error": METHOD_NOT_ALLOWED.message}, status=METHOD_NOT_ALLOWED.status,
                             headers=[("Allow", ", ".join(match.allowed))])
-        return Response({"error": "not found"}, status=404)
+        return Response({"error": NOT_FOUND.message}, status=NOT_FOUND.status)
 
     def _client_error(self, req: Request, exc: HTTPError) -> bytes:
         try:
@@ -275,7 +276,7 @@ class App:
         request_id = req.id
         log.exception("handler failed: %s %s (request_id=%s, route=%s)",
                       req.method, req.target, request_id, req.route)
-        data = render_error(500, "internal server error", req.keep_alive,
+        data = render_error(INTERNAL.status, INTERNAL.message, req.keep_alive,
                             req.method == "HEAD", request_id=request_id)
         if self.access_log:
             self._log_access(req, data)

@@ -17,7 +17,32 @@ from typing import Any
 
 from . import wire
 
-__all__ = ["Headers", "Response", "HTTPError", "Streamed", "Rendered", "render", "render_error"]
+__all__ = ["Headers", "Response", "HTTPError", "Streamed", "Rendered", "render", "render_error",
+           "Failure", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL", "DEADLINE", "BUSY"]
+
+
+class Failure(tuple):
+    """An answer rt itself gives when a request cannot be served as asked: its status and
+    the message of its `{"error": ...}` body. The table below is the one place they are
+    decided (docs/server.md "Error answers")."""
+    __slots__ = ()
+
+    def __new__(cls, status: int, message: str) -> "Failure":
+        return tuple.__new__(cls, (status, message))
+
+    status = property(lambda self: self[0])
+    message = property(lambda self: self[1])
+
+    def response(self, request_id: str | None = None, headers: Any = None) -> "Response":
+        return Response(wire.error_body(self.message, request_id), status=self.status,
+                        headers=headers, content_type="application/json")
+
+
+NOT_FOUND = Failure(404, "not found")                      # no route for the path
+METHOD_NOT_ALLOWED = Failure(405, "method not allowed")    # a route, not for this method (+ Allow)
+INTERNAL = Failure(500, "internal server error")           # a handler failed or hit a limit
+DEADLINE = Failure(503, "deadline exceeded")               # the handler ran past --deadline
+BUSY = Failure(503, "server busy")                         # the bridge's queue is full (+ Retry-After)
 
 
 class Headers(dict):

@@ -37,8 +37,9 @@ from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as S
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
-from ..http.response import HTTPError, Rendered, Response
-from ..router import METHOD_NOT_ALLOWED
+from ..http.response import (BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError,
+                             Rendered, Response)
+from ..router import METHOD_NOT_ALLOWED as NO_METHOD
 from .record import ScriptRequest, script_request
 from ..static import StaticFiles
 
@@ -83,11 +84,6 @@ def _body_bytes(body) -> tuple[bytes, str]:
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
-
-
-def _error_response(status: int, message: str, request_id: str | None = None, headers=None) -> Response:
-    return Response(wire.error_body(message, request_id), status=status, headers=headers,
-                    content_type="application/json")
 
 
 # --------------------------------------------------------------------------- the app
@@ -205,10 +201,10 @@ class ScriptApp:
             return ScriptResponse(status=exc.status, body=exc.body)
         if isinstance(exc, DeadlineExceeded):
             self._log_failure(sreq, exc, where)
-            return _error_response(503, "deadline exceeded", sreq.http.id)
+            return DEADLINE.response(sreq.http.id)
         if isinstance(exc, LimitError):
             self._log_failure(sreq, exc, where)
-            return _error_response(500, "internal server error", sreq.http.id)
+            return INTERNAL.response(sreq.http.id)
         if isinstance(exc, Exception):
             return self._uncaught(sreq, exc, where)
         raise exc
@@ -226,7 +222,7 @@ class ScriptApp:
                     if not isinstance(again, Exception) and not isinstance(again, LimitError):
                         raise
                     self._log_failure(sreq, again, "on error")
-        return _error_response(500, "internal server error", sreq.http.id)
+        return INTERNAL.response(sreq.http.id)
 
     def _log_failure(self, sreq: ScriptRequest, exc: BaseException, where: str) -> None:
         err = translate_exception(exc)
@@ -357,7 +353,7 @@ class ScriptApp:
         try:
             return self.bridge.submit_call(job, req)
         except QueueFull:
-            return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
+            return BUSY.response(req.id, headers={"Retry-After": "1"})
 
     def _make_bridge(self) -> None:
         self.bridge = Bridge(self.settings.threads, self.settings.queue)
@@ -368,10 +364,11 @@ class ScriptApp:
         """Top-level `use` wraps requests no route matched; `next` gives the 404/405."""
         def terminal(match):
             def respond(sreq):
-                if match.status is METHOD_NOT_ALLOWED:
-                    return ScriptResponse(status=405, headers={"allow": ", ".join(match.allowed)},
-                                          body={"error": "method not allowed"})
-                return ScriptResponse(status=404, body={"error": "not found"})
+                if match.status is NO_METHOD:
+                    return ScriptResponse(status=METHOD_NOT_ALLOWED.status,
+                                          headers={"allow": ", ".join(match.allowed)},
+                                          body={"error": METHOD_NOT_ALLOWED.message})
+                return ScriptResponse(status=NOT_FOUND.status, body={"error": NOT_FOUND.message})
             return respond
 
         def unrouted(req, match):
@@ -508,7 +505,7 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
     except (NotSendable, TypeError, ValueError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
-        return _error_response(500, "internal server error", req.id)
+        return INTERNAL.response(req.id)
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
