@@ -23,6 +23,8 @@ import sys
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Iterable
 
+from rtserve.lang.errors import RtError
+
 from .http.deferred import Deferred
 from .config import Settings
 from .http.request import Request
@@ -285,13 +287,25 @@ class App:
     def serve(self, host: str | None = None, port: int | None = None, **overrides: Any) -> int:
         """Serve until SIGTERM/SIGINT, then drain and return 0. Keyword overrides are
         Settings fields (e.g. keep_alive=2.0, max_body=1024)."""
-        from .http.server import serve
+        from .http.server import StartFailed, serve
         settings = self.settings.replace(**{k: v for k, v in
                                             (("host", host), ("port", port)) if v is not None},
                                          **overrides)
         self.settings = settings
         self.access_log = settings.access_log
-        return serve(self, settings)
+        try:
+            return serve(self, settings)
+        except StartFailed as exc:
+            self.report_hook_failure("on_start", exc.__cause__)
+            return 1
+
+    def report_hook_failure(self, what: str, exc: BaseException) -> None:
+        """Log a failed `on_start`/`on_stop` hook once: an rt error (a script's `on start`)
+        as its own report, the script's stack only; a native hook's with its traceback."""
+        if isinstance(exc, RtError):
+            log.error("%s", exc.render())
+        else:
+            log.error("%s hook failed: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
 
 
 def _as_response(result: Any) -> Response:

@@ -23,12 +23,9 @@ def new_loader(on_declaration=None) -> Loader:
 def describe_runtime_error(exc: BaseException) -> str:
     """`file:line:col: error: Kind: message`, the line, a caret and the script stack."""
     err = translate_exception(exc)
-    if isinstance(err, Abort):
-        kind, message = "Abort", f"abort({err.status}) outside a request"
-    else:
-        kind = getattr(err, "kind", "Error")
-        message = getattr(err, "message", str(err))
-    return format_error(kind, message, exc)
+    if isinstance(err, (ScriptError, LimitError, Abort)):
+        return err.render(exc)
+    return format_error(type(err).__name__, str(err), exc)  # not ours: KeyboardInterrupt
 
 
 def check_file(path: str) -> int:
@@ -51,8 +48,8 @@ def run_file(path: str, max_steps: int | None = None) -> int:
     try:
         with limits.depth_guard():
             loader.load(path)
-    except (ErrorList, RtError) as e:
-        print(e.render() if hasattr(e, "render") else str(e), file=sys.stderr)
+    except RtError as e:
+        print(e.render(), file=sys.stderr)
         return 1
     except (ScriptError, LimitError, Abort, Exception, RecursionError, MemoryError) as e:
         sys.stdout.flush()

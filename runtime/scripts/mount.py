@@ -40,7 +40,18 @@ _METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delet
 
 
 class MountError(RtError):
-    """A declaration that cannot be served (bad middleware value, route clash...)."""
+    """A declaration that cannot be served (bad middleware value, a failing `on start`...).
+    `where` is the declaration's position, or None; `report` a full report (a script stack)
+    that replaces the one-line form when given."""
+
+    def __init__(self, message: str, where: str | None = None, report: str | None = None):
+        super().__init__(message)
+        self.where, self.report = where, report
+
+    def render(self) -> str:
+        if self.report is not None:
+            return self.report
+        return f"{self.where}: error: {self}" if self.where else super().render()
 
 
 def join_paths(*parts: str) -> str:
@@ -137,7 +148,7 @@ class ScriptApp:
             self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
         elif isinstance(node, N.Use):
             if not callable(value):
-                raise MountError(f"{source}: error: 'use' needs a function (req, next), not {type(value).__name__}")
+                raise MountError(f"'use' needs a function (req, next), not {type(value).__name__}", source)
             if groups:
                 self.group_uses.setdefault(id(groups[-1]), []).append(value)
             else:
@@ -155,7 +166,7 @@ class ScriptApp:
             elif node.event == "error":
                 self.on_error = value
             else:
-                raise MountError(f"{source}: error: unknown event '{node.event}' (start, stop or error)")
+                raise MountError(f"unknown event '{node.event}' (start, stop or error)", source)
         # `test` blocks are for `rt test`, never served.
 
     def _start_bridge(self) -> None:
@@ -166,11 +177,10 @@ class ScriptApp:
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
             fn()
-        except BaseException as exc:  # noqa: B036 - reported, then re-raised as a startup error
+        except (Exception, LimitError, Abort) as exc:  # the report is the script's stack only
             err = translate_exception(exc)
-            message = format_error(getattr(err, "kind", "Error"), getattr(err, "message", str(err)), exc)
-            log.error("%s failed:\n%s", what, message)
-            raise MountError(f"{what} failed: {getattr(err, 'message', err)}") from None
+            raise MountError(f"{what} failed: {getattr(err, 'message', err)}",
+                             report=f"{what} failed:\n{err.render(exc)}") from None
         finally:
             limits.activate(previous)
 
