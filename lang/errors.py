@@ -59,10 +59,10 @@ def remember_source(file: str, source: str) -> None:
 def _read_source(file: str) -> str | None:
     if file in _SOURCES:
         return _SOURCES[file]
+    from .sourcefile import ScriptFileError, read_script  # a bounded read of regular files only
     try:
-        with open(file, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
+        return read_script(file)
+    except ScriptFileError:
         return None
 
 

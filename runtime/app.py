@@ -79,6 +79,8 @@ class App:
         # Answers requests no route matched, given (request, match): the scripting layer's
         # top-level `use` wraps those too. None: a plain 404/405.
         self.unrouted: Callable[[Request, Any], Any] | None = None
+        # Called after `swap_routes`: each running server rebuilds its dispatch function.
+        self.routes_swapped: list[Callable[[], None]] = []
 
     # -- registration --------------------------------------------------------------------------
 
@@ -119,6 +121,14 @@ class App:
 
     def options(self, path: str) -> Callable[[Handler], Handler]:
         return self.route(path, ("OPTIONS",))
+
+    def swap_routes(self, router: Router, unrouted: Callable[[Request, Any], Any] | None) -> None:
+        """Serve from `router` (and `unrouted`) from the next request on (`--reload`);
+        requests in flight finish on the handlers they started with."""
+        router.compile()
+        self.router, self.unrouted = router, unrouted
+        for rebuild in self.routes_swapped:
+            rebuild()
 
     def use(self, middleware: Middleware) -> Middleware:
         """Append a middleware `(request, call_next)`; the first added runs outermost."""

@@ -12,12 +12,12 @@ import sys
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .scripts.load import run_file
-    return run_file(args.file, max_steps=args.max_steps)
+    return run_file(args.file, max_steps=args.max_steps, lib=args.lib)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .scripts.load import check_file
-    return check_file(args.file)
+    return check_file(args.file, lib=args.lib)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -70,8 +70,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
     from .config import Settings
     from .native import load_native
     from .static import StaticFiles
-    app = App(Settings())
     try:
+        app = App(Settings().replace(lib=args.lib) if args.lib else Settings())
         for module in args.native or ():
             load_native(module, app)
         _mount_script(app, args.file, app.settings)
@@ -145,6 +145,11 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=30)
 
 
+def _add_lib_flag(p: argparse.ArgumentParser) -> None:
+    from .config import SPECS
+    p.add_argument("--lib", default=None, metavar="DIR", help=SPECS["lib"].help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rt",
@@ -171,12 +176,16 @@ docs/language.md (the language) and docs/server.md (serving, limits, settings)."
     p.add_argument("--max-steps", type=int, default=None, metavar="N",
                    help="stop with LimitError after N steps (loop iterations and calls); "
                         "unlimited by default for rt run")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="report every static error in a script",
                        description="Parse and resolve FILE (and the scripts it imports) without "
-                                   "running it. Exit 1 with every error, 0 when clean.")
+                                   "running it: every error, route clashes included, and "
+                                   "warnings (a middleware that can end without returning). "
+                                   "Exit 1 with any error, 0 when clean.")
     p.add_argument("file", metavar="FILE")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_check)
 
     _add_serve_parser(sub)
@@ -188,6 +197,7 @@ docs/language.md (the language) and docs/server.md (serving, limits, settings)."
     p.add_argument("file", metavar="FILE")
     p.add_argument("--native", action="append", metavar="MODULE",
                    help="also list the routes a native module registers (repeatable)")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_routes)
     return parser
 

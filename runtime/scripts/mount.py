@@ -21,13 +21,14 @@ from typing import Any, Callable
 
 from rtserve.lang import limits, nodes as N
 from rtserve.lang.builtins import set_print_sink
-from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
+from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
+from .checks import METHODS, join_paths, route_errors
 from ..http.response import Rendered, Response
 from ..router import METHOD_NOT_ALLOWED
 from .record import ScriptRequest, script_request
@@ -35,8 +36,6 @@ from ..static import StaticFiles
 
 log = logging.getLogger("rt.script")
 
-_METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
-            "head": "HEAD", "options": "OPTIONS", "any": "*"}
 
 
 class MountError(RtError):
@@ -52,13 +51,6 @@ class MountError(RtError):
         if self.report is not None:
             return self.report
         return f"{self.where}: error: {self}" if self.where else super().render()
-
-
-def join_paths(*parts: str) -> str:
-    path = "/".join(p.strip("/") for p in parts if p.strip("/"))
-    last = parts[-1] if parts else ""
-    # A group's "/" route is the group's own path: `group "/api" { get "/" }` serves /api.
-    return "/" + path + ("/" if last.endswith("/") and last.strip("/") and path else "")
 
 
 # --------------------------------------------------------------------------- results
@@ -107,23 +99,26 @@ class ScriptApp:
         self.bridge: Bridge | None = None
         self.routes: list = []  # (method, path, chain, source)
         self.statics: list = []  # (pattern, StaticFiles, groups, source)
+        self.stop_hooks: list = []  # the script's `on stop` blocks, as app.on_stop hooks
 
     # -- loading -----------------------------------------------------------------------------
 
-    def mount(self) -> None:
+    def mount(self, bridge: Bridge | None = None) -> None:
+        """Load the script (static checks, route clashes included, before anything runs;
+        then its top level) and register what it declares on the app. `bridge`: a running
+        bridge to share (a reload's new version runs on the old version's threads)."""
         set_print_sink(lambda line: log.info("%s", line))
         limits.depth_guard().__enter__()  # script call depth, process-wide
+        self.loader = self.loader_factory()
+        script = self.loader.check(self.path)
+        clashes = route_errors(script.module)
+        if clashes:
+            raise ErrorList(clashes)
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
-            self.loader = self.loader_factory()
-            script = self.loader.load(self.path)
+            self.loader.load(self.path)
         finally:
             limits.activate(previous)
-        if self.settings.reload:
-            from .reload import ReloadWatch
-            files = [s.real_path for s in self.loader.scripts.values()]
-            watch = ReloadWatch(files, lambda: self.loader_factory().check(self.path))
-            self.app.on_start.append(watch.start)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
@@ -135,7 +130,9 @@ class ScriptApp:
             self.app.add_route("GET", pattern, files, source=source)
         if self.top_uses:
             self.app.unrouted = self._unrouted_handler()
-        if self.settings.async_mode:
+        if bridge is not None:
+            self.bridge = bridge
+        elif self.settings.async_mode:
             self.bridge = Bridge(self.settings.threads, self.settings.queue)
             self.app.on_start.insert(0, self._start_bridge)
             self.app.on_stop.append(self.bridge.stop)
@@ -145,7 +142,7 @@ class ScriptApp:
         if isinstance(node, N.Route):
             path = join_paths(*(g.prefix for g in groups), node.path)
             # Group middleware is known in full only when the group is done: resolve late.
-            self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
+            self.routes.append((METHODS[node.method], path, _Chain(self, groups, value), source))
         elif isinstance(node, N.Use):
             if not callable(value):
                 raise MountError(f"'use' needs a function (req, next), not {type(value).__name__}", source)
@@ -162,7 +159,9 @@ class ScriptApp:
             if node.event == "start":
                 self.app.on_start.append(lambda fn=value: self._lifecycle(fn, "on start"))
             elif node.event == "stop":
-                self.app.on_stop.append(lambda fn=value: self._lifecycle(fn, "on stop"))
+                hook = lambda fn=value: self._lifecycle(fn, "on stop")  # noqa: E731
+                self.stop_hooks.append(hook)
+                self.app.on_stop.append(hook)
             elif node.event == "error":
                 self.on_error = value
             else:
@@ -422,6 +421,10 @@ def to_wire_or_500(value, req, where: str):
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
+    native_routes = app.router.routes()  # before the script's: a reload keeps these
     script_app = ScriptApp(app, path, settings, loader_factory)
     script_app.mount()
+    if settings.reload:
+        from .reload import Reloader
+        Reloader(app, script_app, native_routes).install()
     return script_app
