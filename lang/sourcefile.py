@@ -65,5 +65,5 @@ def _check_kind(path: str, info: os.stat_result, limit: int) -> None:
         raise ScriptFileError(f"{path}: not a regular file (a device, pipe or socket), "
                               "so not a script")
     if info.st_size > limit:
-        raise ScriptFileError(f"{shown}: too large for a script ({info.st_size:,} bytes; "
+        raise ScriptFileError(f"{path}: too large for a script ({info.st_size:,} bytes; "
                               f"at most {limit:,})")
