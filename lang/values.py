@@ -598,16 +598,11 @@ _FREEZERS = {
 
 def freeze_all(bindings: dict) -> dict:
     """A new dict with every value of a module's top-level bindings frozen (one shared memo,
-    so values shared between bindings stay shared). Only names the script cannot write are
-    copied unchanged: the compiler's own (prefixed `ᵣ`) and Python's `__builtins__`. A
-    script's `__shared` is the script's, and frozen like any other."""
+    so values shared between bindings stay shared). Every binding is the script's, however it
+    is spelled (`__shared` too): the compiler's own state lives in closure cells named with its
+    prefix, which `_freeze_function` leaves alone."""
     memo: dict = {}
-    return {name: value if _not_the_scripts(name) else freeze(value, memo)
-            for name, value in bindings.items()}
-
-
-def _not_the_scripts(name: str) -> bool:
-    return name.startswith(COMPILER_PREFIX) or name == "__builtins__"
+    return {name: freeze(value, memo) for name, value in bindings.items()}
 
 
 # --- Python exceptions -> what scripts see -----------------------------------------------

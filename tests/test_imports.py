@@ -139,3 +139,11 @@ def test_double_underscore_names_are_frozen_like_any_other(tmp_path):
         with pytest.raises(ScriptError, match="frozen"):
             script.exports[name]()
     assert script.exports["__shared"] == []
+
+
+def test_handlers_see_double_underscore_values_frozen(tmp_path):
+    (tmp_path / "app.script").write_text('let __shared = []\nget "/" { __shared.append(1) }\n')
+    script = Loader().load(str(tmp_path / "app.script"))
+    (_, _, handler), = script.declarations
+    with pytest.raises(ScriptError, match="frozen"):
+        handler(None)

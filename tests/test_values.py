@@ -209,14 +209,10 @@ def test_freeze_leaves_compiler_cells_and_python_functions_alone():
     assert type(native()) is dict
 
 
-def test_freeze_all_shares_one_memo_and_skips_only_names_scripts_cannot_write():
+def test_freeze_all_shares_one_memo_and_freezes_every_binding():
     shared = [1]
-    builtins_dict = {"print": print}
-    own = {"x": 1}
-    frozen = freeze_all({"a": shared, "b": {"s": shared}, "__builtins__": builtins_dict,
-                         P + "modules": own, "__shared": [1]})
+    frozen = freeze_all({"a": shared, "b": {"s": shared}, "__shared": [1]})
     assert frozen["a"] is frozen["b"]["s"]
-    assert frozen["__builtins__"] is builtins_dict and frozen[P + "modules"] is own
     assert type(frozen["__shared"]) is FrozenList  # a script's name, however it is spelled
 
 
