@@ -106,6 +106,7 @@ _SERVE_SETTINGS = frozenset({
     "host", "port", "async_mode", "threads", "queue", "workers", "native", "keep_alive",
     "head_timeout", "body_timeout", "deadline", "drain", "max_body", "max_head",
     "max_headers", "max_steps", "reload", "data_dir", "log_format", "access_log",
+    "body_deadline", "write_timeout", "max_connections",
 })
 
 
@@ -150,6 +151,14 @@ def _add_serve_parser(sub) -> None:
                    help="the request head must arrive within S seconds, else 408 (default 10)")
     g.add_argument("--body-timeout", type=float, default=omit, metavar="S",
                    help="a request body stalled S seconds gets 408 (default 10)")
+    g.add_argument("--body-deadline", type=float, default=omit, metavar="S",
+                   help="the whole request body must arrive within S seconds, else 408 (default 60)")
+    g.add_argument("--write-timeout", type=float, default=omit, metavar="S",
+                   help="close a connection whose client reads none of a response for S "
+                        "seconds (default 30)")
+    g.add_argument("--max-connections", type=int, default=omit, metavar="N",
+                   help="open connections at most; new ones past it are closed at once "
+                        "(default 10000)")
     g.add_argument("--max-body", type=int, default=omit, metavar="BYTES",
                    help="larger request bodies get 413 (default 1048576)")
     g.add_argument("--max-head", type=int, default=omit, metavar="BYTES",

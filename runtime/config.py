@@ -40,6 +40,8 @@ class Settings:
     keep_alive: float = 5.0            # idle keep-alive connection closed after this
     head_timeout: float = 10.0         # whole request head must arrive within this (408)
     body_timeout: float = 10.0         # a request body stalled this long -> 408
+    body_deadline: float = 60.0        # the whole request body must arrive within this (408)
+    write_timeout: float = 30.0        # a client reading none of a response this long: closed
     deadline: float = 30.0             # handler deadline (scripts) -> 503
     drain: float = 30.0                # graceful shutdown: in-flight requests get this long
     max_body: int = 1024 * 1024        # 413 past it, decided from Content-Length
@@ -51,6 +53,7 @@ class Settings:
     data_dir: str | None = None
     reload: bool = False
     backlog: int = 2048
+    max_connections: int = 10_000      # open connections; new ones past it are closed at once
 
     def replace(self, **changes: Any) -> "Settings":
         unknown = [k for k in changes if k not in _FIELDS]
@@ -62,11 +65,12 @@ class Settings:
 
     def validate(self) -> None:
         """Raises ConfigError for values that cannot work (negative sizes, bad formats)."""
-        for name in ("keep_alive", "head_timeout", "body_timeout", "deadline", "drain"):
+        for name in ("keep_alive", "head_timeout", "body_timeout", "body_deadline",
+                     "write_timeout", "deadline", "drain"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {_flag(name)!r} must be a positive number of seconds")
         for name in ("max_body", "max_head", "max_headers", "threads", "queue", "workers",
-                     "max_steps", "backlog"):
+                     "max_steps", "backlog", "max_connections"):
             if getattr(self, name) < (0 if name == "max_body" else 1):
                 raise ConfigError(f"setting {_flag(name)!r} is too small: {getattr(self, name)}")
         if not 0 <= self.port <= 65535:
