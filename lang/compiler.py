@@ -22,11 +22,11 @@ import ast
 from types import CodeType
 
 from . import nodes as N
+from .dump import dump
 from .errors import Span
 from .limits import SMALL_WORK
-from .values import MAX_INT_BITS
 
-INT_LIMIT = 1 << MAX_INT_BITS  # results of native + and - must stay strictly inside +-INT_LIMIT
+INT_LIMIT = 1 << 4096  # results of native + and - stay strictly inside +-INT_LIMIT (values.MAX_INT_BITS)
 from .resolver import Binding, Function, Resolution
 
 _LOAD = ast.Load()
@@ -162,6 +162,7 @@ class Compiler:
         fn = _at(A.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
                                  decorator_list=[], returns=None, type_comment=None), span)
         tree = ast.Module(body=[fn], type_ignores=[])
+        dump("script", self.file, tree)
         code = compile(tree, self.file, "exec", dont_inherit=True, optimize=0)
         return Compiled(code, self.declarations, self.display_names, [b.name for b in exports])
 
