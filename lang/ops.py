@@ -274,8 +274,14 @@ def loop_range(*args):
 
 
 def check_str(s: str) -> str:
-    if len(s) > MAX_SIZE:
+    """After an interpolation with several dynamic parts: the size cap, and a long result's
+    copying and bytes charged."""
+    n = len(s)
+    if n > MAX_SIZE:
         raise _too_large("string")
+    if n > limits.SMALL_WORK * limits.TEXT_PER_STEP:
+        limits.work_text(n)
+        limits.allocate(n)
     return s
 
 

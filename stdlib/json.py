@@ -102,6 +102,11 @@ def decode(text):
             raise ScriptError("ValueError", f"json.decode(): invalid UTF-8 at byte {exc.start}") from None
     elif type(text) is not str:
         raise ScriptError("TypeError", f"json.decode() takes a string, not {type_name(text)}")
+    # The values made are charged before they are made, at four bytes per byte of text: a
+    # string takes about its text, a list slot (8 bytes) at least two characters ("1,").
+    limits.work_text(len(text))
+    if len(text) > limits.SMALL_WORK:
+        limits.allocate(len(text) * 4)
     try:
         return _DECODER.decode(text)
     except _json.JSONDecodeError as exc:

@@ -228,3 +228,24 @@ def test_nan_and_infinity_are_not_json():
         with pytest.raises(ScriptError) as info:
             run(BIG["encoded"], value)
         assert info.value.kind == "ValueError" and "NaN or infinity" in info.value.message
+
+
+TEXT = load("""
+import json
+fn two(a, b) { return "${a}${b}" }
+fn decoded(s) { return json.decode(s) }
+fn upper(s) { return s.upper() }
+""")
+
+
+def test_interpolation_and_text_methods_count_their_result():
+    half = "h" * 600_000
+    refused(TEXT["two"], half, half, match="memory budget", memory=1_000_000)
+    refused(TEXT["upper"], "u" * 2_000_000, match="memory budget", memory=1_000_000)
+    assert len(run(TEXT["two"], half, "!", memory=2_000_000)) == 600_001
+
+
+def test_json_decode_is_charged_before_it_builds():
+    text = "[" + ",".join(["1"] * 300_000) + "]"
+    refused(TEXT["decoded"], text, match="memory budget", memory=1_000_000)
+    assert len(run(TEXT["decoded"], text, memory=8_000_000)) == 300_000

@@ -137,3 +137,9 @@ def test_compiled_operators_agree_with_ops(op, a, b):
 ])
 def test_the_drift_found_stays_fixed(op, a, b):
     check(op, a, b)
+
+
+def test_the_compiled_int_cap_is_the_language_cap():
+    from rtserve.lang.compiler import INT_LIMIT
+    from rtserve.lang.values import MAX_INT_BITS
+    assert INT_LIMIT == 1 << MAX_INT_BITS
