@@ -20,6 +20,9 @@ values.py re-exports `equals`, `compare` and `repr_value`, which is where caller
 """
 from __future__ import annotations
 
+from itertools import chain, compress
+from operator import length_hint
+
 from . import limits
 from .errors import LimitError, ScriptError
 
@@ -275,78 +278,57 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
 _FLOAT_TEXT = 24  # the longest repr of a finite float
 
 
-def _not_finite() -> ScriptError:
-    return ScriptError("ValueError", "cannot encode NaN or infinity as JSON")
-
-
 def measure(value, max_size: int) -> int:
-    """A lower bound of the bytes of `value`'s JSON text, after charging one step per node
-    and refusing what cannot be encoded within `max_size` or MAX_NESTING levels (LimitError)
-    or at all (NaN and infinities: ScriptError ValueError, which JSON cannot hold).
+    """A lower bound of the characters of `value`'s compact JSON text, after charging one step
+    per node and refusing what cannot be encoded within `max_size` (LimitError) or nested past
+    MAX_NESTING levels (LimitError; a cyclic value: ScriptError ValueError, as the encoder
+    would say).
 
-    Shared structure is counted every time it is met, as the encoder will write it each time;
-    a cycle runs into the nesting cap, where it is told apart from mere depth (ScriptError
-    ValueError, as the encoder would say). Other leaves the encoder refuses (functions,
-    bytes) are left for it to name.
+    Shared structure is counted every time it is met, as the encoder will write it each time.
+    The walk goes level by level and does each level's work in C (`chain` gathers the
+    children, `compress` picks the containers among them, `length_hint` sums the strings'
+    lengths), with the next level's size charged before it is gathered; so measuring costs a
+    fraction of encoding. Leaves the encoders refuse (NaN, functions, bytes) are theirs to
+    name. The bound, by induction: a container's text is at least its number of children
+    (brackets and commas) plus its keys' and children's texts, and a string's at least its
+    length; `length_hint` gives exactly those numbers (0 for any other scalar).
     """
     t = type(value)
     if t is str:
-        size = len(value) + 2
-    elif t is float:
-        if value - value:  # inf - inf and nan - nan are nan (truthy); finite x - x is 0.0
-            raise _not_finite()
-        return 8
-    elif t not in _CONTAINERS:
-        return 8
-    else:
-        size = 0
-        visited = 0
-        stack = [(value, 1)]
-        pop, push = stack.pop, stack.append
-        lists = _LIST_TYPES
-        containers = _CONTAINERS
-        path: list[int] = []  # ids of the containers from the root to the current one
-        try:
-            while stack:
-                item, depth = pop()
-                del path[depth - 1:]
-                path.append(id(item))
-                if depth > MAX_NESTING:
-                    if len(set(path)) < len(path):
-                        raise ScriptError("ValueError", "cannot encode a cyclic value")
-                    raise nesting_error()
-                n = len(item)
-                visited += n + 1
-                size += n + 1  # brackets and separators
-                if type(item) in lists:
-                    children = item
-                else:
-                    children = item.values()
-                    for k in item:
-                        size += len(k) + 3 if type(k) is str else 6
-                for x in children:
-                    tx = type(x)
-                    if tx is str:
-                        size += len(x) + 2
-                    elif tx in containers:
-                        push((x, depth + 1))
-                    elif tx is int:
-                        size += 1 if -10 < x < 10 else x.bit_length() * 3 // 10 + 1
-                    elif tx is float:
-                        if x - x:
-                            raise _not_finite()
-                        size += 3
-                    else:
-                        size += 4
-                if size > max_size:
-                    from .values import size_error
-                    raise size_error("string")
-                if visited >= _BATCH:
-                    limits.charge(visited)
-                    visited = 0
-        finally:
-            if visited > limits.SMALL_WORK:
-                limits.charge(visited)
+        return _checked_size(len(value) + 2, max_size)
+    if t not in _CONTAINERS:
+        return 1  # a scalar: its text is short, and at least a character
+    size = 0
+    depth = 1
+    level = [value]
+    is_container, is_map = _CONTAINERS.__contains__, _MAP_TYPES.__contains__
+    while level:
+        if depth > MAX_NESTING:
+            if _cyclic(value):
+                raise ScriptError("ValueError", "cannot encode a cyclic value")
+            raise nesting_error()
+        n = sum(map(len, level))  # the children about to be gathered
+        limits.work_items(n + len(level))
+        size += n
+        if size > max_size:
+            break
+        kinds = list(map(type, level))
+        if any(map(is_map, kinds)):
+            maps = list(compress(level, map(is_map, kinds)))
+            size += sum(map(length_hint, chain.from_iterable(maps)))  # the keys
+            lists = compress(level, map(_LIST_TYPES.__contains__, kinds))
+            children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
+        else:
+            children = list(chain.from_iterable(level))
+        size += sum(map(length_hint, children))
+        if size > max_size:
+            break
+        level = list(compress(children, map(is_container, map(type, children))))
+        depth += 1
+    return _checked_size(size, max_size)
+
+
+def _checked_size(size: int, max_size: int) -> int:
     if size > max_size:
         from .values import size_error
         raise size_error("string")
@@ -354,4 +336,35 @@ def measure(value, max_size: int) -> int:
     return size
 
 
+def _cyclic(value) -> bool:
+    """Whether a container on the path from `value` contains itself (asked only once a walk
+    went past MAX_NESTING: a cycle is an endless path). Depth-first, the path kept as a set."""
+    active: set[int] = set()
+    stack: list = [value]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        if type(item) is _Leave:
+            active.discard(item.key)
+            continue
+        key = id(item)
+        if key in active:
+            return True
+        if len(active) > MAX_NESTING:
+            continue  # deep, and this branch need not be followed further
+        active.add(key)
+        stack.append(_Leave(key))
+        children = item if type(item) in _LIST_TYPES else item.values()
+        stack.extend(x for x in children if type(x) in _CONTAINERS)
+        visited += len(item) + 1
+        if visited >= _BATCH:
+            limits.charge(visited)
+            visited = 0
+    return False
+
+
 __all__ = ["MAX_NESTING", "equals", "compare", "render", "measure", "nesting_error"]
+
+# values.py defines the container classes and calls bind(); importing it here makes sure it
+# has, whichever of the two modules is imported first.
+from . import values as _values  # noqa: E402,F401

@@ -91,11 +91,14 @@ def _body_bytes(body) -> tuple[bytes, str]:
 def json_answer(value) -> bytes:
     """The compact JSON of a handler's result, charged to its invocation before it is built:
     one step per node, its bytes against the memory budget, refused past the string cap or
-    the nesting cap (LimitError) and for NaN or infinity (ScriptError), which JSON lacks."""
+    the nesting cap (LimitError), for a cycle and for NaN or infinity (ScriptError)."""
     size = measure(value, MAX_SIZE)
     if size > limits.SMALL_WORK:
         limits.allocate(2 * size)  # the text, then its UTF-8 bytes
-    return wire.dumps_json(value)
+    try:
+        return wire.dumps_json(value)
+    except ValueError:  # the encoder's one ValueError (cycles never reach it: measure)
+        raise ScriptError("ValueError", "cannot encode NaN or infinity as JSON") from None
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
