@@ -99,8 +99,8 @@ def _is_literal(e, types) -> bool:
 
 
 def _small_literal(e) -> bool:
-    """A non-negative int literal that cannot carry a sum past the int cap by itself."""
-    return _is_literal(e, (int,)) and 0 <= e.value < INT_LIMIT
+    """A non-negative int literal below 2**62 (a bool literal is not one)."""
+    return _is_literal(e, (int,)) and 0 <= e.value < 1 << 62
 
 
 class Compiled:
@@ -136,6 +136,9 @@ class Compiler:
             self.sealed |= {b for b in function.outer_assigned if not b.top_level}
             bindings += function.bindings
         self.int_only = self.infer_ints(bindings)
+        # Variables of `for i in range(<literals>)` never assigned otherwise: small and
+        # non-negative, so adding one can only pass the int cap upwards (one test, not two).
+        self.small_counters: set = set()
         # Loops being compiled in the current Python function, innermost last: "native" or
         # "body" (the body became a function called per iteration, see loop_body).
         self.loops: list[str] = []
@@ -360,6 +363,10 @@ class Compiler:
             if (isinstance(it, N.Call) and isinstance(it.func, N.Name) and it.func.id == "range"
                     and self.binding(it.func).kind == "builtin" and not it.kwargs and len(s.names) == 1):
                 value = _call(_helper("loop_range"), *[self.expr(a) for a in it.args])
+                counter = self.res.binding_of[(id(s), s.names[0])]
+                if not counter.assignments and it.args and all(_small_literal(a) for a in it.args) \
+                        and (len(it.args) < 3 or it.args[2].value > 0):
+                    self.small_counters.add(counter)  # 0 <= it < 2**62 on every iteration
             elif len(s.names) == 2:
                 value = _call(_helper("pairs"), self.expr(it))
             else:
@@ -613,7 +620,7 @@ class Compiler:
         if op == "+":
             if self.number_certain(left_node) or self.number_certain(right_node):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
-                                           _small_literal(left_node) or _small_literal(right_node), None), span)
+                                           self.small(left_node) or self.small(right_node), False), span)
             r = P + "r"
             result = A.BinOp(left=left, op=ast.Add(), right=right)
             if _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
@@ -632,7 +639,7 @@ class Compiler:
             return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
         if op == "-":
             return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
-                                       False, _small_literal(right_node)), span)
+                                       False, self.small(right_node)), span)
         if op == "*":
             if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
                 return _at(A.BinOp(left=left, op=ast.Mult(), right=right), span)
@@ -671,6 +678,10 @@ class Compiler:
                 body=A.Compare(left=pair[0], ops=[_CMPOPS[op]()], comparators=[pair[1]]),
                 orelse=_call(_helper(_ORDERING[op]), *pair)), span)
         return _at(_call(_helper(_ORDERING[op]), left, right), span)
+
+    def small(self, e) -> bool:
+        """Is `e` certainly an int in [0, 2**62): a literal, or a small range counter?"""
+        return _small_literal(e) or (isinstance(e, N.Name) and self.binding(e) in self.small_counters)
 
     def int_range(self, value: ast.expr) -> ast.expr:
         """`-INT_LIMIT < value < INT_LIMIT`: the inline test of the 4,096-bit cap."""

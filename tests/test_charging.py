@@ -117,6 +117,8 @@ fn shrink(n) { let x = -1; for i in range(n) { x = x - (0 - x) }; return x }
 fn plus(a, b) { return a + b }
 fn minus(a, b) { return a - b }
 fn rep(s, n) { return s * n }
+fn count_up(t) { for i in range(10) { t = t + i }; return t }
+fn count_down(t) { for i in range(10) { t = t - i }; return t }
 fn build(n) { let s = ""; for i in range(n) { s += "x" }; return len(s) }
 fn keep(s, n) { let kept = []; for i in range(n) { kept.append(s + "!") }; return len(kept) }
 """)
@@ -149,6 +151,12 @@ def test_plus_and_minus_check_the_integer_cap():
         run(OPS["plus"], 2 ** 4096 - 1, 1)
     with pytest.raises(LimitError, match="integer too large"):
         run(OPS["minus"], -(2 ** 4096) + 1, 1)
+    # a range counter over literal bounds is small and non-negative: one-sided tests suffice
+    assert run(OPS["count_up"], 2 ** 4096 - 46) == 2 ** 4096 - 1
+    with pytest.raises(LimitError, match="integer too large"):
+        run(OPS["count_up"], 2 ** 4096 - 45)
+    with pytest.raises(LimitError, match="integer too large"):
+        run(OPS["count_down"], -(2 ** 4096) + 45)
 
 
 def test_repeat_is_charged_before_it_is_built():
