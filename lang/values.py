@@ -492,7 +492,10 @@ def freeze_all(bindings: dict) -> dict:
     is spelled (`__shared` too): the compiler's own state lives in closure cells named with its
     prefix, which `_freeze_function` leaves alone."""
     memo: dict = {}
-    return {name: freeze(value, memo) for name, value in bindings.items()}
+    try:
+        return {name: freeze(value, memo) for name, value in bindings.items()}
+    except RecursionError:  # freezing follows nesting with Python's own recursion
+        raise LimitError("a top-level value is nested too deeply to freeze") from None
 
 
 # --- Python exceptions -> what scripts see -----------------------------------------------

@@ -257,3 +257,9 @@ def test_json_decode_is_charged_before_it_builds():
     text = "[" + ",".join(["1"] * 300_000) + "]"
     refused(TEXT["decoded"], text, match="memory budget", memory=1_000_000)
     assert len(run(TEXT["decoded"], text, memory=8_000_000)) == 300_000
+
+
+def test_a_deeply_nested_top_level_value_is_a_limit_error_when_frozen():
+    with pytest.raises(LimitError, match="nested too deeply to freeze"):
+        run(lambda: load("fn deep(d) { let x = []; for i in range(d) { x = [x] }; return x }\n"
+                         "let X = deep(100000)"), steps=None)
