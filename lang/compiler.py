@@ -658,25 +658,12 @@ class Compiler:
         if op in ("in", "not in"):
             found = _call(_helper("contains"), right, left)
             return _at(found if op == "in" else A.UnaryOp(op=ast.Not(), operand=found), span)
-        # Ordering: native when Python's answer, or its TypeError, is the language's: a
-        # string literal on one side, or numbers certain on both. A number certain on one
-        # side only is native too once the other is known not to be a bool (Python orders
-        # bools as numbers; the language does not). Else lang/ops, i.e. lang/nested.compare.
-        left_number, right_number = self.number_certain(left_node), self.number_certain(right_node)
-        if (left_number and right_number) or _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
+        # Ordering: native when one side is certainly a number or a string literal: then
+        # Python's answer, or its TypeError, is the language's (a bool orders as 0 or 1, as
+        # it counts in arithmetic). Else lang/ops, i.e. lang/nested.compare.
+        if self.number_certain(left_node) or self.number_certain(right_node) or \
+                _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
             return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
-        if left_number or right_number:
-            other_node = right_node if left_number else left_node
-            if isinstance(other_node, N.Name):
-                first, other = self.expr(other_node), (right if left_number else left)  # a name: read twice
-            else:
-                t = self.temp()
-                first, other = A.NamedExpr(target=_name(t, ast.Store()), value=right if left_number else left), _name(t)
-            pair = (left, other) if left_number else (other, right)
-            return _at(A.IfExp(
-                test=A.Compare(left=_call(_helper("type"), first), ops=[ast.IsNot()], comparators=[_helper("bool")]),
-                body=A.Compare(left=pair[0], ops=[_CMPOPS[op]()], comparators=[pair[1]]),
-                orelse=_call(_helper(_ORDERING[op]), *pair)), span)
         return _at(_call(_helper(_ORDERING[op]), left, right), span)
 
     def small(self, e) -> bool:

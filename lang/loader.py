@@ -64,7 +64,7 @@ def _base_globals() -> dict:
         "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "frozen_capture": ops.frozen_capture, "refill": limits.refill,
-        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "bool": bool, "str": to_str,
+        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str,
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})

@@ -20,8 +20,8 @@ values.py re-exports `equals`, `compare` and `repr_value`, which is where caller
 """
 from __future__ import annotations
 
-from itertools import chain, compress
-from operator import length_hint
+from itertools import chain, compress, repeat
+from operator import is_, length_hint
 
 from . import limits
 from .errors import LimitError, ScriptError
@@ -41,6 +41,7 @@ _LIST_TYPES: frozenset = frozenset()
 _MAP_TYPES: frozenset = frozenset()
 _SCALAR_TYPES = frozenset((NoneType, bool, int, float, str, bytes))
 _NUMBER_TYPES = frozenset((int, float))
+_ORDERED_NUMBERS = frozenset((int, float, bool))  # a bool orders as 0 or 1, as in arithmetic
 
 
 def bind(frozen_list, frozen_map) -> None:
@@ -146,15 +147,16 @@ def _deep_equals(a, b) -> bool:
 
 
 def compare(a, b) -> int:
-    """-1, 0 or 1 for the language's ordering (§2): numbers with numbers, strings with
-    strings, lists lexicographically. Raises ScriptError TypeError for anything else.
+    """-1, 0 or 1 for the language's ordering (§2): numbers with numbers (a bool counting as
+    0 or 1, as in arithmetic), strings with strings, lists lexicographically. Raises
+    ScriptError TypeError for anything else.
     NaN compares as 0 with everything, so `<` on it is false, as in IEEE.
     """
     depth = 0
     while True:
         ta = type(a)
         tb = type(b)
-        if (ta in _NUMBER_TYPES and tb in _NUMBER_TYPES) or (ta is str and tb is str):
+        if (ta in _ORDERED_NUMBERS and tb in _ORDERED_NUMBERS) or (ta is str and tb is str):
             return (a > b) - (a < b)
         if ta in _LIST_TYPES and tb in _LIST_TYPES:
             # Lexicographic: the first pair that differs decides, compared in turn (a loop,
@@ -291,7 +293,7 @@ def measure(value, max_size: int) -> int:
     fraction of encoding. Leaves the encoders refuse (NaN, functions, bytes) are theirs to
     name. The bound, by induction: a container's text is at least its number of children
     (brackets and commas) plus its keys' and children's texts, and a string's at least its
-    length; `length_hint` gives exactly those numbers (0 for any other scalar).
+    length (a key's: `length_hint`, 0 for a key that is not a string).
     """
     t = type(value)
     if t is str:
@@ -320,10 +322,11 @@ def measure(value, max_size: int) -> int:
             children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
         else:
             children = list(chain.from_iterable(level))
-        size += sum(map(length_hint, children))
+        kinds = list(map(type, children))
+        size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))  # the strings
         if size > max_size:
             break
-        level = list(compress(children, map(is_container, map(type, children))))
+        level = list(compress(children, map(is_container, kinds)))
         depth += 1
     return _checked_size(size, max_size)
 

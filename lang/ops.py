@@ -174,7 +174,7 @@ def _ordering(op: str):
 
     def ordering(a, b) -> bool:
         ta, tb = type(a), type(b)
-        if (ta is int or ta is float) and (tb is int or tb is float) or (ta is str and tb is str):
+        if (ta in _ARITH and tb in _ARITH) or (ta is str and tb is str):
             return test((a > b) - (a < b))
         return test(compare(a, b))
     ordering.__name__ = ordering.__qualname__ = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}[op]

@@ -141,8 +141,9 @@ def test_min_max():
         B["min"]([])
     with script_error("TypeError", "cannot compare int with string"):
         B["max"]([1, "a"])
-    with script_error("TypeError", "cannot compare bool"):
-        B["max"]([True, False])
+    assert B["max"]([True, False]) is True and B["min"]([True, 0.5]) == 0.5  # bools order as 0 and 1
+    with script_error("TypeError", "cannot compare bool with string"):
+        B["max"]([True, "a"])
     with script_error("TypeError", "min\\(\\) takes a list or at least two values"):
         B["min"]()
     with script_error("TypeError", "key must be a function"):

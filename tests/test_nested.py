@@ -60,7 +60,7 @@ def ref_equals(a, b) -> bool:
 
 def ref_compare(a, b) -> int:
     ta, tb = type(a), type(b)
-    if (ta in (int, float) and tb in (int, float)) or (ta is str and tb is str):
+    if (ta in (int, float, bool) and tb in (int, float, bool)) or (ta is str and tb is str):
         return (a > b) - (a < b)
     if isinstance(a, list) and isinstance(b, list):
         for x, y in zip(a, b):

@@ -69,7 +69,7 @@ def map_arg(fname: str, value):
     return value
 
 
-_ORDER_CLASSES = {int: "number", float: "number", str: "string", list: "list", FrozenList: "list"}
+_ORDER_CLASSES = {int: "number", float: "number", bool: "number", str: "string", list: "list", FrozenList: "list"}
 
 
 def order_key(fname: str, values):

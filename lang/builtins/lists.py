@@ -16,17 +16,20 @@ _GROWTH_CHUNK = 4096  # list slots charged to the memory budget at once, as a li
 
 
 def _growing(xs) -> None:
-    """Before one more slot: the size cap, and a chunk of slots against the memory budget
-    each time the list grows past a multiple of _GROWTH_CHUNK."""
+    """Before one more slot: the size cap, and the chunk of slots just filled against the
+    memory budget each time the list grows past a multiple of _GROWTH_CHUNK (a list's first
+    chunk is free, like all small work)."""
     n = len(xs)
     if n >= MAX_SIZE:
         raise size_error("list")
-    if not n % _GROWTH_CHUNK:
+    if n and not n % _GROWTH_CHUNK:
         limits.allocate_items(_GROWTH_CHUNK)
 
 
 def _l_append(xs, value):
-    _growing(xs)
+    n = len(xs)  # _growing's test, inlined: append is the hot one
+    if n >= MAX_SIZE or (n and not n % _GROWTH_CHUNK):
+        _growing(xs)
     xs.append(value)
 
 
