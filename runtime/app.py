@@ -77,6 +77,10 @@ class App:
         # Answers requests no route matched, given (request, match): the scripting layer's
         # top-level `use` wraps those too. None: a plain 404/405.
         self.unrouted: Callable[[Request, Any], Any] | None = None
+        # Layers put around every route's handler when serving starts, whenever the route was
+        # registered: `wrap(handler, method, pattern, source)` -> handler. The scripting layer
+        # puts a script's top-level `use` and `on error` around native and static routes here.
+        self.route_layers: list[Callable[..., Handler]] = []
 
     # -- registration --------------------------------------------------------------------------
 
@@ -130,6 +134,9 @@ class App:
         awaitable, a Deferred (the scripting bridge) or a Streamed response. Built once the
         routes and settings are final (the server does at start), with everything it needs
         bound, since it runs for every request."""
+        for layer in self.route_layers:
+            self.router.wrap_handlers(layer)
+        self.route_layers = []
         if self.middleware:
             return self._dispatch_through_middleware
         self.router.compile()

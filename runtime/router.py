@@ -256,6 +256,16 @@ class Router:
         """(method, pattern, handler, source) for every route, in registration order."""
         return [(r.method, r.pattern, r.handler, r.source) for r in self._routes]
 
+    def wrap_handlers(self, wrap) -> None:
+        """Replace every route's handler with `wrap(handler, method, pattern, source)` (which
+        may return the handler itself): how a layer puts itself around routes registered
+        before it knew of them."""
+        for route in self._routes:
+            route.handler = wrap(route.handler, route.method, route.pattern, route.source)
+            route.found = (route.handler, _NO_PARAMS, route.pattern)
+        self._compiled = None
+        self.find = self._compile_then_find
+
     def compile(self) -> None:
         """Build the lookup function now (else the first `match` does). Call it at startup:
         it takes milliseconds for hundreds of routes."""
