@@ -35,8 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config = args.config if args.config is not None else (
             "rt.toml" if os.path.isfile("rt.toml") else None)
         settings = load_toml(config) if config is not None else Settings()
-        if "native" in given:
-            given["native"] = settings.native + tuple(given["native"])
+        for granted in ("native", "allow_env", "allow_fetch"):  # lists: flags add to rt.toml's
+            if granted in given:
+                given[granted] = getattr(settings, granted) + tuple(given[granted])
         settings = settings.replace(**given)
     except ConfigError as exc:
         print(f"rt: error: {exc}", file=sys.stderr)
@@ -106,6 +107,7 @@ _SERVE_SETTINGS = frozenset({
     "host", "port", "async_mode", "threads", "queue", "workers", "native", "keep_alive",
     "head_timeout", "body_timeout", "deadline", "drain", "max_body", "max_head",
     "max_headers", "max_steps", "reload", "data_dir", "log_format", "access_log",
+    "allow_env", "allow_fetch", "fetch_max_body",
 })
 
 
@@ -158,6 +160,15 @@ def _add_serve_parser(sub) -> None:
                    help="more request headers than this get 431 (default 100)")
     g.add_argument("--drain", type=float, default=omit, metavar="S",
                    help="on SIGTERM/SIGINT, give in-flight requests S seconds (default 30)")
+    g = p.add_argument_group("what scripts may reach (nothing by default)")
+    g.add_argument("--allow-env", action="append", default=omit, metavar="NAME",
+                   help="let scripts read environment variable NAME with env.get (repeatable; "
+                        "env = [...] in rt.toml)")
+    g.add_argument("--allow-fetch", action="append", default=omit, metavar="HOST[:PORT]",
+                   help="let http.fetch reach HOST (any port, or only PORT; repeatable); "
+                        "a loopback or private address must be named explicitly")
+    g.add_argument("--fetch-max-body", type=int, default=omit, metavar="BYTES",
+                   help="http.fetch response bodies larger than this fail (default 8 MiB)")
     g = p.add_argument_group("configuration and logs")
     g.add_argument("--config", default=None, metavar="PATH",
                    help="settings file (default: ./rt.toml when present); flags override it")

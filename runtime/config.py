@@ -51,6 +51,9 @@ class Settings:
     data_dir: str | None = None
     reload: bool = False
     backlog: int = 2048
+    allow_env: tuple[str, ...] = ()    # environment variables scripts may read (env.get)
+    allow_fetch: tuple[str, ...] = ()  # HOST[:PORT] scripts may reach with http.fetch
+    fetch_max_body: int = 8 * 1024 * 1024  # http.fetch response body cap
 
     def replace(self, **changes: Any) -> "Settings":
         unknown = [k for k in changes if k not in _FIELDS]
@@ -66,7 +69,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {_flag(name)!r} must be a positive number of seconds")
         for name in ("max_body", "max_head", "max_headers", "threads", "queue", "workers",
-                     "max_steps", "backlog"):
+                     "max_steps", "backlog", "fetch_max_body"):
             if getattr(self, name) < (0 if name == "max_body" else 1):
                 raise ConfigError(f"setting {_flag(name)!r} is too small: {getattr(self, name)}")
         if not 0 <= self.port <= 65535:
@@ -74,13 +77,16 @@ class Settings:
         if self.reload and self.workers > 1:
             raise ConfigError("setting 'reload' is for development and works with one worker "
                               "(drop 'workers' or 'reload')")
+        for name in self.allow_env:
+            if not name or "=" in name or "\0" in name:
+                raise ConfigError(f"setting 'allow-env' names an environment variable, not {name!r}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"setting 'log-format' must be 'text' or 'json', got {self.log_format!r}")
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 # TOML/flag spelling -> field name where they differ beyond dashes.
-_ALIASES = {"async": "async_mode"}
+_ALIASES = {"async": "async_mode", "env": "allow_env"}
 
 
 def _flag(name: str) -> str:

@@ -16,8 +16,10 @@ from rtserve.lang.stack import format_error
 from rtserve.lang.values import translate_exception
 
 
-def new_loader(on_declaration=None) -> Loader:
-    return Loader(modules=stdlib.modules(), on_declaration=on_declaration)
+def new_loader(on_declaration=None, config=None) -> Loader:
+    """A Loader with the stdlib modules; `config` (the server's Settings) decides what the
+    granted ones (env, http) may reach; None grants nothing."""
+    return Loader(modules=stdlib.modules(config), on_declaration=on_declaration)
 
 
 def describe_runtime_error(exc: BaseException) -> str:
@@ -68,7 +70,7 @@ def mount_script(app, path: str, settings):
     """Serve the script at `path` on `app` (see runtime/script_app.py)."""
     from .mount import mount_script as mount
     try:
-        return mount(app, path, settings, new_loader)
+        return mount(app, path, settings, lambda: new_loader(config=settings))
     except (ErrorList, RtError):
         raise
     except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading

@@ -34,6 +34,7 @@ from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, Sc
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
@@ -109,7 +110,8 @@ class ScriptApp:
     # -- loading -----------------------------------------------------------------------------
 
     def mount(self) -> None:
-        set_print_sink(lambda line: log.info("%s", line))
+        # print() and log.* share one writer: the per-request bound and the request id
+        set_print_sink(ScriptOutput(self.settings.log_format).print_line)
         limits.depth_guard().__enter__()  # script call depth, process-wide
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
@@ -194,6 +196,7 @@ class ScriptApp:
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
         budget.deadline = time.monotonic() + settings.deadline
+        budget.begin(sreq.http)
         try:
             return run(sreq)
         except BaseException as exc:  # noqa: B036 - sorted out below, re-raised if not ours
@@ -249,6 +252,7 @@ class ScriptApp:
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
             budget.deadline = monotonic() + deadline
+            budget.begin(req)
             try:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
