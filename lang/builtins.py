@@ -418,8 +418,15 @@ def _headers(fname: str, headers) -> dict:
     for name, value in headers.items():
         if _python_type(name) is not str:
             raise ScriptError("TypeError", f"{fname}(): a header name must be a string, not {type_name(name)}")
+        if _python_type(value) in _LIST_TYPES:  # one field line per item (set-cookie)
+            if not all(_python_type(item) is str for item in value):
+                raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, "
+                                  "a number or a list of strings")
+            result[name.lower()] = list(value)
+            continue
         if _python_type(value) not in _HEADER_VALUE_TYPES:
-            raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, not {type_name(value)}")
+            raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, "
+                              f"a number or a list of strings, not {type_name(value)}")
         result[name.lower()] = value if _python_type(value) is str else to_str(value)
     return result
 

@@ -77,6 +77,12 @@ class Settings:
         if self.reload and self.workers > 1:
             raise ConfigError("setting 'reload' is for development and works with one worker "
                               "(drop 'workers' or 'reload')")
+        if self.allow_fetch:
+            from rtserve.stdlib._fetch_policy import Policy, PolicyError
+            try:
+                Policy(self.allow_fetch)
+            except PolicyError as exc:
+                raise ConfigError(str(exc)) from None
         for name in self.allow_env:
             if not name or "=" in name or "\0" in name:
                 raise ConfigError(f"setting 'allow-env' names an environment variable, not {name!r}")

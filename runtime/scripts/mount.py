@@ -33,7 +33,7 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse, translate_exception
 from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
@@ -119,6 +119,12 @@ class ScriptApp:
             script = self.loader.load(self.path)
         finally:
             limits.activate(previous)
+        if not self.settings.async_mode and _imports_stdlib(self.loader, "http"):
+            # http.fetch waits on the network: never on the event loop.
+            self.settings = self.settings.replace(async_mode=True)
+            logging.getLogger("rt").info(
+                "%s imports http: its handlers run on the worker thread pool (as with --async), "
+                "so the event loop never waits on the network", self.path)
         if self.settings.reload:
             from .reload import ReloadWatch
             files = [s.real_path for s in self.loader.scripts.values()]
@@ -499,7 +505,9 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         if t is str or t is bytes or t is Response or value is None:
             return value
         if t is ScriptResponse:
-            headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+            # A list value is one field line per item (several set-cookie; STDLIB.md).
+            headers = {str(k).lower(): [str(x) for x in v] if isinstance(v, list) else str(v)
+                       for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
             # A line break in a header is the script's mistake: refuse it here, where the
@@ -513,6 +521,12 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
         return _error_response(500, "internal server error", req.id)
+
+
+def _imports_stdlib(loader, name: str) -> bool:
+    """Whether any script the loader loaded imports the stdlib module `name`."""
+    return any(isinstance(target, Module) and target.name == name
+               for script in loader.scripts.values() for _, target in script.imports)
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
