@@ -61,6 +61,7 @@ from types import CodeType, FunctionType
 from urllib.parse import quote, unquote_to_bytes
 
 from rtserve.lang.cache import cache_dir, write_atomically
+from rtserve.lang.dump import dump, wanted
 from rtserve.lang.errors import RtError
 
 __all__ = [
@@ -595,6 +596,7 @@ def _generate(routes: list[Route]) -> tuple[CodeType, dict]:
     ]
     arguments = ast.arguments([], [ast.arg("method", **_POS), ast.arg("path", **_POS)], None, [], [], None, [])
     module = ast.Module([ast.FunctionDef("find", arguments, body, [], None, **_POS)], [])
+    dump("router", f"{len(routes)} routes", module)
     code = next(c for c in compile(module, "<router>", "exec").co_consts if isinstance(c, CodeType))
     return code, gen.recipe
 
@@ -621,7 +623,7 @@ _generator_digest: bytes | None = None
 
 
 def _cached_code(routes: list[Route]) -> tuple[CodeType, dict]:
-    if len(routes) < CACHE_FROM_ROUTES:
+    if len(routes) < CACHE_FROM_ROUTES or wanted("router"):
         return _generate(routes)
     directory = cache_dir()
     if directory is None:

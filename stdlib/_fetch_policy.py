@@ -44,19 +44,19 @@ def _parse_entry(text: str):
         try:
             return ipaddress.ip_network(raw, strict=False)
         except ValueError:
-            raise PolicyError(f"--allow-fetch {text!r}: not a HOST[:PORT] or an address range") from None
+            raise PolicyError(f"{text!r}: not a HOST[:PORT] or an address range") from None
     host, port = raw, None
     if raw.startswith("["):
         end = raw.find("]")
         host, rest = raw[1:end], raw[end + 1:]
         if end < 0 or (rest and not rest.startswith(":")):
-            raise PolicyError(f"--allow-fetch {text!r}: bad bracketed IPv6 address")
+            raise PolicyError(f"{text!r}: bad bracketed IPv6 address")
         port = rest[1:] or None
     elif raw.count(":") == 1:
         host, port = raw.split(":")
     if port is not None:
         if not port.isdigit() or not 0 < int(port) < 65536:
-            raise PolicyError(f"--allow-fetch {text!r}: bad port {port!r}")
+            raise PolicyError(f"{text!r}: bad port {port!r}")
         port = int(port)
     try:
         address = ipaddress.ip_address(host)
@@ -64,7 +64,7 @@ def _parse_entry(text: str):
     except ValueError:
         pass
     if not _NAME.fullmatch(host) or len(host) > 253:
-        raise PolicyError(f"--allow-fetch {text!r}: not a host name, IP address or HOST:PORT")
+        raise PolicyError(f"{text!r}: not a host name, IP address or HOST:PORT")
     return _Entry(host.lower().rstrip("."), port, None)
 
 

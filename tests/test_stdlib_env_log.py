@@ -56,7 +56,7 @@ def test_allow_env_from_rt_toml_and_flags(tmp_path):
     with pytest.raises(ConfigError, match="setting 'allow-env' must be"):
         load_toml(str(path))
     path.write_text('env = ["A=B"]\n')
-    with pytest.raises(ConfigError, match="names an environment variable, not 'A=B'"):
+    with pytest.raises(ConfigError, match="setting 'allow-env' names environment variables, not 'A=B'"):
         load_toml(str(path))
     args = build_parser().parse_args(["serve", "x.script", "--allow-env", "A", "--allow-env", "B"])
     assert args.allow_env == ["A", "B"]

@@ -2,6 +2,7 @@
 refused hosts and addresses, redirects re-checked hop by hop, connection reuse, the address
 checked is the address connected to) and cookie's checked Set-Cookie values."""
 import json
+import re
 import socket
 import time
 
@@ -191,12 +192,21 @@ def raises_refused(match):
     return pytest.raises(Refused, match=match)
 
 
-@pytest.mark.parametrize("entry", ["", "a b", "host:0", "host:99999", "[::1", "10.0.0.0/33", "exa_mple.com", "a:b:c"])
+@pytest.mark.parametrize("entry", ["a b", "host:0", "host:99999", "[::1", "10.0.0.0/33", "exa_mple.com", "a:b:c"])
 def test_bad_allow_fetch_entries_are_config_errors(entry):
-    with pytest.raises(PolicyError):
+    with pytest.raises(PolicyError, match="^" + re.escape(repr(entry)) + ": "):
         Policy([entry])
-    with pytest.raises(ConfigError, match="--allow-fetch"):
+    with pytest.raises(ConfigError, match=re.escape(f"setting 'allow-fetch' entry {entry!r}: ")):
         Settings().replace(allow_fetch=(entry,))
+
+
+def test_allow_fetch_flags_add_to_rt_toml(tmp_path):
+    from rtserve.runtime.config import resolve
+    path = tmp_path / "rt.toml"
+    path.write_text('allow-fetch = ["api.example.com"]\nenv = ["A"]\n')
+    settings = resolve({"allow_fetch": ["10.0.0.0/8,127.0.0.1:8080"]}, {}, str(path))
+    assert settings.allow_fetch == ("api.example.com", "10.0.0.0/8", "127.0.0.1:8080")
+    assert settings.allow_env == ("A",) and settings.fetch_max_body == 8 * 1024 * 1024
 
 
 # --- redirects -------------------------------------------------------------------------------
