@@ -228,8 +228,9 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if slot == 0:  # every worker fails alike: one report is enough
-                    app.report_hook_failure("on_start", exc.__cause__)
+                # Reported before exiting, so the first worker to fail is always heard; the
+                # supervisor then stops the others, which may not get as far.
+                app.report_hook_failure("on_start", exc.__cause__)
                 code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)
