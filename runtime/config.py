@@ -460,8 +460,8 @@ def from_flags(given: Mapping[str, Any]) -> dict[str, Any]:
     for name, raw in given.items():
         spec = SPECS[name]
         where = FLAG
-        if spec.kind == "list":
-            value = tuple(part for item in raw for part in spec.parse_text(item, where))
+        if spec.kind == "list":  # a repeated flag: one value each (a path may hold a comma)
+            value = tuple(raw)
         elif isinstance(raw, str):
             value = spec.parse_text(raw, where)
         else:

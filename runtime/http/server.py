@@ -205,6 +205,9 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
     stopping = failed = False
+    import multiprocessing  # only a supervisor needs it
+    # Taken (never released) by the first worker whose start fails: one report, not N.
+    first_failure = multiprocessing.Lock()
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -215,7 +218,7 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if slot == 0:  # every worker fails alike: one report is enough
+                if first_failure.acquire(block=False):  # the first worker to fail reports
                     app.report_hook_failure("on_start", exc.__cause__)
                 code = EXIT_START_FAILED
             except BaseException:
