@@ -315,5 +315,7 @@ def test_optional_numbers_are_none_or_checked():
     spec = dataclasses.replace(SPECS["port"], optional=True)
     assert isinstance(spec, Spec)
     spec.check(None, "")
-    with pytest.raises(ConfigError, match="must be a finite number"):
+    with pytest.raises(ConfigError, match="must be an integer, got nan"):
         spec.check(float("nan"), "")
+    with pytest.raises(ConfigError, match="must be 0 to 65,535"):
+        spec.check(70000, "")
