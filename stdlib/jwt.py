@@ -118,9 +118,9 @@ def _algs(fname: str, algs) -> list[str]:
 
 
 def _time_claim(claims: dict, name: str, refuse) -> float | None:
-    value = claims.get(name)
-    if value is None:
+    if name not in claims:
         return None
+    value = claims[name]  # present but null is malformed: it must not mean "never expires"
     if type(value) is not int and type(value) is not float:
         raise refuse(f"claim {name!r} must be a number of seconds")
     return value
@@ -142,7 +142,7 @@ def sign(claims, key, alg="HS256", expires_in=None) -> str:
         claims.setdefault("iat", now)
         claims["exp"] = now + int(expires_in)
     for name in _TIME_CLAIMS:
-        if name in claims and claims[name] is not None:
+        if name in claims:
             _args.number(fname, f"claim {name!r}", claims[name])
     signing_key = _hmac_key(fname, secret, [alg]) if alg in HMAC_ALGS else _pem_key(fname, secret, [alg], True)[0]
     try:
