@@ -219,6 +219,9 @@ def test_redirects_are_followed(server):
     assert seen["method"] == "GET" and seen["body"] == ""
     kept = fetch(server.url("/redirect?code=307&to=/echo"), method="POST", body="data")["json"]()
     assert kept["method"] == "POST" and kept["body"] == "data"
+    with raises("FetchError", r"redirected to an unusable location: url must start with http:// or https://") as info:
+        fetch(server.url("/redirect?to=ftp://example.com/file"))
+    assert info.value.value == "protocol"
     with raises("FetchError", "more than 5 redirects") as info:
         fetch(server.url("/loop"))
     assert info.value.value == "redirects"
