@@ -258,6 +258,14 @@ def test_connection_failures_are_fetch_errors():
     assert info.value.value == "dns"
 
 
+def test_https_verifies_the_certificate(tmp_path):
+    from fetch_servers import self_signed_context
+    with FetchServer(tls=self_signed_context(str(tmp_path))) as tls_server:
+        with raises("FetchError", rf"TLS with 127.0.0.1 failed: .*certificate verify failed") as info:
+            fetcher(f"127.0.0.1:{tls_server.port}")(tls_server.url("/hello"))
+        assert info.value.value == "tls" and tls_server.url("/").startswith("https://")
+
+
 @pytest.mark.parametrize("kwargs, kind, match", [
     ({"url": "ftp://x/"}, "ValueError", r"url must start with http:// or https://"),
     ({"url": "http:///x"}, "ValueError", r"has no host"),
