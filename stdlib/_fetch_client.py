@@ -87,7 +87,8 @@ class Client:
         except (ProtocolError, HTTPError, OSError) as exc:
             raise FetchFailed("protocol", f"{host}:{port} broke off the exchange: {_reason(exc)}") from None
         try:
-            data = self._read_body(response, end, timeout)
+            no_body = method == "HEAD" or response.status in (204, 304)
+            data = b"" if no_body else self._read_body(response, end, timeout)
         except BaseException:
             response.close()  # a half-read connection is never reused
             raise

@@ -127,6 +127,8 @@ def test_a_body_over_the_cap_fails(server, path, match):
         allowed(server, max_body=1000)(server.url(path))
     assert info.value.value == "too large"
     assert allowed(server, max_body=1000)(server.url("/big?n=1000"))["bytes"] == b"x" * 1000
+    head = allowed(server, max_body=1000)(server.url("/big?n=5000"), method="HEAD")
+    assert head["status"] == 200 and head["headers"]["content-length"] == "5000" and head["bytes"] == b""
 
 
 def test_fetch_charges_the_answer_to_the_memory_budget(server):
