@@ -94,11 +94,9 @@ def cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _mount_script(app, path: str, settings) -> None:
-    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`."""
-    import os
+    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`. A missing file, a
+    folder, FIFO or device is the loader's error (lang/sourcefile.py), like any import's."""
     from .scripts.load import mount_script
-    if not os.path.isfile(path):
-        raise OSError(f"{path}: file not found")
     mount_script(app, path, settings)
 
 

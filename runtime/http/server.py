@@ -44,11 +44,9 @@ class _JsonFormatter(logging.Formatter):
         for key in ("method", "target", "status", "request_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
-        for key, value in getattr(record, "fields", {}).items():  # structured fields (script log)
-            entry[key if key not in entry else "field_" + key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json.dumps(entry)
 
 
 def configure_logging(log_format: str = "text") -> None:
@@ -218,6 +216,9 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
     stopping = failed = False
+    import multiprocessing  # only a supervisor needs it
+    # Taken (never released) by the first worker whose start fails: one report, not N.
+    first_failure = multiprocessing.Lock()
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -228,7 +229,7 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if slot == 0:  # every worker fails alike: one report is enough
+                if first_failure.acquire(block=False):  # the first worker to fail reports
                     app.report_hook_failure("on_start", exc.__cause__)
                 code = EXIT_START_FAILED
             except BaseException:
