@@ -206,7 +206,7 @@ def test_allow_fetch_flags_add_to_rt_toml(tmp_path):
     from rtserve.runtime.config import resolve
     path = tmp_path / "rt.toml"
     path.write_text('allow-fetch = ["api.example.com"]\nenv = ["A"]\n')
-    settings = resolve({"allow_fetch": ["10.0.0.0/8,127.0.0.1:8080"]}, {}, str(path))
+    settings = resolve({"allow_fetch": ["10.0.0.0/8", "127.0.0.1:8080"]}, {}, str(path))
     assert settings.allow_fetch == ("api.example.com", "10.0.0.0/8", "127.0.0.1:8080")
     assert settings.allow_env == ("A",) and settings.fetch_max_body == 8 * 1024 * 1024
 
