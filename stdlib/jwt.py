@@ -184,14 +184,14 @@ def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
     _args.work(len(token) * 2, base=max(_SIGNATURE_STEPS[a] for a in algs))
     lib = _lib()
     try:
-        header = lib.jws.get_unverified_header(token)
-        alg = header.get("alg")
-        if alg not in fits:
-            raise _refused(fname, "algorithm not allowed", f"the token's algorithm is {alg!r}, "
-                           f"allowed with this key: {', '.join(fits)}")
+        # PyJWS refuses a header `alg` outside `fits` before any signature work.
         decoded = lib.jws.decode_complete(token, verifying_key, algorithms=fits)
     except lib.errors.PyJWTError as exc:
         reason = next(r for cls, r in lib.reasons if isinstance(exc, cls))
+        if reason == "algorithm not allowed":
+            alg = lib.jws.get_unverified_header(token).get("alg")
+            raise _refused(fname, reason, f"the token's algorithm is {alg!r}, "
+                           f"allowed with this key: {', '.join(fits)}") from None
         raise _refused(fname, reason, str(exc) if reason == "malformed" else "") from None
     return _checked_claims(fname, decoded["payload"], required, now, leeway, audience, issuer)
 
