@@ -349,6 +349,16 @@ class Monitor:
                 return
             time.sleep(0.005)
 
+    def answered_after(self, since: float, until: float) -> bool:
+        """Wait until a probe scheduled after `since` has been answered (False at `until`)."""
+        while time.monotonic() < until:
+            if any(at >= since for at, _ in self.latencies[-50:]):
+                return True
+            if self.server.proc.poll() is not None:
+                return False
+            time.sleep(0.01)
+        return False
+
     def p99(self, since: float, until: float) -> tuple[float, int]:
         window = sorted(lat for at, lat in self.latencies if since <= at <= until)
         if not window:
@@ -420,15 +430,15 @@ def run_case(host: HostileServer, path: str, statuses=(500, 503), method: str = 
         finally:
             sock.close()
         ended = time.monotonic()
-        time.sleep(0.05)
+        served_after = monitor.answered_after(ended, until=ended + HANG)
     if verdict.elapsed > DEADLINE + LATE and not hung:
         verdict.problems.append(f"ended after {verdict.elapsed:.2f} s (deadline {DEADLINE} + {LATE} s)")
     verdict.p99, verdict.probes = monitor.p99(started, ended)
     if host.async_mode and verdict.p99 > PROBE_P99:
         verdict.problems.append(f"/ping p99 {verdict.p99 * 1000:.0f} ms over {verdict.probes} "
                                 f"probes while it ran (limit {PROBE_P99 * 1000:.0f} ms with --async)")
-    if verdict.probes == 0:
-        verdict.problems.append("no /ping probe completed while it ran")
+    if not served_after and server.proc.poll() is None:
+        verdict.problems.append(f"no /ping sent after it ended was answered within {HANG:.1f} s")
     if monitor.probe_errors:
         verdict.problems.append(f"{len(monitor.probe_errors)} probes failed, first: {monitor.probe_errors[0]}")
     verdict.peak_over_idle_kib = monitor.peak_kib - host.idle_kib
