@@ -109,6 +109,13 @@ def test_there_are_seeds_to_mutate():
     assert len(SEEDS) >= 60
 
 
+def test_an_expression_too_deep_to_compile_is_a_positioned_error():
+    """Found by this fuzzer: the resolver's and compiler's recursion limit gave an error
+    without a position."""
+    code, problem = check_outcome(TESTS / "lang_cases" / "too_deep.script")
+    assert (code, problem) == (1, None), problem
+
+
 @pytest.mark.parametrize("kind", sorted(GENERATORS))
 def test_check_gives_positioned_errors_or_success(tmp_path, kind):
     run_seed, count = seed(), case_count()
