@@ -1,5 +1,6 @@
 # make serve: set everything up, serve examples/app.script on port 8080.
-# make test:  set everything up, run the whole test suite (and the shared conformance cases).
+# make test:  set everything up, run the whole test suite (its data is in tests/data), and,
+#             when ../shared is there, the shared conformance runner as an extra.
 # make fuzz:  the long fuzz runs: 100,000 cases per protocol and language fuzzer, and 40
 #             batches of composed hostile programs (FUZZ_CASES=N, FUZZ_BATCHES=N to change;
 #             RT_FUZZ_SEED=N replays a run). `make test` runs the same fuzzers briefly.

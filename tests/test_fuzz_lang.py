@@ -2,7 +2,7 @@
 
 Strategy. Each case is a script file, either token soup (the language's tokens, route
 declarations and nasty fragments in random order) a valid script from tests/ (the
-conformance cases copied into tests/conformance, the language cases, the corpus) mutated
+conformance cases copied into tests/data/conformance, the language cases, the corpus) mutated
 byte-wise (tests/fuzzing.py) and kept valid UTF-8, or such a script with bytes that are not
 UTF-8 spliced in (the error must still say where). It goes through `check_file`, the function behind `rt check`,
 which parses, resolves and compiles the file and whatever it imports. The outcome must be
