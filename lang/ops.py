@@ -16,6 +16,8 @@ compiled fast paths must agree with them (tests/test_ops_differential.py).
 """
 from __future__ import annotations
 
+import operator as _operator
+
 from . import limits
 from .errors import Abort, LimitError, ScriptError
 from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, compare, equals,
@@ -166,16 +168,17 @@ def modulo(a, b):
         raise ScriptError("ValueError", "division by zero") from None
 
 
-_ORDERED = {"<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0}
+_ORDERED = {"<": (_operator.lt, lambda c: c < 0), "<=": (_operator.le, lambda c: c <= 0),
+            ">": (_operator.gt, lambda c: c > 0), ">=": (_operator.ge, lambda c: c >= 0)}
 
 
 def _ordering(op: str):
-    test = _ORDERED[op]
+    native, test = _ORDERED[op]
 
     def ordering(a, b) -> bool:
         ta, tb = type(a), type(b)
         if (ta in _ARITH and tb in _ARITH) or (ta is str and tb is str):
-            return test((a > b) - (a < b))
+            return native(a, b)  # IEEE for NaN: every ordering of it is false
         return test(compare(a, b))
     ordering.__name__ = ordering.__qualname__ = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}[op]
     return ordering

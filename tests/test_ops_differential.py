@@ -90,7 +90,7 @@ def literal(v) -> str | None:
     if t is int:
         return (str(v) if v >= 0 else f"({v})") if abs(v) < 2 ** 62 else None
     if t is float:
-        return repr(v) if math.isfinite(v) and v >= 0 and "e" not in repr(v) else None
+        return repr(v) if math.isfinite(v) and math.copysign(1, v) > 0 and "e" not in repr(v) else None
     if t is str:
         return json.dumps(v)
     return None
