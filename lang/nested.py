@@ -28,6 +28,7 @@ from .errors import LimitError, ScriptError
 
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
 _BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
+_LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
 
 NoneType = type(None)
 
@@ -309,24 +310,32 @@ def measure(value, max_size: int) -> int:
             if _cyclic(value):
                 raise ScriptError("ValueError", "cannot encode a cyclic value")
             raise nesting_error()
-        n = sum(map(len, level))  # the children about to be gathered
-        limits.work_items(n + len(level))
-        size += n
+        below: list = []
+        for start in range(0, len(level), _LEVEL_CHUNK):  # a wide level: in chunks, so the
+            part = level[start:start + _LEVEL_CHUNK]     # deadline is checked between them
+            n = sum(map(len, part))  # the children about to be gathered
+            limits.work_items(n + len(part))
+            size += n
+            if size > max_size:
+                break
+            kinds = list(map(type, part))
+            if any(map(is_map, kinds)):
+                maps = list(compress(part, map(is_map, kinds)))
+                size += sum(map(length_hint, chain.from_iterable(maps)))  # the keys
+                lists = compress(part, map(_LIST_TYPES.__contains__, kinds))
+                children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
+            else:
+                children = list(chain.from_iterable(part))
+            kinds = list(map(type, children))
+            size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))  # the strings
+            if size > max_size:
+                break
+            grown = len(below)
+            below.extend(compress(children, map(is_container, kinds)))
+            limits.allocate_items(len(below) - grown)  # the next level's list is memory too
         if size > max_size:
             break
-        kinds = list(map(type, level))
-        if any(map(is_map, kinds)):
-            maps = list(compress(level, map(is_map, kinds)))
-            size += sum(map(length_hint, chain.from_iterable(maps)))  # the keys
-            lists = compress(level, map(_LIST_TYPES.__contains__, kinds))
-            children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
-        else:
-            children = list(chain.from_iterable(level))
-        kinds = list(map(type, children))
-        size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))  # the strings
-        if size > max_size:
-            break
-        level = list(compress(children, map(is_container, kinds)))
+        level = below
         depth += 1
     return _checked_size(size, max_size)
 
