@@ -275,8 +275,11 @@ def test_response_builders():
 def test_response_builders_validate():
     with script_error("TypeError", "an int status"):
         B["json"](1, status="200")
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["response"]("x", status=99)
+    for informational in (100, 101, 199):  # a 1xx would pair pipelined answers wrongly
+        with script_error("ValueError", "between 200 and 599"):
+            B["abort"](informational)
     with script_error("ValueError", "between 300 and 399"):
         B["redirect"]("/x", status=200)
     with script_error("TypeError", "headers must be a map"):
@@ -305,7 +308,7 @@ def test_abort_raises_uncatchable_abort():
         B["abort"](404, {"error": "missing"})
     assert (info.value.status, info.value.body) == (404, {"error": "missing"})
     assert not isinstance(info.value, Exception)  # `try` in scripts catches Exception only
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["abort"](42)
 
 
