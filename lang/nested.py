@@ -29,6 +29,7 @@ from .errors import LimitError, ScriptError
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
 _BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
 _LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
+_TEXT_SHIFT = limits.TEXT_PER_STEP.bit_length() - 1  # len >> this: the steps of reading a text
 
 NoneType = type(None)
 
@@ -111,8 +112,13 @@ def _deep_equals(a, b) -> bool:
                     if tx is type(y) and tx in scalars:
                         if x != y:
                             return False
+                        if tx is str or tx is bytes:
+                            visited += len(x) >> _TEXT_SHIFT  # equal texts were read whole
                     elif x is not y:
                         push((x, y, depth + 1))
+                    if visited >= _BATCH:
+                        limits.charge(visited)
+                        visited = 0
             elif ta in maps and tb in maps:
                 if len(a) != len(b):
                     return False
@@ -131,6 +137,8 @@ def _deep_equals(a, b) -> bool:
                     if tx is type(y) and tx in scalars:
                         if x != y:
                             return False
+                        if tx is str or tx is bytes:
+                            visited += len(x) >> _TEXT_SHIFT
                     elif x is not y:
                         push((x, y, depth + 1))
             elif ta in _CONTAINERS or tb in _CONTAINERS or not equals(a, b):

@@ -202,6 +202,8 @@ def contains(container, item) -> bool:
         return item in container
     if t is list or t is FrozenList:
         limits.work_items(len(container))
+        if type(item) is str or type(item) is bytes:
+            limits.work_text(len(container) * len(item))  # each comparison may read it all
         if type(item) is str or item is None:
             return item in container  # C speed: Python's == agrees with ours here
         for x in container:

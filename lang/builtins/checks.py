@@ -85,14 +85,27 @@ def order_key(fname: str, values):
     raise ScriptError("TypeError", f"{fname}(): cannot compare {type_name(first)} with {type_name(other)}")
 
 
-def charge_sort(n: int) -> None:
-    """Sorting n values: n * log2(n) comparisons, and the n slots of the sorted list."""
-    limits.work_items(n * max(1, n.bit_length()))
+def charge_search(xs, value) -> None:
+    """Comparing `value` with each element of `xs`: an element each, and the text read when
+    `value` is a long string or bytes (each comparison may read all of it)."""
+    limits.work_items(len(xs))
+    if python_type(value) is str or python_type(value) is bytes:
+        limits.work_text(len(xs) * len(value))
+
+
+def charge_sort(values) -> None:
+    """Sorting: n * log2(n) comparisons (each reading whole texts when the values are
+    strings), and the n slots of the sorted list."""
+    n = len(values)
+    rounds = max(1, n.bit_length())
+    limits.work_items(n * rounds)
+    if n > 1 and python_type(values[0]) is str:  # all strings, or order_key refuses them
+        limits.work_text(sum(map(len, values)) * rounds)
     limits.allocate_items(n)
 
 
 def sorted_list(fname: str, values: list, key, reverse) -> list:
-    charge_sort(len(values))
+    charge_sort(values)
     if python_type(reverse) is not bool:
         raise ScriptError("TypeError", f"{fname}(): reverse must be a bool, not {type_name(reverse)}")
     if key is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .. import limits
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
-from .checks import as_int, elements, sorted_list
+from .checks import as_int, charge_search, elements, sorted_list
 
 
 _GROWTH_CHUNK = 4096  # list slots charged to the memory budget at once, as a list grows
@@ -58,7 +58,7 @@ def _l_pop(xs, index=-1):
 
 
 def _position(xs, value) -> int:
-    limits.work_items(len(xs))
+    charge_search(xs, value)
     for i, x in enumerate(xs):
         if equals(x, value):
             return i

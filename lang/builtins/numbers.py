@@ -11,7 +11,7 @@ import math
 from .. import limits
 from ..errors import ScriptError
 from ..values import check_int, repr_value, type_name
-from .checks import NUMBER_TYPES, as_int, builtin, elements, order_key, python_type, type_error
+from .checks import NUMBER_TYPES, as_int, builtin, charge_search, elements, order_key, python_type, type_error
 
 
 def _number(fname: str, value):
@@ -56,7 +56,7 @@ def _extreme(fname: str, pick, args, key):
         raise ScriptError("TypeError", f"{fname}() takes a list or at least two values")
     if not values:
         raise ScriptError("ValueError", f"{fname}() of an empty list")
-    limits.work_items(len(values))
+    charge_search(values, values[0])
     if key is None:
         return pick(values, key=order_key(fname, values))
     if not callable(key):
