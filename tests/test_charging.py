@@ -263,3 +263,10 @@ def test_a_deeply_nested_top_level_value_is_a_limit_error_when_frozen():
     with pytest.raises(LimitError, match="nested too deeply to freeze"):
         run(lambda: load("fn deep(d) { let x = []; for i in range(d) { x = [x] }; return x }\n"
                          "let X = deep(100000)"), steps=None)
+
+
+def test_containers_kept_by_append_count_against_the_memory_budget():
+    hoard = load("fn hoard() { let keep = []; while true { keep.append([1, 2, 3, 4, 5, 6, 7, 8]) } }\n"
+                 "fn maps() { let keep = []; let i = 0; while true { keep.append({\"a\": i}); i += 1 } }")
+    refused(hoard["hoard"], match="memory budget", steps=None, memory=2_000_000)
+    refused(hoard["maps"], match="memory budget", steps=None, memory=2_000_000)

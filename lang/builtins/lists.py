@@ -6,6 +6,8 @@ happens, search uses the language's `equals` (so `true` is not found as `1`), an
 """
 from __future__ import annotations
 
+from sys import getsizeof as _sizeof
+
 from .. import limits
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
@@ -30,6 +32,9 @@ def _l_append(xs, value):
     n = len(xs)  # _growing's test, inlined: append is the hot one
     if n >= MAX_SIZE or (n and not n % _GROWTH_CHUNK):
         _growing(xs)
+    kind = type(value)
+    if kind is list or kind is dict:  # a fresh container kept: what it holds is memory too
+        limits.allocate(_sizeof(value))
     xs.append(value)
 
 
