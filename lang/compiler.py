@@ -318,8 +318,10 @@ class Compiler:
         else:
             obj, key = self.expr(target.obj), self.expr(target.index)
         if s.op is None:
-            return [_at(A.Assign(targets=[A.Subscript(value=obj, slice=key, ctx=ast.Store())],
-                                   value=self.expr(s.value)), span)]
+            # ops.store: a map's growth is memory. The value first, as Python's own `=` does.
+            t_value = self.temp()
+            return [_at(A.Assign(targets=[_name(t_value, ast.Store())], value=self.expr(s.value)), span),
+                    _at(A.Expr(value=_call(_helper("store"), obj, key, _name(t_value))), span)]
         t_obj, t_key = self.temp(), self.temp()
         current = _call(_helper("index"), _name(t_obj), _name(t_key))
         new = self.binary(s.op, target, s.value, current, self.expr(s.value), span)

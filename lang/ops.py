@@ -258,6 +258,26 @@ def index(obj, key):
     raise ScriptError("TypeError", f"cannot index {type_name(obj)}")
 
 
+_MAP_CHUNK = 4096            # entries a map grows by between two charges
+_MAP_CHUNK_BYTES = 4096 * 64  # what they are charged: an entry, its key and its hash slot
+
+
+def store(obj, key, value) -> None:
+    """`obj[key] = value` (and `obj.name = value`): a map that grows by a chunk of entries is
+    charged them against the memory budget, and refused past the size cap."""
+    if type(obj) is dict:
+        n = len(obj)
+        obj[key] = value
+        grown = len(obj)
+        if grown > n and not grown % _MAP_CHUNK:
+            if grown > MAX_SIZE:
+                del obj[key]
+                raise _too_large("map")
+            limits.allocate(_MAP_CHUNK_BYTES)
+        return
+    obj[key] = value
+
+
 def pairs(obj):
     """What `for k, v in obj` walks: a map's items, or a list of 2-element lists."""
     t = type(obj)
@@ -319,6 +339,6 @@ def frozen_capture(name: str):
     raise ScriptError("TypeError", f"cannot reassign '{name}': the function that shares it was frozen when the script loaded")
 
 
-__all__ = ["add", "sub", "sized", "checked", "grown", "less", "less_equal", "greater",
+__all__ = ["add", "sub", "store", "sized", "checked", "grown", "less", "less_equal", "greater",
            "greater_equal", "contains", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
            "check_str", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

@@ -270,3 +270,11 @@ def test_containers_kept_by_append_count_against_the_memory_budget():
                  "fn maps() { let keep = []; let i = 0; while true { keep.append({\"a\": i}); i += 1 } }")
     refused(hoard["hoard"], match="memory budget", steps=None, memory=2_000_000)
     refused(hoard["maps"], match="memory budget", steps=None, memory=2_000_000)
+
+
+def test_a_map_growing_by_assignment_counts_against_the_memory_budget():
+    ex = load("fn grow() { let m = {}; let i = 0; while true { m[str(i)] = i; i += 1 } }\n"
+              "fn overwrite() { let m = {}; for i in range(4096) { m[i] = i }\n"
+              "  for i in range(100000) { m[0] = i }; return len(m) }")
+    refused(ex["grow"], match="memory budget", steps=None, memory=2_000_000)
+    assert run(ex["overwrite"], steps=None, memory=2_000_000) == 4096  # overwriting is not growth
