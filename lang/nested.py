@@ -29,6 +29,7 @@ from .errors import LimitError, ScriptError
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
 _BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
 _LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
+_WIDE = 1 << 12         # a level this wide is checked for shared containers
 _TEXT_SHIFT = limits.TEXT_PER_STEP.bit_length() - 1  # len >> this: the steps of reading a text
 
 NoneType = type(None)
@@ -329,7 +330,7 @@ def measure(value, max_size: int) -> int:
             kinds = list(map(type, part))
             if any(map(is_map, kinds)):
                 maps = list(compress(part, map(is_map, kinds)))
-                size += sum(map(length_hint, chain.from_iterable(maps)))  # the keys
+                size += 3 * sum(map(len, maps)) + sum(map(length_hint, chain.from_iterable(maps)))  # keys
                 lists = compress(part, map(_LIST_TYPES.__contains__, kinds))
                 children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
             else:
@@ -345,7 +346,62 @@ def measure(value, max_size: int) -> int:
             break
         level = below
         depth += 1
+        if len(level) > _WIDE and len(set(map(id, level))) * 2 < len(level):
+            # Shared structure (`a = [a, a]`): go on with each distinct container once,
+            # counting how many times the encoder would meet it.
+            size = _measure_shared(level, size, depth, max_size, value)
+            break
     return _checked_size(size, max_size)
+
+
+def _measure_shared(level: list, size: int, depth: int, max_size: int, root) -> int:
+    """measure, continued level by level over distinct containers, each with the number of
+    times it is met: the bound grows as the encoder's text would, the work as the value's
+    distinct parts."""
+    counts: dict[int, list] = {}
+    for item in level:
+        entry = counts.get(id(item))
+        if entry is None:
+            counts[id(item)] = [item, 1]
+        else:
+            entry[1] += 1
+    containers = _CONTAINERS
+    while counts:
+        if depth > MAX_NESTING:
+            if _cyclic(root):
+                raise ScriptError("ValueError", "cannot encode a cyclic value")
+            raise nesting_error()
+        below: dict[int, list] = {}
+        visited = 0
+        for item, times in counts.values():
+            n = len(item)
+            visited += n + 1
+            if type(item) in _MAP_TYPES:
+                children = item.values()
+                size += times * (4 * n + sum(map(length_hint, item)))
+            else:
+                children = item
+                size += times * n
+            for x in children:
+                tx = type(x)
+                if tx is str:
+                    size += times * len(x)
+                elif tx in containers:
+                    entry = below.get(id(x))
+                    if entry is None:
+                        below[id(x)] = [x, times]
+                    else:
+                        entry[1] += times
+            if size > max_size:
+                return size
+            if visited >= _BATCH:
+                limits.charge(visited)
+                visited = 0
+        if visited > limits.SMALL_WORK:
+            limits.charge(visited)
+        counts = below
+        depth += 1
+    return size
 
 
 def _checked_size(size: int, max_size: int) -> int:

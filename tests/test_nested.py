@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -148,5 +149,31 @@ def test_a_cycle_is_told_from_depth():
         m["self"] = m
         with pytest.raises(ScriptError, match="cyclic"):
             measure({"a": [m]}, 1 << 30)
+    finally:
+        limits.activate(previous)
+
+
+@settings(max_examples=20, deadline=None)
+@given(values, st.integers(4097, 9000))
+def test_shared_containers_met_many_times_are_measured_by_their_count(v, times):
+    shared = [[v, "ab"]] * times  # one list met `times` times: measured once, counted each time
+    try:
+        text = json.dumps(shared, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return
+    assert measure(shared, 1 << 30) <= len(text.encode("utf-8"))
+    assert measure(shared, 1 << 30) >= times * 4  # at least each ["ab"] met: brackets, quotes, comma
+
+
+def test_a_dag_is_refused_at_once():
+    previous = limits.activate(limits.Budget(10 ** 9))
+    try:
+        m = {"leaf": "x"}
+        for _ in range(40):
+            m = {"l": m, "r": m}
+        started = time.monotonic()
+        with pytest.raises(LimitError, match="too large"):
+            measure(m, 16 * 1024 * 1024)
+        assert time.monotonic() - started < 1.0
     finally:
         limits.activate(previous)
