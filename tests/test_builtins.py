@@ -7,6 +7,7 @@ import rtserve.lang.values as values_module
 from rtserve.lang.builtins import BUILTINS, call_method, set_print_sink
 from rtserve.lang.errors import Abort, LimitError, ScriptError
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 B = BUILTINS
 
@@ -274,7 +275,7 @@ def test_response_builders():
 def test_response_builders_validate():
     with script_error("TypeError", "an int status"):
         B["json"](1, status="200")
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["response"]("x", status=99)
     with script_error("ValueError", "between 300 and 399"):
         B["redirect"]("/x", status=200)
@@ -282,7 +283,7 @@ def test_response_builders_validate():
         B["response"]("x", headers=[1])
     with script_error("TypeError", "header name"):
         B["response"]("x", headers={1: "a"})
-    with script_error("TypeError", "must be a string, not list"):
+    with script_error("TypeError", "strings only, not int"):
         B["response"]("x", headers={"a": [1]})
     with script_error("TypeError", "html\\(\\) takes a string, not int"):
         B["html"](5)
@@ -300,7 +301,7 @@ def test_abort_raises_uncatchable_abort():
         B["abort"](404, {"error": "missing"})
     assert (info.value.status, info.value.body) == (404, {"error": "missing"})
     assert not isinstance(info.value, Exception)  # `try` in scripts catches Exception only
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["abort"](42)
 
 

@@ -33,7 +33,8 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang.values import (ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, check_header,
+                                 translate_exception)
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
@@ -492,19 +493,20 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         if t is str or t is bytes or t is Response or value is None:
             return value
         if t is ScriptResponse:
-            headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+            # Headers set through `res.headers[...]` were not checked where they were set:
+            # they are here (HTTP's rule, as check_header applies it), where the route is
+            # known and logged, not later in the HTTP layer with a Python traceback.
+            headers = {str(k).lower(): check_header(k, v) for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
-            # A line break in a header is the script's mistake: refuse it here, where the
-            # route is known and logged, not later in the HTTP layer with a Python traceback.
             wire.encode_headers(headers)
             if content_type is not None:
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, TypeError, ValueError) as exc:
+    except (NotSendable, TypeError, ValueError, ScriptError) as exc:
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
-                  req.method, req.target, req.id, where, exc)
+                  req.method, req.target, req.id, where, getattr(exc, "message", exc))
         return INTERNAL.response(req.id)
 
 
