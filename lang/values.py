@@ -234,8 +234,8 @@ def check_header(name, value, fname: str | None = None):
         value = list(value)
         bad = next((item for item in value if type(item) is not str), _NONE)
         if bad is not _NONE:
-            raise ScriptError("TypeError", f"{prefix}header {repr_value(name)}: a list value must hold "
-                                           f"strings only, not {type_name(bad)}")
+            raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
+                                           f"or a list of strings, not a list holding {type_name(bad)}")
     elif kind is not str and kind is not int and kind is not float:
         raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
                                        f"or a list of strings, not {type_name(value)}")

@@ -53,7 +53,8 @@ GROUPS = {
 }
 
 _UNITS = {"seconds": "S", "bytes": "BYTES", "count": "N", "path": "DIR", "dir": "DIR",
-          "module": "MODULE", "host": "HOST", "port": "PORT"}
+          "module": "MODULE", "host": "HOST", "port": "PORT", "name": "NAME",
+          "target": "HOST[:PORT]"}
 
 
 def setting(default: Any = dataclasses.MISSING, *, help: str, group: str,
@@ -96,6 +97,20 @@ def _check_host(value: str) -> str | None:
 def _check_dir(value: str | None) -> str | None:
     if value is not None and not os.path.isdir(value):
         return "must be an existing folder"
+    return None
+
+
+def _check_env_names(names: tuple[str, ...]) -> str | None:
+    bad = [n for n in names if "=" in n]
+    return f"names environment variables, not {bad[0]!r}" if bad else None
+
+
+def _check_fetch_targets(entries: tuple[str, ...]) -> str | None:
+    from rtserve.stdlib._fetch_policy import Policy, PolicyError  # the one parser of them
+    try:
+        Policy(entries)
+    except PolicyError as exc:
+        return f"entry {exc}"
     return None
 
 
@@ -163,6 +178,17 @@ class Settings:
     # -- state
     data_dir: str | None = setting(None, group="state", unit="path",
                                    help="where kv and db keep their data")
+    # -- security
+    allow_env: tuple[str, ...] = setting((), group="security", unit="name", check=_check_env_names,
+                                         help="an environment variable scripts may read with env.get; "
+                                              "repeatable (rt.toml: env = [...])")
+    allow_fetch: tuple[str, ...] = setting((), group="security", unit="target",
+                                           check=_check_fetch_targets,
+                                           help="HOST[:PORT], IP address or range http.fetch may reach; "
+                                                "repeatable; a loopback, private or link-local address "
+                                                "only when named itself")
+    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=1 * GiB, unit="bytes",
+                                  help="http.fetch response bodies larger than this fail")
     # -- logs
     log_format: str = setting("text", group="logs", choices=("text", "json"),
                               help="log lines as text or as JSON objects")
@@ -343,7 +369,10 @@ FLAG = "<flag>"
 _KIND_TEXT = {"bool": "true or false", "int": "an integer", "float": "a number",
               "str": "a string", "str?": "a string", "list": "a list of strings"}
 _ALLOWED = {"host": "an IP address or a host name", "dir": "an existing folder", "path": "a folder path",
-            "module": "file paths or module names (RT_NATIVE: comma-separated)", None: None}
+            "module": "file paths or module names (RT_NATIVE: comma-separated)",
+            "name": "environment variable names (RT_ALLOW_ENV: comma-separated)",
+            "target": "host names (`*.example.com` for subdomains), IP addresses, CIDR ranges",
+            None: None}
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True,
           "0": False, "false": False, "no": False, "off": False}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -400,6 +429,7 @@ SPECS: dict[str, Spec] = _specs()
 # Every spelling a source may use (async, keep-alive, keep_alive) -> the field name.
 _BY_KEY = {spelling: spec.name for spec in SPECS.values()
            for spelling in (spec.key, spec.key.replace("-", "_"), spec.name)}
+_BY_KEY["env"] = "allow_env"  # STDLIB.md: `env = [...]` in rt.toml
 _BY_ENV = {spec.env: spec.name for spec in SPECS.values()}
 
 

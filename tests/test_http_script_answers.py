@@ -80,7 +80,7 @@ def test_a_status_outside_200_599_is_an_error_at_its_line(server, path, where):
     ("/h-map", "TypeError", "not map", None),
     ("/h-bool", "TypeError", "not bool", None),
     ("/h-nil", "TypeError", "not nil", None),
-    ("/h-list-int", "TypeError", "strings only, not int", None),
+    ("/h-list-int", "TypeError", "not a list holding int", None),
     ("/h-tab-name", "ValueError", "not an HTTP token", None),
     ("/h-control", "ValueError", "only visible ASCII", None),
     ("/h-del", "ValueError", "only visible ASCII", None),

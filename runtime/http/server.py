@@ -44,9 +44,11 @@ class _JsonFormatter(logging.Formatter):
         for key in ("method", "target", "status", "request_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        for key, value in getattr(record, "fields", {}).items():  # structured fields (script log)
+            entry[key if key not in entry else "field_" + key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def configure_logging(log_format: str = "text") -> None:

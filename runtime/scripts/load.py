@@ -18,10 +18,11 @@ from .checks import middleware_warnings, route_errors
 from rtserve.lang.values import translate_exception
 
 
-def new_loader(on_declaration=None, lib: str | None = None) -> Loader:
+def new_loader(on_declaration=None, lib: str | None = None, config=None) -> Loader:
     """A Loader with the standard library; imports may come from the script's folder and
-    `lib` (the `--lib` folder)."""
-    return Loader(modules=stdlib.modules(), on_declaration=on_declaration, lib=lib)
+    `lib` (the `--lib` folder). `config` (the server's Settings) decides what the granted
+    modules (env, http) may reach; None grants nothing."""
+    return Loader(modules=stdlib.modules(config), on_declaration=on_declaration, lib=lib)
 
 
 def describe_runtime_error(exc: BaseException) -> str:
@@ -76,7 +77,7 @@ def mount_script(app, path: str, settings):
     """Serve the script at `path` on `app` (see mount.py)."""
     from .mount import mount_script as mount
     try:
-        return mount(app, path, settings, lambda: new_loader(lib=settings.lib))
+        return mount(app, path, settings, lambda: new_loader(lib=settings.lib, config=settings))
     except (ErrorList, RtError):
         raise
     except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading

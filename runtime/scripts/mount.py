@@ -33,8 +33,9 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import (ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, check_header,
-                                 translate_exception)
+from rtserve.lang.values import (ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse,
+                                 check_header, translate_exception)
+from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
@@ -113,7 +114,8 @@ class ScriptApp:
         """Load the script (static checks, route clashes included, before anything runs;
         then its top level) and register what it declares on the app. `bridge`: a running
         bridge to share (a reload's new version runs on the old version's threads)."""
-        set_print_sink(lambda line: log.info("%s", line))
+        # print() and log.* share one writer: the per-request bound and the request id
+        set_print_sink(ScriptOutput(self.settings.log_format).print_line)
         limits.depth_guard().__enter__()  # script call depth, process-wide
         self.loader = self.loader_factory()
         script = self.loader.check(self.path)
@@ -125,6 +127,12 @@ class ScriptApp:
             self.loader.load(self.path)
         finally:
             limits.activate(previous)
+        if not self.settings.async_mode and _imports_stdlib(self.loader, "http"):
+            # http.fetch waits on the network: never on the event loop.
+            self.settings = self.settings.replace(async_mode=True)
+            logging.getLogger("rt").info(
+                "%s imports http: its handlers run on the worker thread pool (as with --async), "
+                "so the event loop never waits on the network", self.path)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
@@ -200,6 +208,7 @@ class ScriptApp:
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
         budget.deadline = time.monotonic() + settings.deadline
+        budget.begin(sreq.http)
         try:
             return run(sreq)
         except BaseException as exc:  # noqa: B036 - sorted out below, re-raised if not ours
@@ -255,6 +264,7 @@ class ScriptApp:
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
             budget.deadline = monotonic() + deadline
+            budget.begin(req)
             try:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
@@ -517,6 +527,12 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, getattr(exc, "message", exc))
         return INTERNAL.response(req.id)
+
+
+def _imports_stdlib(loader, name: str) -> bool:
+    """Whether any script the loader loaded imports the stdlib module `name`."""
+    return any(isinstance(target, Module) and target.name == name
+               for script in loader.scripts.values() for _, target in script.imports)
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
