@@ -11,7 +11,9 @@ import sys
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .http.server import configure_logging
     from .scripts.load import run_file
+    configure_logging("text")  # log.* lines go to stderr (print goes to stdout)
     return run_file(args.file, max_steps=args.max_steps, lib=args.lib)
 
 
@@ -92,11 +94,9 @@ def cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _mount_script(app, path: str, settings) -> None:
-    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`."""
-    import os
+    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`. A missing file, a
+    folder, FIFO or device is the loader's error (lang/sourcefile.py), like any import's."""
     from .scripts.load import mount_script
-    if not os.path.isfile(path):
-        raise OSError(f"{path}: file not found")
     mount_script(app, path, settings)
 
 

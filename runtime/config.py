@@ -15,8 +15,10 @@ Sources, strongest first: flags > `RT_<NAME>` environment variables > `rt.toml` 
 `--config PATH`) > the defaults declared here. Durations are seconds (float), sizes bytes (a
 flag, variable or TOML string may say `64MiB`, `512KiB`, `1GiB`).
 
-Adding a setting: one `setting(...)` line on `Settings`. The flag, the key, the variable,
-the check, the `--help` line and the row in docs/settings.md (a test compares it) follow.
+Adding a setting: one `setting(...)` line on `Settings`, typed bool, int, float, str (each
+possibly `| None`, for "off") or tuple[str, ...]. The flag, the key, the variable, the check,
+the `--help` line and the row in docs/settings.md follow (regenerate the table between the
+markers there with `reference_markdown()`; a test compares them).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import math
 import os
 import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -67,7 +70,8 @@ def setting(default: Any = dataclasses.MISSING, *, help: str, group: str,
     bytes, count), `flag` overrides the flag/key/variable stem (`async` for `async_mode`),
     `choices` lists the allowed strings, `check` adds a field-specific test returning an error
     text or None, `shown_default` describes a computed default in --help and the docs."""
-    assert group in GROUPS, group
+    if group not in GROUPS:
+        raise ValueError(f"setting(): unknown group {group!r} (one of {', '.join(GROUPS)})")
     metadata = {"help": help, "group": group, "lo": lo, "hi": hi, "unit": unit, "flag": flag,
                 "choices": choices, "shown_default": shown_default, "check": check}
     if default_factory is not None:
@@ -218,7 +222,8 @@ class Spec:
     """What one setting is, read from its field's metadata."""
     name: str        # the field name: async_mode
     key: str         # the flag, rt.toml key and variable stem: async
-    kind: str        # bool | int | float | str | str? | list
+    kind: str        # bool | int | float | str | list
+    optional: bool   # None allowed (off / not given): `int | None`, `str | None`
     default: Any
     help: str
     group: str
@@ -271,7 +276,9 @@ class Spec:
     def parse(self, raw: Any, where: str) -> Any:
         """`raw` (text from a flag or variable, or a TOML value) as this setting's type."""
         kind = self.kind
-        if isinstance(raw, str) and kind not in ("str", "str?", "list"):
+        if raw is None and self.optional:  # (TOML has no null; a program may pass None)
+            return None
+        if isinstance(raw, str) and kind not in ("str", "list"):
             return self.parse_text(raw, where)
         if kind == "bool":
             ok = isinstance(raw, bool)
@@ -280,7 +287,7 @@ class Spec:
         elif kind == "float":
             ok = isinstance(raw, (int, float)) and not isinstance(raw, bool)
             raw = float(raw) if ok else raw
-        elif kind in ("str", "str?"):
+        elif kind == "str":
             ok = isinstance(raw, str)
         else:  # list
             raw = [raw] if isinstance(raw, str) else raw
@@ -325,6 +332,8 @@ class Spec:
 
     def _problem(self, value: Any) -> str | None:
         kind = self.kind
+        if value is None and self.optional:
+            return None
         if kind in ("int", "float"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                     kind == "int" and not isinstance(value, int)):
@@ -338,8 +347,6 @@ class Spec:
         if kind == "bool":
             return None if isinstance(value, bool) else f"must be true or false, got {_show(value)}"
         values = value if kind == "list" else (value,)
-        if kind == "str?" and value is None:
-            return None
         if kind == "list" and not isinstance(value, tuple):
             return f"must be {_KIND_TEXT[kind]}, got {_show(value)}"
         for text in values:
@@ -367,7 +374,7 @@ FLAG = "<flag>"
 
 
 _KIND_TEXT = {"bool": "true or false", "int": "an integer", "float": "a number",
-              "str": "a string", "str?": "a string", "list": "a list of strings"}
+              "str": "a string", "list": "a list of strings"}
 _ALLOWED = {"host": "an IP address or a host name", "dir": "an existing folder", "path": "a folder path",
             "module": "file paths or module names (RT_NATIVE: comma-separated)",
             "name": "environment variable names (RT_ALLOW_ENV: comma-separated)",
@@ -399,15 +406,18 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind_of(annotation: Any) -> str:
-    if annotation is bool:
-        return "bool"
-    if annotation in (int, float, str):
-        return annotation.__name__
-    if annotation == (str | None):
-        return "str?"
+def _kind_of(annotation: Any) -> tuple[str, bool]:
+    """(kind, optional) of a field's type: bool, int, float, str, tuple[str, ...], or one of
+    the first four `| None`."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1 and rest[0] in (bool, int, float, str):
+            return _kind_of(rest[0])[0], True
+    if annotation in (bool, int, float, str):
+        return annotation.__name__, False
     if annotation == tuple[str, ...]:
-        return "list"
+        return "list", False
     raise TypeError(f"Settings: unsupported setting type {annotation!r}")
 
 
@@ -417,8 +427,9 @@ def _specs() -> dict[str, Spec]:
     for f in dataclasses.fields(Settings):
         m = f.metadata
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        kind, optional = _kind_of(hints[f.name])
         specs[f.name] = Spec(
-            name=f.name, key=m["flag"] or f.name.replace("_", "-"), kind=_kind_of(hints[f.name]),
+            name=f.name, key=m["flag"] or f.name.replace("_", "-"), kind=kind, optional=optional,
             default=default, help=m["help"], group=m["group"], lo=m["lo"], hi=m["hi"],
             unit=m["unit"], choices=m["choices"], shown_default=m["shown_default"],
             extra_check=m["check"])
@@ -490,8 +501,8 @@ def from_flags(given: Mapping[str, Any]) -> dict[str, Any]:
     for name, raw in given.items():
         spec = SPECS[name]
         where = FLAG
-        if spec.kind == "list":
-            value = tuple(part for item in raw for part in spec.parse_text(item, where))
+        if spec.kind == "list":  # a repeated flag: one value each (a path may hold a comma)
+            value = tuple(raw)
         elif isinstance(raw, str):
             value = spec.parse_text(raw, where)
         else:

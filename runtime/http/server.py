@@ -222,6 +222,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
     stopping = failed = False
+    import multiprocessing  # only a supervisor needs it
+    # Set by the first worker whose start fails, under its lock: one report, not N, and no
+    # worker exits (which makes the supervisor stop the rest) before that report is out.
+    reported = multiprocessing.Value("b", 0)
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -232,8 +236,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if slot == 0:  # every worker fails alike: one report is enough
-                    app.report_hook_failure("on_start", exc.__cause__)
+                with reported.get_lock():
+                    if not reported.value:
+                        app.report_hook_failure("on_start", exc.__cause__)
+                        reported.value = 1
                 code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)
