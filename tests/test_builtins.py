@@ -7,6 +7,7 @@ import rtserve.lang.values as values_module
 from rtserve.lang.builtins import BUILTINS, call_method, set_print_sink
 from rtserve.lang.errors import Abort, LimitError, ScriptError
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 B = BUILTINS
 
