@@ -42,6 +42,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"rt: error: {exc}", file=sys.stderr)
         return exc.exit_code
     configure_logging(settings.log_format)
+    network = settings.network_backends()
+    if network and not settings.async_mode:
+        settings = settings.replace(async_mode=True)
+        logging.getLogger("rt").info(
+            "--%s is on the network: script handlers run on the thread pool (as with --async) "
+            "so the event loop never waits on it", " and --".join(network))
     app = App(settings)
     try:
         for module in settings.native:
@@ -75,7 +81,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
     try:
         for module in args.native or ():
             load_native(module, app)
-        _mount_script(app, args.file, app.settings)
+        _mount_script(app, args.file, app.settings, migrate=False)
     except RtError as exc:
         print(exc.render() if hasattr(exc, "render") else f"rt: error: {exc}", file=sys.stderr)
         return 1
@@ -92,13 +98,14 @@ def cmd_routes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mount_script(app, path: str, settings) -> None:
-    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`."""
+def _mount_script(app, path: str, settings, migrate: bool = True) -> None:
+    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`, after applying
+    its migrations when `migrate`."""
     import os
     from .scripts.load import mount_script
     if not os.path.isfile(path):
         raise OSError(f"{path}: file not found")
-    mount_script(app, path, settings)
+    mount_script(app, path, settings, migrate=migrate)
 
 
 # Flags of `rt serve` that are Settings fields (argparse leaves out the ones not given).
@@ -106,6 +113,7 @@ _SERVE_SETTINGS = frozenset({
     "host", "port", "async_mode", "threads", "queue", "workers", "native", "keep_alive",
     "head_timeout", "body_timeout", "deadline", "drain", "max_body", "max_head",
     "max_headers", "max_steps", "reload", "data_dir", "log_format", "access_log",
+    "kv", "db", "migrations", "backend_timeout", "db_max_rows",
 })
 
 
@@ -161,13 +169,27 @@ def _add_serve_parser(sub) -> None:
     g = p.add_argument_group("configuration and logs")
     g.add_argument("--config", default=None, metavar="PATH",
                    help="settings file (default: ./rt.toml when present); flags override it")
-    g.add_argument("--data-dir", default=omit, metavar="DIR", help="where kv/db keep their data")
     g.add_argument("--reload", action="store_true", default=omit,
                    help="restart when the script changes (development)")
     g.add_argument("--log-format", choices=("text", "json"), default=omit,
                    help="log lines as text (default) or JSON")
     g.add_argument("--access-log", action="store_true", default=omit,
                    help="log one line per request")
+    g = p.add_argument_group("state (kv and db; docs/state.md)")
+    g.add_argument("--data-dir", default=omit, metavar="DIR",
+                   help="where kv and db keep their SQLite files (default ./.rt-data)")
+    g.add_argument("--kv", default=omit, metavar="URL",
+                   help="keep kv in Redis: redis://host:port/N (default: SQLite in --data-dir)")
+    g.add_argument("--db", default=omit, metavar="URL",
+                   help="keep db in PostgreSQL: postgresql://user@host/dbname "
+                        "(default: SQLite in --data-dir)")
+    g.add_argument("--migrations", default=omit, metavar="DIR",
+                   help="NNN_name.sql files applied once each before `on start` "
+                        "(default: migrations/ beside the script, when present)")
+    g.add_argument("--backend-timeout", type=float, default=omit, metavar="S",
+                   help="a kv/db call waits at most S seconds for its backend (default 5)")
+    g.add_argument("--db-max-rows", type=int, default=omit, metavar="N",
+                   help="rows one db query may return (default 10,000)")
     p.set_defaults(func=cmd_serve)
 
 

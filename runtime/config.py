@@ -48,9 +48,14 @@ class Settings:
     max_steps: int = 10_000_000        # script step budget
     log_format: str = "text"           # text | json
     access_log: bool = False
-    data_dir: str | None = None
+    data_dir: str | None = None        # kv/db's SQLite files; None: ./.rt-data
     reload: bool = False
     backlog: int = 2048
+    kv: str | None = None              # redis://host:port/N; None: SQLite in data_dir
+    db: str | None = None              # postgresql://...; None: SQLite in data_dir
+    migrations: str | None = None      # NNN_name.sql files; None: migrations/ beside the script
+    backend_timeout: float = 5.0       # longest wait for kv/db before a BackendError
+    db_max_rows: int = 10_000          # rows one db query may return (LimitError past it)
 
     def replace(self, **changes: Any) -> "Settings":
         unknown = [k for k in changes if k not in _FIELDS]
@@ -62,11 +67,12 @@ class Settings:
 
     def validate(self) -> None:
         """Raises ConfigError for values that cannot work (negative sizes, bad formats)."""
-        for name in ("keep_alive", "head_timeout", "body_timeout", "deadline", "drain"):
+        for name in ("keep_alive", "head_timeout", "body_timeout", "deadline", "drain",
+                     "backend_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {_flag(name)!r} must be a positive number of seconds")
         for name in ("max_body", "max_head", "max_headers", "threads", "queue", "workers",
-                     "max_steps", "backlog"):
+                     "max_steps", "backlog", "db_max_rows"):
             if getattr(self, name) < (0 if name == "max_body" else 1):
                 raise ConfigError(f"setting {_flag(name)!r} is too small: {getattr(self, name)}")
         if not 0 <= self.port <= 65535:
@@ -76,6 +82,17 @@ class Settings:
                               "(drop 'workers' or 'reload')")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"setting 'log-format' must be 'text' or 'json', got {self.log_format!r}")
+        if self.kv is not None and not self.kv.startswith(("redis://", "rediss://")):
+            raise ConfigError(f"setting 'kv' must be a redis:// or rediss:// URL, got {self.kv!r} "
+                              "(leave it out for SQLite in --data-dir)")
+        if self.db is not None and not self.db.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"setting 'db' must be a postgresql:// URL, got {self.db!r} "
+                              "(leave it out for SQLite in --data-dir)")
+
+    def network_backends(self) -> tuple[str, ...]:
+        """The settings that put kv or db on the network ('kv', 'db'): their calls wait on
+        sockets, so script handlers run on the bridge even without --async."""
+        return tuple(name for name in ("kv", "db") if getattr(self, name) is not None)
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -15,12 +15,12 @@ from typing import Any
 
 from rtserve.lang.values import Module
 
-from . import json, math, time
+from . import db, json, kv, math, time
 
 # Modules that need nothing from the operator: shared, read-only Module objects.
 _PURE = (json, time, math)
 # Modules built per server from what the operator granted: each has `module(config)`.
-_GRANTED: tuple = ()
+_GRANTED: tuple = (kv, db)
 
 
 def modules(config: Any = None) -> dict[str, Module]:

@@ -16,8 +16,11 @@ from rtserve.lang.stack import format_error
 from rtserve.lang.values import translate_exception
 
 
-def new_loader(on_declaration=None) -> Loader:
-    return Loader(modules=stdlib.modules(), on_declaration=on_declaration)
+def new_loader(on_declaration=None, modules=None) -> Loader:
+    """A Loader with the standard library: `modules` as `stdlib.modules(settings)` built
+    them for a server, or the defaults (for `rt run` and `rt check`)."""
+    return Loader(modules=modules if modules is not None else stdlib.modules(),
+                  on_declaration=on_declaration)
 
 
 def describe_runtime_error(exc: BaseException) -> str:
@@ -64,11 +67,17 @@ def run_file(path: str, max_steps: int | None = None) -> int:
     return 0
 
 
-def mount_script(app, path: str, settings):
-    """Serve the script at `path` on `app` (see runtime/script_app.py)."""
+def mount_script(app, path: str, settings, migrate: bool = True):
+    """Serve the script at `path` on `app` (see runtime/scripts/mount.py): its migrations
+    first (they must be in place before its top level or `on start` touch the database),
+    then its declarations, with the stdlib modules built once from `settings`."""
+    from .migrate import run_migrations
     from .mount import mount_script as mount
+    if migrate:
+        run_migrations(path, settings)
+    modules = stdlib.modules(settings)
     try:
-        return mount(app, path, settings, new_loader)
+        return mount(app, path, settings, lambda: new_loader(modules=modules))
     except (ErrorList, RtError):
         raise
     except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading
