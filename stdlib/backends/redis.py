@@ -11,7 +11,9 @@ Commands go straight to a pooled connection (`send_command` / `read_response`) w
 call's wait budget as the socket timeout, so no call waits past --backend-timeout nor the
 request's deadline; the client's retries are off (a retry would wait again). A connection
 that failed is disconnected before it goes back to the pool, and the next command
-reconnects: when Redis is back, service resumes by itself. The pool is made on first use in
+reconnects: when Redis is back, service resumes by itself. (RESP2, and no CLIENT SETINFO: a new
+connection sends nothing before the first command, except SELECT for a database other than
+0 and AUTH, which are bounded by --backend-timeout alone.) The pool is made on first use in
 each process (workers fork after the script loaded). hiredis, when installed, parses the
 replies (redis-py picks it up by itself).
 """
@@ -63,7 +65,7 @@ class RedisKv:
                     self._pool = redis.BlockingConnectionPool.from_url(
                         self.url, max_connections=self.pool_size, timeout=self.timeout,
                         socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
-                        socket_keepalive=True, retry=None)
+                        socket_keepalive=True, retry=None, protocol=2, driver_info=None)
                     self._pid = os.getpid()
         return self._pool
 

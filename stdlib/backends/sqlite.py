@@ -171,11 +171,9 @@ class SqliteKv(_Sqlite):
 
     def delete(self, key: str, wait: float) -> bool:
         try:
-            cur = self._conn(wait).execute(
-                "DELETE FROM kv WHERE key = ? RETURNING expires IS NULL OR expires > ?",
-                (key, time.time()))
-            row = cur.fetchone()
-            return bool(row and row[0])
+            row = self._conn(wait).execute("DELETE FROM kv WHERE key = ? RETURNING expires",
+                                           (key,)).fetchone()
+            return row is not None and (row[0] is None or row[0] > time.time())
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
