@@ -11,7 +11,8 @@ Static phases (parser, resolver) collect `StaticError`s into an `ErrorList` so a
 all of its mistakes at once. Runtime errors are `ScriptError` (catchable by `try`, with a
 `kind` such as "TypeError") or the uncatchable `LimitError` and `Abort`, which derive from
 BaseException precisely so that the `except Exception` a compiled `try` uses cannot stop them.
-How an error surfaces (process exit code, HTTP status) is an attribute decided here, once.
+How an error surfaces as a process exit code is an attribute decided here, once; which HTTP
+answer an ending gives is the runtime's to decide (runtime/http/response.py's table).
 """
 from __future__ import annotations
 
@@ -121,7 +122,6 @@ class ScriptError(Exception):
 class LimitError(BaseException):
     """A limit was hit (steps, depth, size, deadline). `try` cannot catch it."""
     kind = "LimitError"
-    http_status = 500
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -133,7 +133,6 @@ class LimitError(BaseException):
 
 class DeadlineExceeded(LimitError):
     """The invocation ran past its wall-clock deadline."""
-    http_status = 503
 
 
 class Abort(BaseException):

@@ -50,7 +50,7 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "add": ops.add, "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
+        "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
         "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
         "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,

@@ -27,8 +27,9 @@ from .http.deferred import Deferred
 from .config import Settings
 from .http.request import Request
 from .http.wire import OK_JSON, OK_TEXT, dumps_json, encode_ok
-from .http.response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
-from .router import METHOD_NOT_ALLOWED, Match, Router
+from .http.response import (INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError, Rendered, Response,
+                            Streamed, render, render_error, _RENDERERS)
+from .router import METHOD_NOT_ALLOWED as NO_METHOD, Match, Router
 
 __all__ = ["App"]
 
@@ -77,6 +78,10 @@ class App:
         # Answers requests no route matched, given (request, match): the scripting layer's
         # top-level `use` wraps those too. None: a plain 404/405.
         self.unrouted: Callable[[Request, Any], Any] | None = None
+        # Layers put around every route's handler when serving starts, whenever the route was
+        # registered: `wrap(handler, method, pattern, source)` -> handler. The scripting layer
+        # puts a script's top-level `use` and `on error` around native and static routes here.
+        self.route_layers: list[Callable[..., Handler]] = []
 
     # -- registration --------------------------------------------------------------------------
 
@@ -130,6 +135,9 @@ class App:
         awaitable, a Deferred (the scripting bridge) or a Streamed response. Built once the
         routes and settings are final (the server does at start), with everything it needs
         bound, since it runs for every request."""
+        for layer in self.route_layers:
+            self.router.wrap_handlers(layer)
+        self.route_layers = []
         if self.middleware:
             return self._dispatch_through_middleware
         self.router.compile()
@@ -249,10 +257,10 @@ class App:
 
     @staticmethod
     def _unrouted(match: Any) -> Response:
-        if match.status is METHOD_NOT_ALLOWED:
-            return Response({"error": "method not allowed"}, status=405,
+        if match.status is NO_METHOD:
+            return Response({"error": METHOD_NOT_ALLOWED.message}, status=METHOD_NOT_ALLOWED.status,
                             headers=[("Allow", ", ".join(match.allowed))])
-        return Response({"error": "not found"}, status=404)
+        return Response({"error": NOT_FOUND.message}, status=NOT_FOUND.status)
 
     def _client_error(self, req: Request, exc: HTTPError) -> bytes:
         try:
@@ -268,7 +276,7 @@ class App:
         request_id = req.id
         log.exception("handler failed: %s %s (request_id=%s, route=%s)",
                       req.method, req.target, request_id, req.route)
-        data = render_error(500, "internal server error", req.keep_alive,
+        data = render_error(INTERNAL.status, INTERNAL.message, req.keep_alive,
                             req.method == "HEAD", request_id=request_id)
         if self.access_log:
             self._log_access(req, data)

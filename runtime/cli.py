@@ -128,7 +128,8 @@ def _add_serve_parser(sub) -> None:
                "  rt serve app.script --native fast.py --async --threads 16\n"
                "  rt serve --native examples/fast.py     (native handlers only)\n\n"
                "rt caches parser tables and compiled route tables in $RT_CACHE_DIR (default\n"
-               "~/.cache/rt); deleting it is always safe. More in docs/server.md.",
+               "~/.cache/rt); deleting it is always safe. RT_DUMP=script,router prints the\n"
+               "Python generated for the script and the route table. More in docs/server.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help="the .script file whose routes to serve (optional with --native)")
