@@ -402,3 +402,47 @@ def test_a_locked_sqlite_file_is_a_backend_error_after_backend_timeout(tmp_path,
             assert mods["kv"].members["get"]("k") == 3
         else:
             assert mods["db"].members["exec"]("INSERT INTO x VALUES (1)")["rows"] == 1
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+def test_state_settings_defaults_and_toml(tmp_path):
+    from rtserve.runtime.config import load_toml
+    s = Settings()
+    assert (s.kv, s.db, s.migrations, s.backend_timeout, s.db_max_rows) == (None, None, None, 5.0, 10_000)
+    path = tmp_path / "rt.toml"
+    path.write_text('kv = "redis://cache:6379/2"\ndb = "postgresql://app@db/app"\n'
+                    'backend-timeout = 2\ndb-max-rows = 500\nmigrations = "sql"\ndata-dir = "state"\n')
+    s = load_toml(str(path))
+    assert (s.kv, s.db, s.backend_timeout, s.db_max_rows, s.migrations, s.data_dir) == (
+        "redis://cache:6379/2", "postgresql://app@db/app", 2.0, 500, "sql", "state")
+    assert s.network_backends() == ("kv", "db")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kv": "memcached://x"}, "setting 'kv' must be a redis:// or rediss:// URL"),
+    ({"db": "mysql://x"}, "setting 'db' must be a postgresql:// URL"),
+    ({"backend_timeout": 0}, "setting 'backend-timeout' must be a positive number of seconds"),
+    ({"db_max_rows": 0}, "setting 'db-max-rows' is too small"),
+])
+def test_state_settings_are_validated(change, message):
+    from rtserve.runtime.config import ConfigError
+    with pytest.raises(ConfigError, match=message):
+        Settings().replace(**change)
+
+
+def test_bad_state_flags_stop_serve_with_a_message(tmp_path):
+    import subprocess
+    import sys
+    from serverproc import ROOT
+    done = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "tests/state/app.script",
+                           "--kv", "localhost:6379", "--data-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "setting 'kv' must be a redis:// or rediss:// URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--help"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    for flag in ("--kv URL", "--db URL", "--migrations DIR", "--backend-timeout S", "--db-max-rows N",
+                 "--data-dir DIR"):
+        assert flag in done.stdout

@@ -98,10 +98,10 @@ literals = st.one_of(
     inner.map(lambda s: "'" + s.replace("'", "''") + "''x'"),
     inner.filter(lambda s: '"' not in s).map(lambda s: '"' + s + '"'),
     inner.filter(lambda s: "\n" not in s).map(lambda s: "--" + s + "\n"),
-    inner.filter(lambda s: "*/" not in s and "/*" not in s).map(lambda s: "/*" + s + "*/"),
-    inner.filter(lambda s: "*/" not in s and "/*" not in s).map(lambda s: "/* /*" + s + "*/ ? */"),
-    inner.filter(lambda s: "$$" not in s).map(lambda s: "$$" + s + "$$"),
-    inner.filter(lambda s: "$q$" not in s).map(lambda s: " $q$" + s + "$q$"),
+    inner.filter(lambda s: "*" not in s and "/" not in s).map(lambda s: "/*" + s + "*/"),
+    inner.filter(lambda s: "*" not in s and "/" not in s).map(lambda s: "/* /*" + s + "*/ ? */"),
+    inner.filter(lambda s: "$" not in s).map(lambda s: "$$" + s + "$$"),
+    inner.filter(lambda s: "$" not in s).map(lambda s: " $q$" + s + "$q$"),
     inner.filter(lambda s: "'" not in s).map(lambda s: " E'" + s.replace("\\", "\\\\") + "\\''"),
 )
 pieces = st.lists(st.tuples(st.just(True), code) | st.tuples(st.just(False), literals), max_size=12)
