@@ -17,7 +17,7 @@ from typing import Any
 
 from rtserve.lang import limits
 from rtserve.lang.errors import LimitError, ScriptError
-from rtserve.lang.values import MAX_SIZE, Module, type_name
+from rtserve.lang.values import Module, type_name
 
 from .backends import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, guarded, open_db, setting
 from .backends.sqltext import placeholders

@@ -52,8 +52,7 @@ def _encoded(fname: str, value) -> bytes:
     try:
         data = encode(value)
     except NotStorable as exc:
-        kind = "ValueError" if "larger" in str(exc) or "deep" in str(exc) or "itself" in str(exc) else "TypeError"
-        raise ScriptError(kind, f"kv.{fname}(): {exc}") from None
+        raise ScriptError(exc.kind, f"kv.{fname}(): {exc}") from None
     limits.charge(len(data) // 64 + 1)
     return data
 

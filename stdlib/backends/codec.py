@@ -33,7 +33,12 @@ class CodecError(Exception):
 
 
 class NotStorable(Exception):
-    """A value kv cannot store; the message says which part and why (no Python type names)."""
+    """A value kv cannot store; the message says why (no Python type names). `kind` is the
+    script error it becomes: TypeError for a kind of value, ValueError for a size or shape."""
+
+    def __init__(self, message: str, kind: str = "ValueError") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def encode(value) -> bytes:
@@ -101,7 +106,7 @@ def _put(value, out: bytearray, depth: int, active: set) -> None:
     else:
         from rtserve.lang.values import type_name
         raise NotStorable(f"a {type_name(value)} cannot be stored (nil, bool, int, float, "
-                          "string, bytes, and lists and maps of them can)")
+                          "string, bytes, and lists and maps of them can)", "TypeError")
 
 
 def decode(data: bytes):
