@@ -112,11 +112,15 @@ class _Server:
 class RedisServer(_Server):
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
 
+    def __init__(self, appendfsync: str = "always") -> None:
+        super().__init__()
+        self.appendfsync = appendfsync  # "always": what was acknowledged survives a restart
+
     def start(self) -> "RedisServer":
         need(self.binary, REDIS_PACKAGE, "redis-server")
         self._popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                      "--dir", self.dir, "--save", "", "--appendonly", "yes",
-                     "--appendfsync", "always", "--protected-mode", "no"])
+                     "--appendfsync", self.appendfsync, "--protected-mode", "no"])
         return self
 
     @property
@@ -169,6 +173,34 @@ class PostgresServer(_Server):
                 time.sleep(0.1)
 
     stop_signal = signal.SIGINT  # "fast" shutdown: clients are cut off
+
+    def _descendants(self) -> list[int]:
+        """Every process under the server (PostgreSQL's children lead process groups of
+        their own, so the group's signal does not reach them)."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def freeze(self) -> None:
+        """Stop every server process (SIGSTOP): connections stay open, nothing answers."""
+        for pid in self._descendants():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._descendants():
+            os.kill(pid, signal.SIGCONT)
 
     @property
     def url(self) -> str:

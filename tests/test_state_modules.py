@@ -446,3 +446,29 @@ def test_bad_state_flags_stop_serve_with_a_message(tmp_path):
     for flag in ("--kv URL", "--db URL", "--migrations DIR", "--backend-timeout S", "--db-max-rows N",
                  "--data-dir DIR"):
         assert flag in done.stdout
+
+
+def test_a_frozen_postgres_is_a_backend_error_after_backend_timeout(tmp_path, postgres_server):
+    """A server that keeps its connections open but answers nothing (SIGSTOP): the call is
+    cut off at its budget, and works again once the server does."""
+    mods = modules_for(tmp_path, backend_timeout=1.0, db=postgres_server.fresh_database())
+    query = mods["db"].members["one"]
+    with budget():
+        assert query("SELECT 1 AS one") == {"one": 1}  # the pool holds an open connection
+    postgres_server.freeze()
+    try:
+        with budget():
+            err, took = _timed(lambda: query("SELECT 2 AS two"))
+    finally:
+        postgres_server.thaw()
+    assert err.kind == "BackendError" and "did not answer within 1s" in err.message, err
+    assert 0.9 <= took < 4.0
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with budget():
+                assert query("SELECT 3 AS three") == {"three": 3}
+            break
+        except ScriptError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)

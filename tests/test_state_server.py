@@ -45,35 +45,41 @@ def get_json(server, path, method="GET", body=None):
 
 
 def hammer(port: int, path: str, threads: int, each: int) -> list:
-    """POST `path` threads x each times, each thread on its own keep-alive connection;
-    every response's JSON in a list (a failed request is recorded as its status)."""
+    """POST `path` threads x each times, each thread on its own keep-alive connection; the
+    `n` of every answer, and every failed answer (status and body)."""
     results: list = []
+    failures: list = []
     lock = threading.Lock()
 
     def run():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
+        mine, failed = [], []
         for _ in range(each):
             conn.request("POST", path, body=b"")
             resp = conn.getresponse()
             data = resp.read()
-            mine.append(json.loads(data)["n"] if resp.status == 200 else resp.status)
+            if resp.status == 200:
+                mine.append(json.loads(data)["n"])
+            else:
+                failed.append((resp.status, data))
         conn.close()
         with lock:
             results.extend(mine)
+            failures.extend(failed)
     pool = [threading.Thread(target=run) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    return results
+    return results, failures
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_kv_incr_loses_no_update_across_processes_and_threads(backend, backend_args):
     with serve("--workers", "2", "--async", "--threads", "8", *backend_args(backend)) as server:
-        results = hammer(server.port, "/incr/hits", threads=16, each=500)
+        results, failures = hammer(server.port, "/incr/hits", threads=16, each=500)
+        assert failures == [], server.log()[-3000:]
         assert sorted(results) == list(range(1, 8001))  # each increment seen exactly once
         assert get_json(server, "/kv/hits") == (200, {"value": 8000})
 

@@ -11,9 +11,13 @@ so a value is never pasted into SQL text.
 Waiting is bounded: taking a connection waits at most the call's budget (PoolTimeout ->
 BackendError); every connection is opened with `connect_timeout` and
 `statement_timeout` = --backend-timeout, and a call with less budget than that (its request's
-deadline is near) sets a shorter `statement_timeout` for itself. A connection that broke is
-discarded by the pool, which reconnects in the background: when the server is back, service
-resumes by itself.
+deadline is near) sets a shorter `statement_timeout` for itself. psycopg's blocking calls
+have no client-side timeout, so a server that stops answering without closing its
+connections (a frozen process, a dead network path) would still hold a call: `_Watchdog`
+shuts down the socket of a call still running past its budget, which ends it with an error
+(and the pool drops the broken connection). A connection that broke is discarded by the
+pool, which reconnects in the background: when the server is back, service resumes by
+itself.
 
 Values the driver returns become script values in `to_script` (numeric -> int or float,
 dates and times -> ISO 8601 strings, uuid -> string, json -> lists and maps, bytea -> bytes).
@@ -22,14 +26,102 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import heapq
+import itertools
 import math
 import os
+import socket
 import threading
+import time
 import uuid
 from typing import Any, Callable
 
 from . import BackendDown, DbRefused, Result
 from .sqltext import to_pyformat
+
+
+class _Watchdog:
+    """Cuts off a connection whose call runs past its budget: one thread per process, woken
+    for the earliest budget. `watch(conn, seconds)` is a context manager around one call."""
+
+    def __init__(self) -> None:
+        self._heap: list = []            # (due, n, conn)
+        self._live: set = set()          # n of the calls still running
+        self._count = itertools.count()
+        self._cond = threading.Condition()
+        self._pid = 0
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._heap, self._live = [], set()
+            threading.Thread(target=self._run, name="rt-db-watchdog", daemon=True).start()
+
+    def watch(self, conn, seconds: float) -> "_Watch":
+        return _Watch(self, conn, seconds)
+
+    def _arm(self, conn, seconds: float) -> int:
+        with self._cond:
+            self._ensure_thread()
+            n = next(self._count)
+            self._live.add(n)
+            heapq.heappush(self._heap, (time.monotonic() + seconds, n, conn))
+            if self._heap[0][1] == n:
+                self._cond.notify()
+            return n
+
+    def _disarm(self, n: int) -> None:
+        with self._cond:
+            self._live.discard(n)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                due, n, conn = self._heap[0]
+                left = due - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+                self._live.discard(n)
+                _cut_off(conn)
+
+
+def _cut_off(conn) -> None:
+    """Shut down the connection's socket so the call blocked on it fails now."""
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except Exception:  # noqa: BLE001 - already closed: nothing is waiting on it
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+class _Watch:
+    __slots__ = ("dog", "conn", "seconds", "n")
+
+    def __init__(self, dog: _Watchdog, conn, seconds: float) -> None:
+        self.dog, self.conn, self.seconds = dog, conn, seconds
+
+    def __enter__(self):
+        self.n = self.dog._arm(self.conn, self.seconds)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.dog._disarm(self.n)
+
+
+_WATCHDOG = _Watchdog()
+_GRACE = 0.25  # past the budget before the socket is cut: the server's own timeout goes first
 
 
 class _Local(threading.local):
@@ -92,7 +184,7 @@ class PostgresDb:
         return DbRefused(_first_line(exc))
 
     def _execute(self, conn, sql: str, params: tuple, max_rows: int, wait: float) -> Result:
-        with conn.cursor() as cur:
+        with _WATCHDOG.watch(conn, wait + _GRACE), conn.cursor() as cur:
             if wait < self.timeout:
                 cur.execute("SELECT set_config('statement_timeout', %s, false)",
                             (str(max(1, int(wait * 1000))),))
@@ -113,6 +205,7 @@ class PostgresDb:
         import psycopg
         import psycopg_pool
         conn = self._local.conn
+        started = time.monotonic()
         try:
             if conn is not None:
                 return self._execute(conn, sql, params, max_rows, wait)
@@ -120,6 +213,10 @@ class PostgresDb:
                 return self._execute(conn, sql, params, max_rows, wait)
         except psycopg_pool.PoolTimeout as exc:
             raise self._down(exc, wait) from None
+        except psycopg.OperationalError as exc:
+            if time.monotonic() - started >= wait:  # the watchdog cut it off
+                raise BackendDown(f"{self.describe()} did not answer within {wait:g}s") from None
+            raise self._classify(exc, wait) from None
         except psycopg.Error as exc:
             raise self._classify(exc, wait) from None
 

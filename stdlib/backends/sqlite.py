@@ -3,8 +3,10 @@
 Strategy. Each process (the server may fork workers after loading) and each thread in it
 opens its own connection on first use (`_Connections`, keyed by pid), in autocommit mode,
 so every statement is its own transaction unless `BEGIN IMMEDIATE` opened one. WAL lets
-readers go on while one writer writes; writers from every thread and process queue on
-SQLite's lock for at most the call's wait budget (`busy_timeout`, set per call when the
+readers go on while one writer writes. Writers of one process first queue on a lock of
+their own (`_writing`: a thread waiting there is woken in turn, where SQLite's busy handler
+polls with growing sleeps and can starve a waiter under steady contention), so SQLite's lock
+is contended only between processes; there they wait for at most the call's budget (`busy_timeout`, set per call when the
 request's deadline is closer than --backend-timeout), and a progress handler interrupts a
 statement that runs past it. Both end as a BackendError, never a hang.
 
@@ -26,6 +28,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from . import BackendDown, DbRefused, Result
@@ -54,6 +57,23 @@ class _Sqlite:
         self._local = _Connections()
         self._schema_lock = threading.Lock()
         self._schema_ready_pid = 0
+        self._writer = threading.Lock()
+        self._writer_pid = os.getpid()
+
+    @contextmanager
+    def _writing(self, wait: float):
+        """This thread's connection, once this process's other writers are done (at most
+        `wait` seconds in all)."""
+        if self._writer_pid != os.getpid():  # forked: a lock held at fork time stays held
+            self._writer, self._writer_pid = threading.Lock(), os.getpid()
+        lock = self._writer
+        started = time.monotonic()
+        if not lock.acquire(timeout=wait):
+            raise BackendDown(f"{self.describe()} stayed busy for --backend-timeout")
+        try:
+            yield self._conn(max(0.001, wait - (time.monotonic() - started)))
+        finally:
+            lock.release()
 
     def describe(self) -> str:
         return f"SQLite ({self.path})"
@@ -148,31 +168,31 @@ class SqliteKv(_Sqlite):
 
     def set(self, key: str, data: bytes, ttl_ms: int | None, wait: float) -> None:
         try:
-            conn = self._conn(wait)
-            conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                         "DO UPDATE SET value = excluded.value, expires = excluded.expires",
-                         (key, data, _expires(ttl_ms)))
-            self._write_done(conn)
+            with self._writing(wait) as conn:
+                conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                             (key, data, _expires(ttl_ms)))
+                self._write_done(conn)
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
     def add(self, key: str, data: bytes, ttl_ms: int | None, wait: float) -> bool:
         try:
-            conn = self._conn(wait)
-            cur = conn.execute(
-                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = excluded.value, expires = excluded.expires "
-                "WHERE kv.expires IS NOT NULL AND kv.expires <= ?",
-                (key, data, _expires(ttl_ms), time.time()))
-            self._write_done(conn)
-            return cur.rowcount == 1
+            with self._writing(wait) as conn:
+                cur = conn.execute(
+                    "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET value = excluded.value, expires = excluded.expires "
+                    "WHERE kv.expires IS NOT NULL AND kv.expires <= ?",
+                    (key, data, _expires(ttl_ms), time.time()))
+                self._write_done(conn)
+                return cur.rowcount == 1
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
     def delete(self, key: str, wait: float) -> bool:
         try:
-            row = self._conn(wait).execute("DELETE FROM kv WHERE key = ? RETURNING expires",
-                                           (key,)).fetchone()
+            with self._writing(wait) as conn:
+                row = conn.execute("DELETE FROM kv WHERE key = ? RETURNING expires", (key,)).fetchone()
             return row is not None and (row[0] is None or row[0] > time.time())
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
@@ -180,39 +200,41 @@ class SqliteKv(_Sqlite):
     def incr(self, key: str, by: int, ttl_ms: int | None, wait: float) -> int | bytes:
         """The new value, or the stored bytes when they are not an int (nothing changed)."""
         try:
-            conn = self._conn(wait)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                now = time.time()
-                row = conn.execute("SELECT value, expires FROM kv WHERE key = ?", (key,)).fetchone()
-                if row is not None and (row[1] is None or row[1] > now):
-                    data, expires = row
-                    try:
-                        value = int(data) + by if data[:1] in b"-0123456789" else None
-                    except ValueError:
-                        value = None
-                    if value is None:
+            with self._writing(wait) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    value = self._incr_in_transaction(conn, key, by, ttl_ms)
+                    conn.execute("COMMIT" if type(value) is int else "ROLLBACK")
+                except BaseException:
+                    if conn.in_transaction:
                         conn.execute("ROLLBACK")
-                        return data
-                    if expires is None and ttl_ms is not None:
-                        expires = _expires(ttl_ms)
-                else:
-                    value, expires = by, _expires(ttl_ms)
-                if not -(1 << 63) <= value < (1 << 63):
-                    conn.execute("ROLLBACK")
-                    raise OverflowError
-                conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                             "DO UPDATE SET value = excluded.value, expires = excluded.expires",
-                             (key, str(value).encode("ascii"), expires))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            self._write_done(conn)
-            return value
+                    raise
+                self._write_done(conn)
+                return value
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
+
+    @staticmethod
+    def _incr_in_transaction(conn: sqlite3.Connection, key: str, by: int, ttl_ms: int | None):
+        row = conn.execute("SELECT value, expires FROM kv WHERE key = ?", (key,)).fetchone()
+        if row is not None and (row[1] is None or row[1] > time.time()):
+            data, expires = row
+            try:
+                value = int(data) + by if data[:1] in b"-0123456789" else None
+            except ValueError:
+                value = None
+            if value is None:
+                return data
+            if expires is None and ttl_ms is not None:
+                expires = _expires(ttl_ms)
+        else:
+            value, expires = by, _expires(ttl_ms)
+        if not -(1 << 63) <= value < (1 << 63):
+            raise OverflowError
+        conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                     "DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                     (key, str(value).encode("ascii"), expires))
+        return value
 
     def keys(self, prefix: str, limit: int, wait: float) -> list[str]:
         found = []
@@ -255,8 +277,11 @@ class SqliteDb(_Sqlite):
         return self._local.in_transaction
 
     def transaction(self, fn: Callable[[], Any], wait: float) -> Any:
+        with self._writing(wait) as conn:
+            return self._transaction(conn, fn)
+
+    def _transaction(self, conn: sqlite3.Connection, fn: Callable[[], Any]) -> Any:
         try:
-            conn = self._conn(wait)
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
