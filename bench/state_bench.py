@@ -3,7 +3,7 @@ same with the same drivers, on SQLite and on Redis + PostgreSQL.
 
     .venv/bin/python bench/state_bench.py [--rounds 3] [--duration 5] [--warmup 2] [--no-write]
 
-rt serves bench/peers/rt_state.script (SQLite: inline, the default; Redis + PostgreSQL: on
+rt serves bench/peers/rt_state.script (SQLite: inline, the default, and with --async; Redis + PostgreSQL: on
 the bridge, as rt does for network backends); the peer is bench/peers/starlette_state.py
 (async redis and psycopg, and sqlite3 on starlette's thread pool). Redis and PostgreSQL are
 started as the tests start them (tests/backends.py), unpinned; each HTTP server is one
@@ -57,6 +57,7 @@ def main() -> int:
     setups = {
         "SQLite": {
             "rt": rt(["--data-dir", os.path.join(work, "rt")]),
+            "rt --async": rt(["--data-dir", os.path.join(work, "rt-async"), "--async"]),
             "uvicorn+starlette": starlette(),
             "env": {"RT_BENCH_KV": "sqlite:" + os.path.join(work, "peer-kv.sqlite3"),
                     "RT_BENCH_DB": "sqlite:" + os.path.join(work, "peer-db.sqlite3")},
@@ -72,18 +73,18 @@ def main() -> int:
     try:
         for backend, setup in setups.items():
             os.environ.update(setup["env"])
-            for name in ("rt", "uvicorn+starlette"):
+            for name in servers(setup):
                 port = hb.free_port()
                 procs.append(hb.start_server(setup[name], port))
                 setup[name + ":port"] = port
         for backend, setup in setups.items():
-            for name in ("rt", "uvicorn+starlette"):
+            for name in servers(setup):
                 for route in ROUTES:
                     hb.run_wrk(wrk, f"http://127.0.0.1:{setup[name + ':port']}{route}", args.warmup)
         for r in range(args.rounds):
             for backend, setup in setups.items():
                 for route in ROUTES:
-                    for name in ("rt", "uvicorn+starlette"):
+                    for name in servers(setup):
                         out = hb.run_wrk(wrk, f"http://127.0.0.1:{setup[name + ':port']}{route}",
                                          args.duration)
                         results.setdefault((backend, route, name), []).append(out)
@@ -101,6 +102,10 @@ def main() -> int:
     return 0
 
 
+def servers(setup: dict) -> list[str]:
+    return [name for name in setup if name.startswith(("rt", "uvicorn")) and ":" not in name]
+
+
 def table(results: dict, args) -> str:
     lines = [f"`bench/state_bench.py`, {args.rounds} interleaved rounds of {args.duration:g} s; each "
              "HTTP server one process on core 0, wrk on core 1 with 64 connections; Redis and "
@@ -108,12 +113,12 @@ def table(results: dict, args) -> str:
              "is the median of the rounds' rt/peer ratios (range).", "",
              "| backend | route | rt | uvicorn+starlette | rt / peer |", "|---|---|---|---|---|"]
     for (backend, route, name), runs in results.items():
-        if name != "rt":
+        if not name.startswith("rt"):
             continue
         peer = results[(backend, route, "uvicorn+starlette")]
         ratios = sorted(a["rps"] / b["rps"] for a, b in zip(runs, peer))
         errors = sum(r["errors"] for r in runs + peer)
-        lines.append(f"| {backend} | `{route}` | {hb.median([r['rps'] for r in runs]):,.0f} | "
+        lines.append(f"| {backend} | `{route}` | {name}: {hb.median([r['rps'] for r in runs]):,.0f} | "
                      f"{hb.median([r['rps'] for r in peer]):,.0f} | {hb.median(ratios):.2f}x "
                      f"({ratios[0]:.2f}-{ratios[-1]:.2f})" + (f", {errors} errors" if errors else "") + " |")
     return "\n".join(lines)
