@@ -472,3 +472,39 @@ def test_a_frozen_postgres_is_a_backend_error_after_backend_timeout(tmp_path, po
         except ScriptError:
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+# -- migrations --------------------------------------------------------------------------------
+
+def test_migration_files_are_ordered_by_number_and_named_strictly(tmp_path):
+    from rtserve.runtime.scripts.migrate import MigrationError, migration_files
+    (tmp_path / "010_later.sql").write_text("SELECT 10;")
+    (tmp_path / "2_first.sql").write_text("SELECT 2;")
+    (tmp_path / "README.md").write_text("not a migration")
+    assert migration_files(str(tmp_path)) == [("2_first.sql", "SELECT 2;"), ("010_later.sql", "SELECT 10;")]
+    (tmp_path / "002_again.sql").write_text("SELECT 2;")
+    with pytest.raises(MigrationError, match="002_again.sql and 2_first.sql have the same number"):
+        migration_files(str(tmp_path))
+    (tmp_path / "002_again.sql").unlink()
+    (tmp_path / "three.sql").write_text("SELECT 3;")
+    with pytest.raises(MigrationError, match=r"three.sql: a migration's name must be NNN_name.sql"):
+        migration_files(str(tmp_path))
+
+
+def test_sqlite_migrations_split_statements_only_where_sqlite_does(tmp_path):
+    from rtserve.stdlib.backends.sqlite import SqliteDb
+    db = SqliteDb(str(tmp_path / "db.sqlite3"), 5.0)
+    files = [("001_schema.sql", """
+        CREATE TABLE t (a TEXT DEFAULT 'x;y');  -- a ; in a comment
+        CREATE TABLE log (n INTEGER);
+        /* ; */ CREATE TRIGGER t_log AFTER INSERT ON t BEGIN
+            INSERT INTO log VALUES (1);
+            INSERT INTO log VALUES (2);
+        END;
+        INSERT INTO t DEFAULT VALUES"""),
+             ("002_more.sql", "INSERT INTO t VALUES ('it''s; fine');")]
+    assert db.migrate(files, 5.0) == ["001_schema.sql", "002_more.sql"]
+    assert db.migrate(files, 5.0) == []  # applied once
+    result = db.run("SELECT a FROM t ORDER BY rowid", (), 10, 5.0)
+    assert result.rows == [("x;y",), ("it's; fine",)]
+    assert db.run("SELECT count(*) FROM log", (), 10, 5.0).rows == [(4,)]
