@@ -60,16 +60,21 @@ def remember_source(file: str, source: str) -> None:
 def _read_source(file: str) -> str | None:
     if file in _SOURCES:
         return _SOURCES[file]
+    from .sourcefile import ScriptFileError, read_script  # a bounded read of regular files only
     try:
-        with open(file, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
+        return read_script(file)
+    except ScriptFileError:
         return None
 
 
 class RtError(Exception):
-    """Base of every error rt reports to a user. `exit_code` is what the CLI exits with."""
+    """Base of every error rt reports to a user. `exit_code` is what the CLI exits with;
+    `render()` is the text the user reads (`rt: error: message` unless a subclass shows a
+    position, source line and caret)."""
     exit_code = 1
+
+    def render(self) -> str:
+        return f"rt: error: {self}"
 
 
 class StaticError(RtError):
@@ -118,6 +123,16 @@ class ScriptError(Exception):
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
 
+    def render(self, origin: BaseException | None = None) -> str:
+        """Position, source line, caret and the script's stack, taken from `origin` (the
+        Python exception this error was translated from) or from this error itself."""
+        return _runtime_report(self.kind, self.message, origin or self)
+
+
+def _runtime_report(kind: str, message: str, exc: BaseException) -> str:
+    from .stack import format_error  # stack imports this module
+    return format_error(kind, message, exc)
+
 
 class LimitError(BaseException):
     """A limit was hit (steps, depth, size, deadline). `try` cannot catch it."""
@@ -129,6 +144,9 @@ class LimitError(BaseException):
 
     def __str__(self) -> str:
         return f"LimitError: {self.message}"
+
+    def render(self, origin: BaseException | None = None) -> str:
+        return _runtime_report(self.kind, self.message, origin or self)
 
 
 class DeadlineExceeded(LimitError):
@@ -142,3 +160,8 @@ class Abort(BaseException):
         super().__init__(status)
         self.status = status
         self.body = body
+
+    def render(self, origin: BaseException | None = None) -> str:
+        """`abort` only makes sense inside a request; outside one (a top level, `on start`) it
+        is reported like an error."""
+        return _runtime_report("Abort", f"abort({self.status}) outside a request", origin or self)

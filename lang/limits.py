@@ -45,7 +45,7 @@ class Budget:
     """What one invocation may still spend: steps left, bytes of values it may still build,
     and the monotonic deadline."""
     __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory",
-                 "lines_left", "output_left")
+                 "lines_left", "output_left", "context")
 
     def __init__(self, max_steps: int | None = None, deadline: float | None = None,
                  max_memory: int | None = None):
@@ -56,6 +56,14 @@ class Budget:
         self.memory_left = UNLIMITED if max_memory is None else max_memory
         self.lines_left = MAX_OUTPUT_LINES   # print and log lines this invocation may emit
         self.output_left = MAX_OUTPUT_BYTES
+        self.context = None  # what the host runs the invocation for (the runtime: its request)
+
+    def begin(self, context=None) -> None:
+        """A host that reuses this Budget for a new invocation (one per request) restarts
+        its output bound here and says what it runs for (log lines read the request id)."""
+        self.lines_left = MAX_OUTPUT_LINES
+        self.output_left = MAX_OUTPUT_BYTES
+        self.context = context
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

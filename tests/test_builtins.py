@@ -282,8 +282,12 @@ def test_response_builders_validate():
         B["response"]("x", headers=[1])
     with script_error("TypeError", "header name"):
         B["response"]("x", headers={1: "a"})
-    with script_error("TypeError", "must be a string, not list"):
+    with script_error("TypeError", "must be a string, a number or a list of strings"):
         B["response"]("x", headers={"a": [1]})
+    with script_error("TypeError", "must be a string, a number or a list of strings, not map"):
+        B["response"]("x", headers={"a": {}})
+    # a list of strings is one field line each (several set-cookie; STDLIB.md)
+    assert B["response"]("x", headers={"Set-Cookie": ["a=1", "b=2"]}).headers == {"set-cookie": ["a=1", "b=2"]}
     with script_error("TypeError", "html\\(\\) takes a string, not int"):
         B["html"](5)
     with script_error("TypeError", "text\\(\\) takes a string"):

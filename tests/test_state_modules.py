@@ -422,8 +422,8 @@ def test_state_settings_defaults_and_toml(tmp_path):
 @pytest.mark.parametrize("change, message", [
     ({"kv": "memcached://x"}, "setting 'kv' must be a redis:// or rediss:// URL"),
     ({"db": "mysql://x"}, "setting 'db' must be a postgresql:// URL"),
-    ({"backend_timeout": 0}, "setting 'backend-timeout' must be a positive number of seconds"),
-    ({"db_max_rows": 0}, "setting 'db-max-rows' is too small"),
+    ({"backend_timeout": 0}, "setting 'backend-timeout' must be more than 0"),
+    ({"db_max_rows": 0}, "setting 'db-max-rows' must be 1 to"),
 ])
 def test_state_settings_are_validated(change, message):
     from rtserve.runtime.config import ConfigError
@@ -439,7 +439,7 @@ def test_bad_state_flags_stop_serve_with_a_message(tmp_path):
                            "--kv", "localhost:6379", "--data-dir", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "setting 'kv' must be a redis:// or rediss:// URL" in done.stderr
+    assert "--kv must be a redis:// or rediss:// URL" in done.stderr
     assert "Traceback" not in done.stderr
     done = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "serve", "--help"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -2,14 +2,14 @@
 `abort`.
 
 Strategy: each builds a `Response` value after checking its status range and headers (names
-strings, values strings or numbers, lower-cased names); the body is checked only where the
+strings, values strings, numbers or lists of strings, lower-cased names); the body is checked only where the
 builtin's meaning fixes its type (text, html, redirect). Encoding happens when it is sent.
 """
 from __future__ import annotations
 
 from ..errors import Abort, ScriptError
 from ..values import Response, repr_value, to_str, type_name
-from .checks import MAP_TYPES, builtin, python_type, type_error
+from .checks import LIST_TYPES, MAP_TYPES, builtin, python_type, type_error
 
 _HEADER_VALUE_TYPES = frozenset((str, int, float))
 
@@ -29,8 +29,15 @@ def _headers(fname: str, headers) -> dict:
     for name, value in headers.items():
         if python_type(name) is not str:
             raise ScriptError("TypeError", f"{fname}(): a header name must be a string, not {type_name(name)}")
+        if python_type(value) in LIST_TYPES:  # one field line per item (set-cookie; STDLIB.md)
+            if not all(python_type(item) is str for item in value):
+                raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, "
+                                  "a number or a list of strings")
+            result[name.lower()] = list(value)
+            continue
         if python_type(value) not in _HEADER_VALUE_TYPES:
-            raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, not {type_name(value)}")
+            raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, "
+                              f"a number or a list of strings, not {type_name(value)}")
         result[name.lower()] = value if python_type(value) is str else to_str(value)
     return result
 

@@ -2,13 +2,18 @@
 
 Strategy: `serve()` binds one socket and runs `run_server` on a fresh uvloop loop. The server
 owns exactly one periodic task, the sweep: every tick it refreshes the shared clock and the
-cached `Date` line and asks each connection to enforce its idle / head / body timeouts, so no
-connection needs a timer of its own. SIGTERM or SIGINT starts a graceful shutdown: the
+cached `Date` line and asks each connection to enforce its idle / head / body / write
+timeouts, so no connection needs a timer of its own; it also reports (at most every 10 s) how
+many connections were refused past `max_connections`. SIGTERM or SIGINT starts a graceful shutdown: the
 listening socket is closed (new connections are refused), idle keep-alive connections are
 closed, in-flight requests get up to `drain` seconds to finish (their responses say
 `Connection: close`), the rest are aborted, the app's `on_stop` hooks run, and the process
 exits 0. With `workers > 1` a supervisor process forks that many servers sharing the socket,
 restarts one that dies, and forwards the shutdown signal to all.
+
+Connections are accepted only after every `on_start` hook has run. A hook that raises stops
+the start: `StartFailed` (the hook's exception as its cause) leaves `run_server`, the app
+reports the cause once, and the process exits 1 (with workers, the supervisor stops them all).
 """
 from __future__ import annotations
 
@@ -39,9 +44,11 @@ class _JsonFormatter(logging.Formatter):
         for key in ("method", "target", "status", "request_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        for key, value in getattr(record, "fields", {}).items():  # structured fields (script log)
+            entry[key if key not in entry else "field_" + key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def configure_logging(log_format: str = "text") -> None:
@@ -70,29 +77,52 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
 
 
 def _sweep_interval(settings: Any) -> float:
-    shortest = min(settings.keep_alive, settings.head_timeout, settings.body_timeout)
+    shortest = min(settings.keep_alive, settings.head_timeout, settings.body_timeout,
+                   settings.body_deadline, settings.write_timeout)
     return max(0.05, min(0.5, shortest / 4))
+
+
+# Seconds between two warnings about connections refused past --max-connections.
+REFUSED_REPORT_EVERY = 10.0
 
 
 async def _sweep(shared: Shared, interval: float) -> None:
     loop = shared.loop
     settings = shared.settings
+    reported, report_due = 0, 0.0
     while True:
         await asyncio.sleep(interval)
         now = shared.now = loop.time()
         wire.refresh_date()
         for conn in list(shared.connections):
             conn.check_timeouts(now, settings)
+        if shared.refused != reported and now >= report_due:
+            log.warning("refused %d connection(s) past --max-connections %d (%d since start)",
+                        shared.refused - reported, settings.max_connections, shared.refused)
+            reported, report_due = shared.refused, now + REFUSED_REPORT_EVERY
 
 
-async def _run_hooks(hooks: list[Callable[[], Any]], what: str) -> None:
-    for hook in hooks:
+class StartFailed(Exception):
+    """An `on_start` hook raised (its exception is `__cause__`): the server does not start.
+    The app reports the cause once (`app.report_hook_failure`); the process exits 1."""
+
+
+EXIT_START_FAILED = 3  # a forked worker's status when its start failed: the supervisor stops
+
+
+async def _call_hook(hook: Callable[[], Any]) -> None:
+    result = hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _run_stop_hooks(app: Any) -> None:
+    """Every `on_stop` hook runs, even after one fails (each failure reported once)."""
+    for hook in app.on_stop:
         try:
-            result = hook()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("%s hook %r failed", what, hook)
+            await _call_hook(hook)
+        except Exception as exc:
+            app.report_hook_failure("on_stop", exc)
 
 
 async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
@@ -107,8 +137,9 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
     if sock is None:
         sock = bind_socket(settings.host, settings.port)
     stop = stop if stop is not None else asyncio.Event()
+    # Accepting starts only once every `on_start` hook is done: no request sees a half start.
     server = await loop.create_server(lambda: HttpProtocol(shared), sock=sock,
-                                      backlog=settings.backlog)
+                                      backlog=settings.backlog, start_serving=False)
     signals = []
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -116,7 +147,13 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
             signals.append(signum)
     sweeper = loop.create_task(_sweep(shared, _sweep_interval(settings)))
     try:
-        await _run_hooks(app.on_start, "on_start")
+        try:
+            for hook in app.on_start:
+                await _call_hook(hook)
+        except Exception as exc:
+            server.close()  # nothing was accepted yet: no connection to drain
+            raise StartFailed() from exc
+        await server.start_serving()
         address = sock.getsockname()
         log.info("listening on http://%s:%d (pid %d)", *address[:2], os.getpid())
         if started is not None:
@@ -128,7 +165,7 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
         sweeper.cancel()
         for signum in signals:
             loop.remove_signal_handler(signum)
-    await _run_hooks(app.on_stop, "on_stop")
+    await _run_stop_hooks(app)
     log.info("stopped")
     return 0
 
@@ -180,7 +217,11 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     """Fork `settings.workers` servers on the shared socket; restart any that dies; forward
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
-    stopping = False
+    stopping = failed = False
+    import multiprocessing  # only a supervisor needs it
+    # Set by the first worker whose start fails, under its lock: one report, not N, and no
+    # worker exits (which makes the supervisor stop the rest) before that report is out.
+    reported = multiprocessing.Value("b", 0)
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -190,6 +231,12 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             code = 1
             try:
                 code = _serve_on(app, settings, sock)
+            except StartFailed as exc:
+                with reported.get_lock():
+                    if not reported.value:
+                        app.report_hook_failure("on_start", exc.__cause__)
+                        reported.value = 1
+                code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)
             finally:
@@ -220,6 +267,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
         slot = children.pop(pid, None)
         if slot is None or stopping:
             continue
+        if os.waitstatus_to_exitcode(status) == EXIT_START_FAILED:
+            stop(signal.SIGTERM, None)  # the start failed: no worker can serve
+            failed = True
+            continue
         log.warning("worker %d (pid %d) exited with status %d; restarting", slot, pid,
                     os.waitstatus_to_exitcode(status))
         if time.monotonic() - last_restart < 1.0:
@@ -227,4 +278,4 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
         last_restart = time.monotonic()
         spawn(slot)
     sock.close()
-    return 0
+    return 1 if failed else 0

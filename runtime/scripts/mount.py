@@ -30,13 +30,15 @@ from typing import Any, Callable
 
 from rtserve.lang import limits, nodes as N
 from rtserve.lang.builtins import set_print_sink
-from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
+from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse, translate_exception
+from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
+from .checks import METHODS, join_paths, route_errors
 from ..http.response import (BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError,
                              Rendered, Response)
 from ..router import METHOD_NOT_ALLOWED as NO_METHOD
@@ -45,19 +47,21 @@ from ..static import StaticFiles
 
 log = logging.getLogger("rt.script")
 
-_METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
-            "head": "HEAD", "options": "OPTIONS", "any": "*"}
 
 
 class MountError(RtError):
-    """A declaration that cannot be served (bad middleware value, route clash...)."""
+    """A declaration that cannot be served (bad middleware value, a failing `on start`...).
+    `where` is the declaration's position, or None; `report` a full report (a script stack)
+    that replaces the one-line form when given."""
 
+    def __init__(self, message: str, where: str | None = None, report: str | None = None):
+        super().__init__(message)
+        self.where, self.report = where, report
 
-def join_paths(*parts: str) -> str:
-    path = "/".join(p.strip("/") for p in parts if p.strip("/"))
-    last = parts[-1] if parts else ""
-    # A group's "/" route is the group's own path: `group "/api" { get "/" }` serves /api.
-    return "/" + path + ("/" if last.endswith("/") and last.strip("/") and path else "")
+    def render(self) -> str:
+        if self.report is not None:
+            return self.report
+        return f"{self.where}: error: {self}" if self.where else super().render()
 
 
 # --------------------------------------------------------------------------- results
@@ -101,29 +105,41 @@ class ScriptApp:
         self.bridge: Bridge | None = None
         self.routes: list = []  # (method, path, chain, source)
         self.statics: list = []  # (pattern, StaticFiles, groups, source)
+        self.stop_hooks: list = []  # the script's `on stop` blocks, as app.on_stop hooks
 
     # -- loading -----------------------------------------------------------------------------
 
-    def mount(self) -> None:
-        set_print_sink(lambda line: log.info("%s", line))
+    def mount(self, bridge: Bridge | None = None) -> None:
+        """Load the script (static checks, route clashes included, before anything runs;
+        then its top level) and register what it declares on the app. `bridge`: a running
+        bridge to share (a reload's new version runs on the old version's threads)."""
+        # print() and log.* share one writer: the per-request bound and the request id
+        set_print_sink(ScriptOutput(self.settings.log_format).print_line)
         limits.depth_guard().__enter__()  # script call depth, process-wide
+        self.loader = self.loader_factory()
+        script = self.loader.check(self.path)
+        clashes = route_errors(script.module)
+        if clashes:
+            raise ErrorList(clashes)
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
-            self.loader = self.loader_factory()
-            script = self.loader.load(self.path)
+            self.loader.load(self.path)
         finally:
             limits.activate(previous)
-        if self.settings.reload:
-            from .reload import ReloadWatch
-            files = [s.real_path for s in self.loader.scripts.values()]
-            watch = ReloadWatch(files, lambda: self.loader_factory().check(self.path))
-            self.app.on_start.append(watch.start)
+        if not self.settings.async_mode and _imports_stdlib(self.loader, "http"):
+            # http.fetch waits on the network: never on the event loop.
+            self.settings = self.settings.replace(async_mode=True)
+            logging.getLogger("rt").info(
+                "%s imports http: its handlers run on the worker thread pool (as with --async), "
+                "so the event loop never waits on the network", self.path)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
         for method, path, chain, source in self.routes:
             self.app.add_route(method, path, self._handler(chain, source), source=source)
-        if self.settings.async_mode:
+        if bridge is not None:
+            self.bridge = bridge
+        elif self.settings.async_mode:
             self._make_bridge()
         for pattern, files, groups, source in self.statics:
             if _Chain(self, groups, None).uses() or self.on_error is not None:
@@ -139,10 +155,10 @@ class ScriptApp:
         if isinstance(node, N.Route):
             path = join_paths(*(g.prefix for g in groups), node.path)
             # Group middleware is known in full only when the group is done: resolve late.
-            self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
+            self.routes.append((METHODS[node.method], path, _Chain(self, groups, value), source))
         elif isinstance(node, N.Use):
             if not callable(value):
-                raise MountError(f"{source}: error: 'use' needs a function (req, next), not {type(value).__name__}")
+                raise MountError(f"'use' needs a function (req, next), not {type(value).__name__}", source)
             if groups:
                 self.group_uses.setdefault(id(groups[-1]), []).append(value)
             else:
@@ -156,11 +172,13 @@ class ScriptApp:
             if node.event == "start":
                 self.app.on_start.append(lambda fn=value: self._lifecycle(fn, "on start"))
             elif node.event == "stop":
-                self.app.on_stop.append(lambda fn=value: self._lifecycle(fn, "on stop"))
+                hook = lambda fn=value: self._lifecycle(fn, "on stop")  # noqa: E731
+                self.stop_hooks.append(hook)
+                self.app.on_stop.append(hook)
             elif node.event == "error":
                 self.on_error = value
             else:
-                raise MountError(f"{source}: error: unknown event '{node.event}' (start, stop or error)")
+                raise MountError(f"unknown event '{node.event}' (start, stop or error)", source)
         # `test` blocks are for `rt test`, never served.
 
     def _start_bridge(self) -> None:
@@ -171,11 +189,10 @@ class ScriptApp:
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
             fn()
-        except BaseException as exc:  # noqa: B036 - reported, then re-raised as a startup error
+        except (Exception, LimitError, Abort) as exc:  # the report is the script's stack only
             err = translate_exception(exc)
-            message = format_error(getattr(err, "kind", "Error"), getattr(err, "message", str(err)), exc)
-            log.error("%s failed:\n%s", what, message)
-            raise MountError(f"{what} failed: {getattr(err, 'message', err)}") from None
+            raise MountError(f"{what} failed: {getattr(err, 'message', err)}",
+                             report=f"{what} failed:\n{err.render(exc)}") from None
         finally:
             limits.activate(previous)
 
@@ -190,6 +207,7 @@ class ScriptApp:
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
         budget.deadline = time.monotonic() + settings.deadline
+        budget.begin(sreq.http)
         try:
             return run(sreq)
         except BaseException as exc:  # noqa: B036 - sorted out below, re-raised if not ours
@@ -245,6 +263,7 @@ class ScriptApp:
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
             budget.deadline = monotonic() + deadline
+            budget.begin(req)
             try:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
@@ -492,7 +511,9 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         if t is str or t is bytes or t is Response or value is None:
             return value
         if t is ScriptResponse:
-            headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+            # A list value is one field line per item (several set-cookie; STDLIB.md).
+            headers = {str(k).lower(): [str(x) for x in v] if isinstance(v, list) else str(v)
+                       for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
             # A line break in a header is the script's mistake: refuse it here, where the
@@ -508,7 +529,17 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         return INTERNAL.response(req.id)
 
 
+def _imports_stdlib(loader, name: str) -> bool:
+    """Whether any script the loader loaded imports the stdlib module `name`."""
+    return any(isinstance(target, Module) and target.name == name
+               for script in loader.scripts.values() for _, target in script.imports)
+
+
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
+    native_routes = app.router.routes()  # before the script's: a reload keeps these
     script_app = ScriptApp(app, path, settings, loader_factory)
     script_app.mount()
+    if settings.reload:
+        from .reload import Reloader
+        Reloader(app, script_app, native_routes).install()
     return script_app

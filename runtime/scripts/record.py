@@ -3,8 +3,10 @@
 Strategy. `ScriptRequest` wraps the protocol's lazy `Request` and answers `get(name)`, which
 is how compiled code reads `req.name`; nothing is computed until a script asks, and every
 map it hands out is frozen, so the record is safe to share with a worker thread. `body` is
-the UTF-8 text (invalid UTF-8 is a ValueError the script may catch), `bytes` the raw body;
-`req.json()` on a body that is not JSON ends the request with `400` through `abort`.
+the UTF-8 text, `bytes` the raw body. A body the client got wrong is the client's mistake,
+never the script's: `req.body` and `req.form()` on invalid UTF-8, and `req.json()` on a body
+that is not JSON, end the request with `400` through `abort` (a script that wants to handle
+such bodies itself reads `req.bytes`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 from urllib.parse import parse_qsl
 
 from rtserve.lang.builtins import register_record_type
-from rtserve.lang.errors import Abort, ScriptError
+from rtserve.lang.errors import Abort
 from rtserve.lang.values import FrozenList, FrozenMap
 
 
@@ -67,7 +69,7 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScriptError("ValueError", "request body is not valid UTF-8") from None
+        raise Abort(400, {"error": "request body is not valid UTF-8"}) from None
 
 
 def _query_all(req: ScriptRequest):
