@@ -195,12 +195,17 @@ class PostgresServer(_Server):
 
     def freeze(self) -> None:
         """Stop every server process (SIGSTOP): connections stay open, nothing answers."""
-        for pid in self._descendants():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: int) -> None:
         for pid in self._descendants():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:  # a child that ended since the listing
+                pass
 
     @property
     def url(self) -> str:

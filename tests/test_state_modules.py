@@ -421,7 +421,7 @@ def test_state_settings_defaults_and_toml(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"kv": "memcached://x"}, "setting 'kv' must be a redis:// or rediss:// URL"),
-    ({"db": "mysql://x"}, "setting 'db' must be a postgresql:// URL"),
+    ({"db": "mysql://x"}, "setting 'db' must be a postgresql:// or postgres:// URL"),
     ({"backend_timeout": 0}, "setting 'backend-timeout' must be more than 0"),
     ({"db_max_rows": 0}, "setting 'db-max-rows' must be 1 to"),
 ])
