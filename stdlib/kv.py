@@ -67,8 +67,42 @@ def _decoded(fname: str, key: str, data: bytes):
                                           "written by kv and cannot be read") from None
 
 
+_BACKENDS: dict = {}
+
+
+def _backend(config: Any):
+    """One kv backend per server configuration: the module and `store` share it (and its
+    connections)."""
+    try:
+        found = _BACKENDS.get(config)
+    except TypeError:  # an unhashable config object: nothing to share by
+        return open_kv(config)
+    if found is None:
+        found = _BACKENDS[config] = open_kv(config)
+    return found
+
+
+class RateStore:
+    """Token buckets in kv for `middleware.rate_limit` (STDLIB.md): `take(name, burst, rate)`
+    takes one token from the bucket `name` (at most `burst` tokens, refilled at `rate` per
+    second) and returns 0, or the seconds until a token is there (nothing taken). Atomic on
+    every backend: a Lua script on Redis (with Redis' clock), BEGIN IMMEDIATE on SQLite."""
+
+    def __init__(self, backend, timeout: float) -> None:
+        self.backend = backend
+        self.timeout = timeout
+
+    def take(self, name: str, burst: int, rate: float) -> float:
+        return guarded("middleware.rate_limit()",
+                       lambda wait: self.backend.take(name, burst, rate, wait), self.timeout)
+
+
+def store(config: Any) -> RateStore:
+    return RateStore(_backend(config), setting(config, "backend_timeout", DEFAULT_TIMEOUT))
+
+
 def module(config: Any) -> Module:
-    backend = open_kv(config)
+    backend = _backend(config)
     timeout = setting(config, "backend_timeout", DEFAULT_TIMEOUT)
 
     def get(key, default=None):

@@ -98,6 +98,18 @@ def test_two_servers_see_each_others_writes_at_once(backend, backend_args):
         assert get_json(a, "/items") == get_json(b, "/items")
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_rate_limits_hold_across_servers(backend, backend_args):
+    flags = backend_args(backend)
+    with serve(*flags) as a, serve(*flags) as b:
+        assert call(a, "/limited")[0] == 200
+        assert call(b, "/limited")[0] == 200
+        status, headers, _ = call(a, "/limited")  # the burst of 2 is spent, on either server
+        assert status == 429 and 1 <= int(headers["retry-after"]) <= 30
+        assert call(b, "/limited")[0] == 429
+        assert call(b, "/ping")[0] == 200  # outside the group: not limited
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "redis", "postgres"])
 def test_values_come_back_equal_bytes_included(backend, backend_args):
     with serve(*backend_args(backend)) as server:

@@ -4,7 +4,8 @@ Strategy. `kv` and `db` (the script-facing modules) check arguments and shape re
 they ask of storage is one of two small interfaces:
 
     KvBackend: get(key) -> bytes | None, set(key, data, ttl_ms), add(key, data, ttl_ms) -> bool,
-               delete(key) -> bool, incr(key, by, ttl_ms) -> int, keys(prefix, limit) -> list
+               delete(key) -> bool, incr(key, by, ttl_ms) -> int, keys(prefix, limit) -> list,
+               take(key, burst, rate) -> seconds to wait (a token bucket, for rate limits)
     DbBackend: run(sql, params, max_rows) -> Result, transaction(fn) -> fn's value,
                migrate(directory) -> names applied
 

@@ -3,7 +3,8 @@
 Strategy. Each operation is one Redis command (or one small Lua script run atomically by
 Redis), so every kind of concurrency (threads, worker processes, machines) is Redis' own:
 get -> GET, set -> SET [PX ms], add -> SET NX [PX ms], delete -> DEL, incr -> INCRBY (and
-PEXPIRE when the key has no expiry yet, in the same script), keys -> SCAN MATCH prefix*.
+PEXPIRE when the key has no expiry yet, in the same script), keys -> SCAN MATCH prefix*, and
+the rate limiter's token bucket (`take`) -> one Lua script over a hash.
 Values are stored in backends/codec.py's form, in which an int is its plain decimal, so
 INCRBY works on what `kv.set` stored.
 
@@ -31,6 +32,22 @@ if ARGV[2] ~= '' and redis.call('PTTL', KEYS[1]) == -1 then
 end
 return value
 """
+# A token bucket (middleware.rate_limit): tokens and the time they were counted, in a hash;
+# Redis' own clock, so every machine counts alike. Returns the seconds to wait, as text.
+_TAKE = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 't', 'u')
+local tokens = tonumber(state[1]) or burst
+local counted = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - counted) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
 _SCAN_BATCH = 1000
 
 
@@ -50,7 +67,7 @@ class RedisKv:
         self._pool = None
         self._pid = 0
         self._lock = threading.Lock()
-        self._incr_sha: str | None = None
+        self._loaded: set[str] = set()  # sha1 of the scripts Redis has been sent
 
     def describe(self) -> str:
         from urllib.parse import urlsplit
@@ -126,19 +143,28 @@ class RedisKv:
         """The new value, or the stored bytes when they are not an int (nothing changed)."""
         ttl = "" if ttl_ms is None else ttl_ms
         try:
-            if self._incr_sha is not None:
-                try:
-                    return self.command(wait, "EVALSHA", self._incr_sha, 1, key, by, ttl)
-                except _NoScript:
-                    pass
-            import hashlib
-            self._incr_sha = hashlib.sha1(_INCR.encode()).hexdigest()
-            return self.command(wait, "EVAL", _INCR, 1, key, by, ttl)
+            return self._script(_INCR, wait, key, by, ttl)
         except NotAnInt as exc:
             if "overflow" in str(exc):
                 raise OverflowError from None
             stored = self.command(wait, "GET", key)
             return stored if stored is not None else b""
+
+    def take(self, key: str, burst: int, rate: float, wait: float) -> float:
+        return float(self._script(_TAKE, wait, key, burst, repr(rate)))
+
+    def _script(self, source: str, wait: float, key: str, *args):
+        """EVALSHA of `source` (EVAL the first time, and when Redis lost its scripts)."""
+        import hashlib
+        sha = hashlib.sha1(source.encode()).hexdigest()
+        if sha in self._loaded:
+            try:
+                return self.command(wait, "EVALSHA", sha, 1, key, *args)
+            except _NoScript:
+                pass
+        reply = self.command(wait, "EVAL", source, 1, key, *args)
+        self._loaded.add(sha)
+        return reply
 
     def keys(self, prefix: str, limit: int, wait: float) -> list[str]:
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"

@@ -236,6 +236,35 @@ class SqliteKv(_Sqlite):
                      (key, str(value).encode("ascii"), expires))
         return value
 
+    def take(self, key: str, burst: int, rate: float, wait: float) -> float:
+        """A token from the bucket at `key` (middleware.rate_limit): 0, or the seconds until
+        one is there. The bucket is a kv value {"t": tokens, "u": when counted}."""
+        from .codec import CodecError, decode, encode
+        try:
+            with self._writing(wait) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    now = time.time()
+                    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+                    try:
+                        state = decode(row[0]) if row is not None else None
+                        tokens = min(burst, state["t"] + max(0.0, now - state["u"]) * rate)
+                    except (CodecError, TypeError, KeyError):  # absent, or not a bucket
+                        tokens = float(burst)
+                    wait_for = 0.0 if tokens >= 1 else (1 - tokens) / rate
+                    tokens -= 1 if tokens >= 1 else 0
+                    conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                                 "DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                                 (key, encode({"t": float(tokens), "u": now}), now + burst / rate + 1))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return wait_for
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
     def keys(self, prefix: str, limit: int, wait: float) -> list[str]:
         found = []
         try:
