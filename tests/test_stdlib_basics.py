@@ -22,6 +22,15 @@ rnd = functions("random")
 text = functions("text")
 
 
+def test_every_module_is_registered_under_its_name():
+    from rtserve.lang.values import Module
+    from rtserve.stdlib import modules
+    found = modules()
+    assert sorted(found) == ["base64", "crypto", "env", "http", "json", "jwt", "log", "math", "random",
+                             "re", "text", "time", "uuid"]
+    assert all(isinstance(m, Module) and m.name == name for name, m in found.items())
+
+
 # --- crypto ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("algo", ["sha1", "sha256", "sha384", "sha512", "blake2b"])
