@@ -345,3 +345,15 @@ let ok = crypto.compare(sig, crypto.hmac("secret", "body"))
         "TypeError",
     ]
     assert exports["ok"] is True
+
+
+def test_results_are_capped_like_any_script_value(monkeypatch):
+    import rtserve.lang.values as values_module
+    monkeypatch.setattr(values_module, "MAX_SIZE", 10)
+    re_replace = functions("re")("replace")
+    for call in (lambda: re_replace("a", "aaaa", "xxxxx"), lambda: text("escape_html")("<<<"),
+                 lambda: text("url_encode")("ééé"), lambda: b64("encode")(b"x" * 9),
+                 lambda: text("query")({"k": "v" * 9})):
+        with pytest.raises(LimitError, match="too large"):
+            call()
+    assert re_replace("a", "aaaa", "xx") == "xxxxxxxx" and text("escape_html")("<<") == "&lt;&lt;"
