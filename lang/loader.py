@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
 from .compiler import MISSING, P, Compiled, compile_module
-from .errors import ErrorList, StaticError, remember_source
+from .errors import ErrorList, Span, StaticError, remember_source
 from .sourcefile import ScriptFileError, read_script
 from .parser import parse
 from .resolver import resolve
@@ -74,6 +74,12 @@ def _inside(path: str, folder: str) -> bool:
 
 _BASE_GLOBALS = _base_globals()
 assert MISSING in _BASE_GLOBALS
+
+
+def _too_deep(path: str) -> StaticError:
+    """Python's recursion limit met while resolving or compiling: positioned at the file's
+    start, as the parser does, since the phases that recurse do not know the statement."""
+    return StaticError(Span(path, 1, 1, 1, 2), "an expression is nested too deeply to compile")
 
 
 class Loader:
@@ -132,7 +138,7 @@ class Loader:
             errors.extend(e.errors)
             module = None
         except RecursionError:
-            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            errors.append(_too_deep(path))
             module = None
         imports = []
         if module is None:
@@ -157,7 +163,7 @@ class Loader:
         try:
             compiled = compile_module(module, resolution, path)
         except RecursionError:
-            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            errors.append(_too_deep(path))
             return None
         stack.register(path, compiled.display_names)
         script = Script(path, real, module, compiled, imports)
