@@ -214,7 +214,7 @@ class Settings:
                                            help="HOST[:PORT], IP address or range http.fetch may reach; "
                                                 "repeatable; a loopback, private or link-local address "
                                                 "only when named itself")
-    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=1 * GiB, unit="bytes",
+    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=16 * MiB, unit="bytes",
                                   help="http.fetch response bodies larger than this fail")
     # -- logs
     log_format: str = setting("text", group="logs", choices=("text", "json"),
