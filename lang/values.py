@@ -194,8 +194,8 @@ _RESPONSE_FIELDS = ("status", "headers", "body")
 def _check_status(status) -> int:
     if type(status) is not int:
         raise ScriptError("TypeError", f"a response status must be an int, not {type_name(status)}")
-    if not 100 <= status <= 599:
-        raise ScriptError("ValueError", f"a response status must be between 100 and 599, not {status}")
+    if not 200 <= status <= 599:  # final statuses only: scripts never send a 1xx
+        raise ScriptError("ValueError", f"a response status must be between 200 and 599, not {status}")
     return status
 
 

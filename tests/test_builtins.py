@@ -274,8 +274,10 @@ def test_response_builders():
 def test_response_builders_validate():
     with script_error("TypeError", "an int status"):
         B["json"](1, status="200")
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["response"]("x", status=99)
+    with script_error("ValueError", "between 200 and 599"):  # no interim statuses
+        B["json"](1, status=101)
     with script_error("ValueError", "between 300 and 399"):
         B["redirect"]("/x", status=200)
     with script_error("TypeError", "headers must be a map"):
@@ -304,8 +306,10 @@ def test_abort_raises_uncatchable_abort():
         B["abort"](404, {"error": "missing"})
     assert (info.value.status, info.value.body) == (404, {"error": "missing"})
     assert not isinstance(info.value, Exception)  # `try` in scripts catches Exception only
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["abort"](42)
+    with script_error("ValueError", "between 200 and 599"):
+        B["abort"](100)
 
 
 # --- string methods --------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from .checks import LIST_TYPES, MAP_TYPES, builtin, python_type, type_error
 _HEADER_VALUE_TYPES = frozenset((str, int, float))
 
 
-def _status(fname: str, status, low: int = 100, high: int = 599) -> int:
+def _status(fname: str, status, low: int = 200, high: int = 599) -> int:
+    """A status a script may send: final ones only (a 1xx would pair later pipelined answers
+    with the wrong requests)."""
     if python_type(status) is not int:
         raise type_error(fname, "an int status", status)
     if not low <= status <= high:

@@ -33,7 +33,8 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse, translate_exception
+from rtserve.lang.values import (ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse,
+                                 to_str, translate_exception, type_name)
 from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
@@ -495,6 +496,20 @@ def _proxy_of(native: Response) -> ScriptResponse:
     return ScriptResponse(status=native.status, headers=headers, body=body)
 
 
+def _header_value(name, value):
+    """A header value a script set (STDLIB.md: a string, a number or a list of strings; set
+    later through `res.headers[...]` it was not checked yet), as the HTTP layer takes it."""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float:
+        return to_str(value)
+    if isinstance(value, list) and all(type(x) is str for x in value):
+        return list(value)
+    raise NotSendable(f"header {name!r} must be a string, a number or a list of strings, "
+                      f"not {type_name(value)}")
+
+
 def to_wire_or_500(value, req, where: str, whole: bool = True):
     """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8), or
     a 500 logged with the handler's location when it is not a response. JSON is encoded
@@ -512,8 +527,7 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
             return value
         if t is ScriptResponse:
             # A list value is one field line per item (several set-cookie; STDLIB.md).
-            headers = {str(k).lower(): [str(x) for x in v] if isinstance(v, list) else str(v)
-                       for k, v in value.headers.items()}
+            headers = {str(k).lower(): _header_value(k, v) for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
             # A line break in a header is the script's mistake: refuse it here, where the
@@ -523,7 +537,9 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, TypeError, ValueError) as exc:
+    except (NotSendable, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):  # a value nested past what encoding can walk
+            exc = "it is nested too deeply to encode"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
         return INTERNAL.response(req.id)
