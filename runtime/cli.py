@@ -11,7 +11,9 @@ import sys
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .http.server import configure_logging
     from .scripts.load import run_file
+    configure_logging("text")  # log.* lines go to stderr (print goes to stdout)
     return run_file(args.file, max_steps=args.max_steps, lib=args.lib)
 
 

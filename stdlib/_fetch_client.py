@@ -23,9 +23,6 @@ import threading
 import time
 from collections import OrderedDict
 
-import urllib3
-from urllib3.exceptions import (HTTPError, NewConnectionError, ProtocolError, SSLError,
-                                TimeoutError as Urllib3Timeout)
 
 POOL_SIZE = 10
 MAX_POOLS = 64
@@ -54,6 +51,7 @@ class Client:
             if pool is not None:
                 self._pools.move_to_end(key)
                 return pool
+            import urllib3  # at the first fetch: ~50 ms that `rt check` and starts need not pay
             if scheme == "https":
                 pool = urllib3.HTTPSConnectionPool(address, port, maxsize=POOL_SIZE, block=False,
                                                    retries=False, server_hostname=host,
@@ -68,6 +66,9 @@ class Client:
     def request(self, scheme: str, host: str, port: int, address: str, method: str, target: str,
                 headers: dict, body: bytes | None, timeout: float):
         """(status, [(name, value)...], body bytes). Raises FetchFailed."""
+        import urllib3
+        from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, SSLError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
         end = time.monotonic() + timeout
         pool = self._pool(scheme, host, port, address)
         default_port = 443 if scheme == "https" else 80
@@ -86,7 +87,8 @@ class Client:
         except (ProtocolError, HTTPError, OSError) as exc:
             raise FetchFailed("protocol", f"{host}:{port} broke off the exchange: {_reason(exc)}") from None
         try:
-            data = self._read_body(response, end, timeout)
+            no_body = method == "HEAD" or response.status in (204, 304)
+            data = b"" if no_body else self._read_body(response, end, timeout)
         except BaseException:
             response.close()  # a half-read connection is never reused
             raise
@@ -95,6 +97,7 @@ class Client:
         return response.status, list(response.headers.items()), data
 
     def _read_body(self, response, end: float, timeout: float) -> bytes:
+        from urllib3.exceptions import HTTPError, ProtocolError, TimeoutError as Urllib3Timeout
         length = response.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise FetchFailed("too large", f"the response body ({int(length):,} bytes) is larger than "

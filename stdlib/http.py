@@ -159,7 +159,11 @@ class Fetcher:
             location = received.get("location")
             if status not in _REDIRECTS or location is None:
                 return _answer(status, received, data, target.url)
-            next_target = _Target(urllib.parse.urljoin(target.url, location))
+            try:
+                next_target = _Target(urllib.parse.urljoin(target.url, location))
+            except ScriptError as exc:  # the server's mistake, not the script's
+                raise _failed("protocol", f"{method} {target.url}: redirected to an unusable location: "
+                              f"{exc.message.split('(): ', 1)[-1]}") from None
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, payload = ("HEAD" if method == "HEAD" else "GET"), None
                 headers = {k: v for k, v in headers.items() if k != "content-type"}

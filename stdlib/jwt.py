@@ -27,11 +27,7 @@ from __future__ import annotations
 
 import functools
 import time as _time
-
-import jwt as _pyjwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt import exceptions as _errors
+from types import SimpleNamespace
 
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.values import FrozenList, Module
@@ -40,15 +36,30 @@ from . import _args
 from .json import decode as decode_json, encode_compact
 
 HMAC_ALGS = {"HS256": 32, "HS384": 48, "HS512": 64}  # minimum key bytes: the hash size
-PUBLIC_ALGS = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
-PRIVATE_ALGS = {"RS256": rsa.RSAPrivateKey, "ES256": ec.EllipticCurvePrivateKey}
-ALGS = tuple(HMAC_ALGS) + tuple(PUBLIC_ALGS)
+PUBLIC_ALGS = ("RS256", "ES256")
+ALGS = tuple(HMAC_ALGS) + PUBLIC_ALGS
 MAX_TOKEN = 64 * 1024
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 # Steps charged for one signature operation beyond the bytes hashed (RSA/ECDSA cost more).
 _SIGNATURE_STEPS = {"HS256": 20, "HS384": 20, "HS512": 20, "RS256": 2000, "ES256": 4000}
 
-_JWS = _pyjwt.PyJWS()
+
+
+@functools.cache
+def _lib():
+    """PyJWT and cryptography, imported at the first use (they cost ~35 ms to import, which
+    every `rt check` and server start would pay otherwise)."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt import exceptions
+    key_types = {(False, "RS256"): rsa.RSAPublicKey, (False, "ES256"): ec.EllipticCurvePublicKey,
+                 (True, "RS256"): rsa.RSAPrivateKey, (True, "ES256"): ec.EllipticCurvePrivateKey}
+    reasons = ((exceptions.InvalidSignatureError, "bad signature"),  # most specific first
+               (exceptions.InvalidAlgorithmError, "algorithm not allowed"),
+               (exceptions.PyJWTError, "malformed"))
+    return SimpleNamespace(jws=jwt.PyJWS(), errors=exceptions, serialization=serialization,
+                           key_types=key_types, p256=ec.SECP256R1, reasons=reasons)
 
 
 def _refused(fname: str, reason: str, detail: str = "") -> ScriptError:
@@ -62,8 +73,8 @@ def _is_pem(key: bytes) -> bool:
 @functools.lru_cache(maxsize=64)
 def _load_pem(key: bytes, private: bool):
     if private:
-        return serialization.load_pem_private_key(key, password=None)
-    return serialization.load_pem_public_key(key)
+        return _lib().serialization.load_pem_private_key(key, password=None)
+    return _lib().serialization.load_pem_public_key(key)
 
 
 def _pem_key(fname: str, key: bytes, algs, private: bool):
@@ -71,11 +82,11 @@ def _pem_key(fname: str, key: bytes, algs, private: bool):
     kind = "private" if private else "public"
     try:
         loaded = _load_pem(key, private)
-    except (ValueError, TypeError, _errors.PyJWTError):
+    except (ValueError, TypeError, _lib().errors.PyJWTError):
         raise _args.value_error(fname, f"key must be a PEM {kind} key for {' or '.join(algs)}") from None
-    types = PRIVATE_ALGS if private else PUBLIC_ALGS
-    fits = [a for a in algs if isinstance(loaded, types[a])
-            and (a != "ES256" or isinstance(loaded.curve, ec.SECP256R1))]
+    types, p256 = _lib().key_types, _lib().p256
+    fits = [a for a in algs if isinstance(loaded, types[private, a])
+            and (a != "ES256" or isinstance(loaded.curve, p256))]
     if not fits:
         raise _args.value_error(fname, f"key is not a {' or '.join(algs)} {kind} key")
     return loaded, fits
@@ -107,9 +118,9 @@ def _algs(fname: str, algs) -> list[str]:
 
 
 def _time_claim(claims: dict, name: str, refuse) -> float | None:
-    value = claims.get(name)
-    if value is None:
+    if name not in claims:
         return None
+    value = claims[name]  # present but null is malformed: it must not mean "never expires"
     if type(value) is not int and type(value) is not float:
         raise refuse(f"claim {name!r} must be a number of seconds")
     return value
@@ -131,7 +142,7 @@ def sign(claims, key, alg="HS256", expires_in=None) -> str:
         claims.setdefault("iat", now)
         claims["exp"] = now + int(expires_in)
     for name in _TIME_CLAIMS:
-        if name in claims and claims[name] is not None:
+        if name in claims:
             _args.number(fname, f"claim {name!r}", claims[name])
     signing_key = _hmac_key(fname, secret, [alg]) if alg in HMAC_ALGS else _pem_key(fname, secret, [alg], True)[0]
     try:
@@ -139,16 +150,9 @@ def sign(claims, key, alg="HS256", expires_in=None) -> str:
     except ScriptError as exc:
         raise ScriptError(exc.kind, f"{fname}(): claims cannot be JSON: {exc.message.split(': ', 1)[-1]}") from None
     _args.work(len(payload) * 2, base=_SIGNATURE_STEPS[alg])
-    token = _JWS.encode(payload, signing_key, algorithm=alg, headers={"typ": "JWT"})
+    token = _lib().jws.encode(payload, signing_key, algorithm=alg, headers={"typ": "JWT"})
     _args.result(len(token))
     return token
-
-
-_REASONS = (  # PyJWT's errors, most specific first
-    (_errors.InvalidSignatureError, "bad signature"),
-    (_errors.InvalidAlgorithmError, "algorithm not allowed"),
-    (_errors.DecodeError, "malformed"),
-)
 
 
 _DEFAULT_ALGS = FrozenList(["HS256"])
@@ -178,15 +182,16 @@ def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
     if len(token) > MAX_TOKEN:
         raise _refused(fname, "malformed", f"token longer than {MAX_TOKEN} characters")
     _args.work(len(token) * 2, base=max(_SIGNATURE_STEPS[a] for a in algs))
+    lib = _lib()
     try:
-        header = _JWS.get_unverified_header(token)
-        alg = header.get("alg")
-        if alg not in fits:
-            raise _refused(fname, "algorithm not allowed", f"the token's algorithm is {alg!r}, "
-                           f"allowed with this key: {', '.join(fits)}")
-        decoded = _JWS.decode_complete(token, verifying_key, algorithms=fits)
-    except _errors.PyJWTError as exc:
-        reason = next(r for cls, r in _REASONS + ((_errors.PyJWTError, "malformed"),) if isinstance(exc, cls))
+        # PyJWS refuses a header `alg` outside `fits` before any signature work.
+        decoded = lib.jws.decode_complete(token, verifying_key, algorithms=fits)
+    except lib.errors.PyJWTError as exc:
+        reason = next(r for cls, r in lib.reasons if isinstance(exc, cls))
+        if reason == "algorithm not allowed":
+            alg = lib.jws.get_unverified_header(token).get("alg")
+            raise _refused(fname, reason, f"the token's algorithm is {alg!r}, "
+                           f"allowed with this key: {', '.join(fits)}") from None
         raise _refused(fname, reason, str(exc) if reason == "malformed" else "") from None
     return _checked_claims(fname, decoded["payload"], required, now, leeway, audience, issuer)
 

@@ -217,3 +217,15 @@ def test_server_json_log_format_has_fields_as_members_under_async():
         warned = next(e for e in entries if e["message"].startswith("careful"))
         assert warned["message"] == "careful\nforged line" and warned["level"] == "warning"
         assert next(e for e in entries if e["message"] == "printed 1 true")["request_id"] == "j-1"
+
+
+def test_rt_run_writes_log_lines_to_stderr(tmp_path):
+    import subprocess
+    import sys
+    from serverproc import ROOT
+    script = tmp_path / "t.script"
+    script.write_text('import log\nlog.warn("disk low", free: 5)\nprint("done")\n')
+    out = subprocess.run([sys.executable, "-m", "rtserve.runtime.cli", "run", str(script)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == "done\n"
+    assert "WARNING rt.script: disk low free=5" in out.stderr

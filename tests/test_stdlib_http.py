@@ -127,6 +127,8 @@ def test_a_body_over_the_cap_fails(server, path, match):
         allowed(server, max_body=1000)(server.url(path))
     assert info.value.value == "too large"
     assert allowed(server, max_body=1000)(server.url("/big?n=1000"))["bytes"] == b"x" * 1000
+    head = allowed(server, max_body=1000)(server.url("/big?n=5000"), method="HEAD")
+    assert head["status"] == 200 and head["headers"]["content-length"] == "5000" and head["bytes"] == b""
 
 
 def test_fetch_charges_the_answer_to_the_memory_budget(server):
@@ -204,7 +206,7 @@ def test_allow_fetch_flags_add_to_rt_toml(tmp_path):
     from rtserve.runtime.config import resolve
     path = tmp_path / "rt.toml"
     path.write_text('allow-fetch = ["api.example.com"]\nenv = ["A"]\n')
-    settings = resolve({"allow_fetch": ["10.0.0.0/8,127.0.0.1:8080"]}, {}, str(path))
+    settings = resolve({"allow_fetch": ["10.0.0.0/8", "127.0.0.1:8080"]}, {}, str(path))
     assert settings.allow_fetch == ("api.example.com", "10.0.0.0/8", "127.0.0.1:8080")
     assert settings.allow_env == ("A",) and settings.fetch_max_body == 8 * 1024 * 1024
 
@@ -219,6 +221,9 @@ def test_redirects_are_followed(server):
     assert seen["method"] == "GET" and seen["body"] == ""
     kept = fetch(server.url("/redirect?code=307&to=/echo"), method="POST", body="data")["json"]()
     assert kept["method"] == "POST" and kept["body"] == "data"
+    with raises("FetchError", r"redirected to an unusable location: url must start with http:// or https://") as info:
+        fetch(server.url("/redirect?to=ftp://example.com/file"))
+    assert info.value.value == "protocol"
     with raises("FetchError", "more than 5 redirects") as info:
         fetch(server.url("/loop"))
     assert info.value.value == "redirects"
@@ -253,6 +258,14 @@ def test_connection_failures_are_fetch_errors():
     with raises("FetchError", "cannot resolve host 'no-such-host.invalid'") as info:
         fetcher("no-such-host.invalid")("http://no-such-host.invalid/")
     assert info.value.value == "dns"
+
+
+def test_https_verifies_the_certificate(tmp_path):
+    from fetch_servers import self_signed_context
+    with FetchServer(tls=self_signed_context(str(tmp_path))) as tls_server:
+        with raises("FetchError", rf"TLS with 127.0.0.1 failed: .*certificate verify failed") as info:
+            fetcher(f"127.0.0.1:{tls_server.port}")(tls_server.url("/hello"))
+        assert info.value.value == "tls" and tls_server.url("/").startswith("https://")
 
 
 @pytest.mark.parametrize("kwargs, kind, match", [

@@ -153,6 +153,8 @@ def test_a_missing_exp_is_refused_unless_not_required():
     ("eyJhbGciOiJIUzI1NiJ9.e30.!!", ""),
     (_forge({"alg": "HS256"}, {"exp": "tomorrow"}, SECRET.encode()), "claim 'exp' must be a number"),
     (_forge({"alg": "HS256"}, {"exp": True}, SECRET.encode()), "claim 'exp' must be a number"),
+    (_forge({"alg": "HS256"}, {"exp": None}, SECRET.encode()), "claim 'exp' must be a number"),
+    (_forge({"alg": "HS256"}, {"nbf": "later"}, SECRET.encode()), "claim 'nbf' must be a number"),
     ("x" * 70_000, "token longer than"),
 ])
 def test_malformed_tokens(token, detail):
@@ -229,6 +231,7 @@ def test_sign_then_verify_round_trips(claims):
     (lambda: jwt("sign")({}, SECRET, alg="RS256"), "ValueError", r"jwt.sign\(\): key must be a PEM private key for RS256"),
     (lambda: jwt("sign")({}, SECRET, expires_in=-5), "ValueError", r"jwt.sign\(\): expires_in must be a positive"),
     (lambda: jwt("sign")({"exp": "soon"}, SECRET), "TypeError", r"jwt.sign\(\): claim 'exp' must be a number, not string"),
+    (lambda: jwt("sign")({"exp": None}, SECRET), "TypeError", r"jwt.sign\(\): claim 'exp' must be a number, not nil"),
     (lambda: jwt("verify")(5, SECRET), "TypeError", r"jwt.verify\(\): token must be a string, not int"),
     (lambda: jwt("verify")("a.b.c", None), "TypeError", r"jwt.verify\(\): key must be a string or bytes, not nil"),
     (lambda: jwt("verify")("a.b.c", SECRET, algs="HS256"), "TypeError", r"jwt.verify\(\): algs must be a list, not string"),

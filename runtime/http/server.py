@@ -44,9 +44,11 @@ class _JsonFormatter(logging.Formatter):
         for key in ("method", "target", "status", "request_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        for key, value in getattr(record, "fields", {}).items():  # structured fields (script log)
+            entry[key if key not in entry else "field_" + key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def configure_logging(log_format: str = "text") -> None:
@@ -217,8 +219,9 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     children: dict[int, int] = {}
     stopping = failed = False
     import multiprocessing  # only a supervisor needs it
-    # Taken (never released) by the first worker whose start fails: one report, not N.
-    first_failure = multiprocessing.Lock()
+    # Set by the first worker whose start fails, under its lock: one report, not N, and no
+    # worker exits (which makes the supervisor stop the rest) before that report is out.
+    reported = multiprocessing.Value("b", 0)
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -229,8 +232,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if first_failure.acquire(block=False):  # the first worker to fail reports
-                    app.report_hook_failure("on_start", exc.__cause__)
+                with reported.get_lock():
+                    if not reported.value:
+                        app.report_hook_failure("on_start", exc.__cause__)
+                        reported.value = 1
                 code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)
