@@ -540,7 +540,9 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, ScriptError, LimitError, TypeError, ValueError) as exc:
+    except (NotSendable, ScriptError, LimitError, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):  # a value nested past what encoding can walk
+            exc = "it is nested too deeply to encode"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, getattr(exc, "message", exc))
         return (DEADLINE if isinstance(exc, DeadlineExceeded) else INTERNAL).response(req.id)
