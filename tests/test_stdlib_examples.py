@@ -62,6 +62,21 @@ def test_webhook_refuses_a_missing_or_wrong_signature(webhook, headers):
     assert status == 401 and json.loads(answer) == {"error": "bad signature"}
 
 
+def test_webhook_lets_its_browser_dashboard_call_it(webhook):
+    status, headers, _ = call(webhook, "/webhooks/github", "OPTIONS", None, {
+        "Origin": "https://dashboard.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-hub-signature-256"})
+    assert status == 204 and headers["access-control-allow-origin"] == "https://dashboard.example"
+    assert headers["access-control-allow-headers"] == "x-hub-signature-256"
+    body = b'{"action":"closed"}'
+    status, headers, _ = call(webhook, "/webhooks/github", "POST", body,
+                              {**_signed(body), "Origin": "https://dashboard.example"})
+    assert status == 200 and headers["access-control-allow-origin"] == "https://dashboard.example"
+    _, headers, _ = call(webhook, "/webhooks/github", "POST", body,
+                         {**_signed(body), "Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in headers
+
+
 def test_webhook_does_not_start_unless_its_secret_is_allowed():
     server = ServerProcess("examples/webhook.script", native=None, env={"WEBHOOK_SECRET": "x" * 20})
     with pytest.raises(RuntimeError, match="env.get\\(\\): 'WEBHOOK_SECRET' is not an allowed environment "
