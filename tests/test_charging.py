@@ -278,3 +278,17 @@ def test_a_map_growing_by_assignment_counts_against_the_memory_budget():
               "  for i in range(100000) { m[0] = i }; return len(m) }")
     refused(ex["grow"], match="memory budget", steps=None, memory=2_000_000)
     assert run(ex["overwrite"], steps=None, memory=2_000_000) == 4096  # overwriting is not growth
+
+
+def test_slices_case_changes_and_splits_count_what_they_build():
+    ex = load("fn slices(s) { let keep = []; for i in range(100) { keep.append(s[i:]) }; return len(keep) }\n"
+              "fn splits(s) { let keep = []; for i in range(100) { keep.append(s.split(\",\")) }; return len(keep) }\n"
+              "fn upper(s) { return s.upper() }\n"
+              "fn mapped(xs) { return map(fn (x) => [x, x], xs) }\n"
+              "fn head(s) { return s[:3] + s[-2:] }")
+    refused(ex["slices"], "s" * 1_000_000, match="memory budget", steps=None)
+    refused(ex["splits"], "ab," * 1_000_000, match="memory budget", steps=None)
+    refused(ex["upper"], "\u00df" * 9_000_000, match="too large", steps=None)  # SS: 18M
+    refused(ex["mapped"], [0] * 1_000_000, match="memory budget", steps=None)
+    assert run(ex["upper"], "stra\u00dfe") == "STRASSE"
+    assert run(ex["head"], "abcdef") == "abcef"
