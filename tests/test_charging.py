@@ -68,7 +68,7 @@ def ex():
 def test_values_that_share_structure_are_charged_per_node(ex, op):
     a, b = run(ex["dag"], 30), run(ex["dag"], 30)
     args = {"member": (a, [b]), "text": (a,), "shown": (a,), "encoded": (a,)}.get(op, (a, b))
-    refused(ex[op], *args, match="step budget exhausted|too large")
+    refused(ex[op], *args, match="step budget exhausted|too large|memory budget")
 
 
 def test_small_shared_values_still_compare_print_and_encode(ex):
@@ -292,3 +292,9 @@ def test_slices_case_changes_and_splits_count_what_they_build():
     refused(ex["mapped"], [0] * 1_000_000, match="memory budget", steps=None)
     assert run(ex["upper"], "stra\u00dfe") == "STRASSE"
     assert run(ex["head"], "abcdef") == "abcef"
+
+
+def test_rendering_counts_the_pieces_it_holds():
+    ex = load("fn shown(n) { return len(str([[0] * n] * n)) }")
+    refused(ex["shown"], 3000, match="memory budget", steps=None, memory=16_000_000)
+    assert run(ex["shown"], 30, steps=None, memory=16_000_000) == len(str([[0] * 30] * 30))
