@@ -131,7 +131,11 @@ class Loader:
             try:
                 source = read_script(path)
             except ScriptFileError as e:
-                errors.append(StaticError(span, str(e)))
+                if span is None and e.at is not None:  # the entry script: where in it
+                    line, col = e.at
+                    errors.append(StaticError(Span(path, line, col, line, col + 1), str(e)))
+                else:
+                    errors.append(StaticError(span, f"{path}: {e}" if e.at else str(e)))
                 return None
         remember_source(path, source)
         try:

@@ -195,24 +195,80 @@ class Module:
 _RESPONSE_FIELDS = ("status", "headers", "body")
 
 
-def _check_status(status) -> int:
+# --- what an answer may carry ---------------------------------------------------------------
+# HTTP decides which statuses and headers an answer may carry (runtime/http/wire.py:
+# `status_problem`, `header_problem`). lang may not import the runtime, so the runtime
+# installs those rules here (runtime/scripts/record.py does, on import) and a script's
+# response values apply them where the script sets a status or a header: the mistake is an
+# error at that line. Until they are installed (lang on its own) only types are checked.
+
+class _AnswerRules:
+    status = None  # (status) -> why it cannot be an answer's status, or None
+    header = None  # (name, value, type_name) -> why it cannot be a header, or None
+
+
+def set_answer_rules(status_problem, header_problem) -> None:
+    _AnswerRules.status, _AnswerRules.header = status_problem, header_problem
+
+
+def check_status(status, fname: str | None = None) -> int:
+    """`status` when an answer may carry it, else a ScriptError (`fname()` names a builtin)."""
+    prefix = f"{fname}(): " if fname else ""
     if type(status) is not int:
-        raise ScriptError("TypeError", f"a response status must be an int, not {type_name(status)}")
-    if not 200 <= status <= 599:
-        raise ScriptError("ValueError", f"a response status must be between 200 and 599, not {status}")
+        raise ScriptError("TypeError", f"{prefix}a response status must be an int, not {type_name(status)}")
+    rule = _AnswerRules.status
+    problem = rule(status) if rule is not None else None
+    if problem is not None:
+        raise ScriptError("ValueError", prefix + problem)
     return status
+
+
+_HEADER_SCALARS = (str, int, float)
+
+
+def check_header(name, value, fname: str | None = None):
+    """The header `name: value` as a response keeps it (a number as its text, a list as a
+    plain list of strings), else a ScriptError: TypeError for a name that is no string or a
+    value that is no string, number or list of strings, ValueError for text HTTP refuses."""
+    prefix = f"{fname}(): " if fname else ""
+    if type(name) is not str:
+        raise ScriptError("TypeError", f"{prefix}a header name must be a string, not {type_name(name)}")
+    kind = type(value)
+    if kind is list or kind is FrozenList:
+        value = list(value)
+        bad = next((item for item in value if type(item) is not str), _NONE)
+        if bad is not _NONE:
+            raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
+                                           f"or a list of strings, not a list holding {type_name(bad)}")
+    elif kind is not str and kind is not int and kind is not float:
+        raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
+                                       f"or a list of strings, not {type_name(value)}")
+    rule = _AnswerRules.header
+    problem = rule(name, value, type_name) if rule is not None else None
+    if problem is not None:
+        raise ScriptError("ValueError", prefix + problem)
+    return to_str(value) if kind is int or kind is float else value
+
+
+_NONE = object()
+
+
+def _check_status(status) -> int:
+    return check_status(status)
 
 
 def _normalize_headers(headers) -> dict:
     if not isinstance(headers, dict):
         raise ScriptError("TypeError", f"response headers must be a map, not {type_name(headers)}")
-    for name in headers:
-        if type(name) is not str:
-            raise ScriptError("TypeError", f"a header name must be a string, not {type_name(name)}")
-        if name != name.lower():
-            # copy only when needed, so the common case keeps the script's own map
-            return {str(k).lower(): v for k, v in headers.items()}
-    return headers
+    normalized = {}
+    changed = False
+    for name, value in headers.items():
+        checked = check_header(name, value)
+        lowered = name.lower()
+        changed = changed or checked is not value or lowered != name
+        normalized[lowered] = checked
+    # the script's own map is kept when nothing changed (the common case)
+    return normalized if changed else headers
 
 
 class Response:

@@ -55,7 +55,7 @@ GROUPS = {
     "logs": "logs",
 }
 
-_UNITS = {"seconds": "S", "bytes": "BYTES", "count": "N", "path": "DIR", "dir": "DIR",
+_UNITS = {"seconds": "S", "bytes": "BYTES", "count": "N", "path": "DIR", "dir": "DIR", "url": "URL",
           "module": "MODULE", "host": "HOST", "port": "PORT", "name": "NAME",
           "target": "HOST[:PORT]"}
 
@@ -102,6 +102,12 @@ def _check_dir(value: str | None) -> str | None:
     if value is not None and not os.path.isdir(value):
         return "must be an existing folder"
     return None
+
+
+def _check_url(url: str, schemes: tuple[str, ...]) -> str | None:
+    if url.startswith(schemes):
+        return None
+    return f"must be a {' or '.join(schemes)} URL (leave it out for SQLite in --data-dir)"
 
 
 def _check_env_names(names: tuple[str, ...]) -> str | None:
@@ -180,8 +186,25 @@ class Settings:
                                       help="Python module (file path or importable name) whose "
                                            "setup(app) registers native handlers; repeatable")
     # -- state
-    data_dir: str | None = setting(None, group="state", unit="path",
-                                   help="where kv and db keep their data")
+    data_dir: str | None = setting(None, group="state", unit="path", shown_default="./.rt-data",
+                                   help="where kv and db keep their SQLite files")
+    kv: str | None = setting(None, group="state", unit="url", shown_default="SQLite in --data-dir",
+                             check=lambda url: _check_url(url, ("redis://", "rediss://")),
+                             help="keep kv in Redis: redis://host:port/N (scripts then run on "
+                                  "the thread pool)")
+    db: str | None = setting(None, group="state", unit="url", shown_default="SQLite in --data-dir",
+                             check=lambda url: _check_url(url, ("postgresql://", "postgres://")),
+                             help="keep db in PostgreSQL: postgresql://user@host/dbname (scripts "
+                                  "then run on the thread pool)")
+    migrations: str | None = setting(None, group="state", unit="path",
+                                     shown_default="migrations/ beside the script",
+                                     help="NNN_name.sql files applied once each, in order, "
+                                          "before `on start`")
+    backend_timeout: float = setting(5.0, group="state", lo=0, hi=600, unit="seconds",
+                                     help="the longest a kv or db call waits for its backend "
+                                          "(then a catchable BackendError)")
+    db_max_rows: int = setting(10_000, group="state", lo=1, hi=10_000_000, unit="count",
+                               help="rows one db query may return (past it a LimitError)")
     # -- security
     allow_env: tuple[str, ...] = setting((), group="security", unit="name", check=_check_env_names,
                                          help="an environment variable scripts may read with env.get; "
@@ -191,7 +214,7 @@ class Settings:
                                            help="HOST[:PORT], IP address or range http.fetch may reach; "
                                                 "repeatable; a loopback, private or link-local address "
                                                 "only when named itself")
-    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=1 * GiB, unit="bytes",
+    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=16 * MiB, unit="bytes",
                                   help="http.fetch response bodies larger than this fail")
     # -- logs
     log_format: str = setting("text", group="logs", choices=("text", "json"),
@@ -215,6 +238,11 @@ class Settings:
         if self.reload and self.workers > 1:
             raise ConfigError("setting 'reload' is for development and works with one worker "
                               "(drop 'workers' or 'reload')")
+
+    def network_backends(self) -> tuple[str, ...]:
+        """The settings that put kv or db on the network ('kv', 'db'): their calls wait on
+        sockets, so script handlers run on the bridge even without --async."""
+        return tuple(name for name in ("kv", "db") if getattr(self, name) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +403,7 @@ FLAG = "<flag>"
 
 _KIND_TEXT = {"bool": "true or false", "int": "an integer", "float": "a number",
               "str": "a string", "list": "a list of strings"}
-_ALLOWED = {"host": "an IP address or a host name", "dir": "an existing folder", "path": "a folder path",
+_ALLOWED = {"host": "an IP address or a host name", "url": "a URL (see docs/state.md)", "dir": "an existing folder", "path": "a folder path",
             "module": "file paths or module names (RT_NATIVE: comma-separated)",
             "name": "environment variable names (RT_ALLOW_ENV: comma-separated)",
             "target": "host names (`*.example.com` for subdomains), IP addresses, CIDR ranges",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rtserve.lang import limits
 from rtserve.lang.errors import ScriptError
-from rtserve.lang.values import type_name
+from rtserve.lang.values import check_length, check_size, type_name
 
 # One step is about one bytecode-sized operation; hashing or scanning this many bytes costs
 # about as much.
@@ -97,3 +97,14 @@ def work(nbytes: int, base: int = 1) -> None:
 def result(nbytes: int) -> None:
     """Count the bytes of a value about to be returned against the memory budget."""
     limits.allocate(nbytes)
+
+
+def capped(value):
+    """`value` (a string or bytes just built, at most a few times its input) if it is within
+    the language's size cap (16 MiB), else LimitError, like any script value."""
+    return check_size(value)
+
+
+def cap_length(length: int, kind: str = "string") -> None:
+    """LimitError before building a `kind` of `length` past the size cap."""
+    check_length(length, kind)

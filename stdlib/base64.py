@@ -27,6 +27,7 @@ def encode(data, url=False) -> str:
     url = _args.boolean("base64.encode", "url", url)
     _args.work(len(raw))
     _args.result((len(raw) + 2) // 3 * 4)
+    _args.cap_length((len(raw) + 2) // 3 * 4)
     if url:
         return _b64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
     return _b64.b64encode(raw).decode("ascii")

@@ -26,7 +26,9 @@ Defaults are the safe ones: `path: "/"`, `http_only: true`, `same_site: "Lax"`.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import re as _re
+import socket
 import time
 import urllib.parse
 
@@ -49,6 +51,8 @@ _SERVER_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "con
                              "te", "trailer", "keep-alive", "proxy-connection"})
 _CREDENTIALS = ("authorization", "cookie", "proxy-authorization")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Name lookups run here so a fetch can stop waiting for one at its time bound.
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="rt-dns")
 
 
 # --------------------------------------------------------------------------- fetch
@@ -143,11 +147,11 @@ class Fetcher:
     def _exchange(self, target: _Target, method: str, headers: dict, payload, timeout: float, by_deadline: bool):
         end = time.monotonic() + timeout
         for _hop in range(MAX_REDIRECTS + 1):
-            address = self._address(target)
+            limits.blocking()
+            address = self._address(target, end - time.monotonic(), by_deadline, timeout)
             left = end - time.monotonic()
             if left <= 0:
                 self._timed_out(by_deadline, timeout)
-            limits.blocking()
             try:
                 status, pairs, data = self.client.request(target.scheme, target.host, target.port, address,
                                                           method, target.target, headers, payload, left)
@@ -172,9 +176,17 @@ class Fetcher:
             target = next_target
         raise _failed("redirects", f"{method} {target.url}: more than {MAX_REDIRECTS} redirects")
 
-    def _address(self, target: _Target) -> str:
+    def _address(self, target: _Target, left: float, by_deadline: bool, timeout: float) -> str:
+        """The checked address for `target`; the name lookup too is bounded by the time left
+        (the system resolver's own retries can take far longer)."""
+        def resolve(host, port, **kw):
+            future = _RESOLVER.submit(socket.getaddrinfo, host, port, **kw)
+            try:
+                return future.result(timeout=max(left, 0.001))
+            except concurrent.futures.TimeoutError:
+                self._timed_out(by_deadline, timeout)
         try:
-            return self.policy.check(target.host, target.port)
+            return self.policy.check(target.host, target.port, resolve)
         except Refused as exc:
             raise ScriptError("PermissionError", f"http.fetch(): {target.url}: {exc}") from None
         except (OSError, UnicodeError):  # socket.gaierror, or a name IDNA cannot encode

@@ -175,11 +175,14 @@ def replace(pattern, text, with_=None, count=0, **named) -> str:
     template = _template("re.replace", _args.text("re.replace", "with", with_), compiled)
     count = _args.integer("re.replace", "count", count, 0)
     out: list[str] = []
-    at = done = 0
+    at = done = total = 0
     for m in compiled.finditer(text):
         groups = [m.group(i) if type(i) is int else i for i in template]
         # the size of this piece is known before it is joined: charge, then build
-        _args.result(m.start() - at + sum(len(g) for g in groups if g))
+        piece = m.start() - at + sum(len(g) for g in groups if g)
+        total += piece
+        _args.cap_length(total + len(text) - m.end())
+        _args.result(piece)
         out.append(text[at:m.start()])
         out.extend(g for g in groups if g)
         at = m.end()

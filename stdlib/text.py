@@ -53,14 +53,14 @@ def escape_html(s) -> str:
     s = _args.text("text.escape_html", "s", s)
     _args.work(len(s))
     _args.result(len(s) * 6)  # at most "&quot;" for each character
-    return html.escape(s, quote=True)
+    return _args.capped(html.escape(s, quote=True))
 
 
 def url_encode(s) -> str:
     raw = _args.data("text.url_encode", "s", s)
     _args.work(len(raw))
     _args.result(len(raw) * 3)
-    return urllib.parse.quote_from_bytes(raw, safe="")
+    return _args.capped(urllib.parse.quote_from_bytes(raw, safe=""))
 
 
 def url_decode(s) -> str:
@@ -106,7 +106,8 @@ def query(map) -> str:  # noqa: A002 - the script-level argument name
     size = sum(len(k) + len(v) + 2 for k, v in pairs)
     _args.work(size)
     _args.result(size * 3)
-    return "&".join(urllib.parse.quote(k, safe="") + "=" + urllib.parse.quote(v, safe="") for k, v in pairs)
+    return _args.capped("&".join(urllib.parse.quote(k, safe="") + "=" + urllib.parse.quote(v, safe="")
+                                 for k, v in pairs))
 
 
 MODULE = Module.of("text", [slug, truncate, escape_html, url_encode, url_decode, query])

@@ -7,6 +7,7 @@ import rtserve.lang.values as values_module
 from rtserve.lang.builtins import BUILTINS, call_method, set_print_sink
 from rtserve.lang.errors import Abort, LimitError, ScriptError
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 B = BUILTINS
 
@@ -280,6 +281,8 @@ def test_response_builders_validate():
     for informational in (100, 101, 199):  # a 1xx would pair pipelined answers wrongly
         with script_error("ValueError", "between 200 and 599"):
             B["abort"](informational)
+    with script_error("ValueError", "between 200 and 599"):  # no interim statuses
+        B["json"](1, status=101)
     with script_error("ValueError", "between 300 and 399"):
         B["redirect"]("/x", status=200)
     with script_error("TypeError", "headers must be a map"):
@@ -310,6 +313,8 @@ def test_abort_raises_uncatchable_abort():
     assert not isinstance(info.value, Exception)  # `try` in scripts catches Exception only
     with script_error("ValueError", "between 200 and 599"):
         B["abort"](42)
+    with script_error("ValueError", "between 200 and 599"):
+        B["abort"](100)
 
 
 # --- string methods --------------------------------------------------------------------------

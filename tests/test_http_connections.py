@@ -218,3 +218,21 @@ def test_connections_past_the_maximum_are_closed_at_once_and_counted():
         finally:
             for sock in held:
                 sock.close()
+
+
+def test_the_body_deadline_stands_still_while_rt_is_not_reading():
+    # One read holds a request for a large answer and the head of a POST with part of its
+    # body. The client reads nothing for longer than --body-deadline, so rt stops reading
+    # (backpressure) with the POST's body half in: that time is not the client's to pay.
+    # Once it reads its answer, the rest of the body is still welcome.
+    with ServerProcess("--body-timeout", "2", "--body-deadline", "2.5") as srv:
+        with small_receiver(srv) as sock:
+            sock.sendall(b"GET /sized?n=8000000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+            time.sleep(4)
+            rfile = sock.makefile("rb")
+            assert len(read_response(rfile).body) == 8_000_000
+            time.sleep(1)  # inside --body-timeout; past the deadline, had its clock run
+            sock.sendall(b"cd")
+            reply = read_response(rfile)
+    assert (reply.status, reply.body) == (200, b"abcd")

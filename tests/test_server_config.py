@@ -168,6 +168,9 @@ def _sample(spec):
         return "localhost", "localhost"
     if spec.name == "lib":
         return "/", "/"
+    if spec.unit == "url":  # kv, db: a URL of the backend's scheme
+        url = {"kv": "redis://cache:6379/1", "db": "postgresql://app@db/app"}[spec.name]
+        return url, url
     if spec.kind == "list":
         return "a.py", ("a.py",)
     return "somewhere", "somewhere"

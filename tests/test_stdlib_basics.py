@@ -22,6 +22,15 @@ rnd = functions("random")
 text = functions("text")
 
 
+def test_every_module_is_registered_under_its_name():
+    from rtserve.lang.values import Module
+    from rtserve.stdlib import modules
+    found = modules()
+    assert sorted(found) == ["base64", "crypto", "env", "http", "json", "jwt", "log", "math", "middleware", "random",
+                             "re", "text", "time", "uuid"]
+    assert all(isinstance(m, Module) and m.name == name for name, m in found.items())
+
+
 # --- crypto ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("algo", ["sha1", "sha256", "sha384", "sha512", "blake2b"])
@@ -336,3 +345,15 @@ let ok = crypto.compare(sig, crypto.hmac("secret", "body"))
         "TypeError",
     ]
     assert exports["ok"] is True
+
+
+def test_results_are_capped_like_any_script_value(monkeypatch):
+    import rtserve.lang.values as values_module
+    monkeypatch.setattr(values_module, "MAX_SIZE", 10)
+    re_replace = functions("re")("replace")
+    for call in (lambda: re_replace("a", "aaaa", "xxxxx"), lambda: text("escape_html")("<<<"),
+                 lambda: text("url_encode")("ééé"), lambda: b64("encode")(b"x" * 9),
+                 lambda: text("query")({"k": "v" * 9})):
+        with pytest.raises(LimitError, match="too large"):
+            call()
+    assert re_replace("a", "aaaa", "xx") == "xxxxxxxx" and text("escape_html")("<<") == "&lt;&lt;"

@@ -93,6 +93,20 @@ def test_the_timeout_covers_the_whole_body_not_each_read(server):
     assert time.monotonic() - start < 3
 
 
+def test_a_slow_name_lookup_is_bounded_by_the_timeout(monkeypatch):
+    real = socket.getaddrinfo
+
+    def slow(host, port, *args, **kw):
+        if host == "slow-dns.test":
+            time.sleep(3)
+        return real(host, port, *args, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    start = time.monotonic()
+    with raises("FetchError", "timed out after 0.5 s"):
+        fetcher("slow-dns.test")("http://slow-dns.test/", timeout=0.5)
+    assert time.monotonic() - start < 2.5
+
+
 def test_a_fetch_never_waits_past_the_request_deadline(server):
     b = limits.Budget(deadline=time.monotonic() + 0.5)
     previous = limits.activate(b)

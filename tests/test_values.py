@@ -13,6 +13,7 @@ from rtserve.lang.values import (
     check_length, check_repeat, check_size, compare, equals, error_for_throw, freeze,
     freeze_all, repr_value, to_str, translate_exception, type_name,
 )
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 
 def script_function(source: str, name: str, env: dict | None = None):

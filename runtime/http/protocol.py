@@ -150,7 +150,7 @@ class HttpProtocol(asyncio.Protocol):
         "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
         "_closed", "_closing", "_error", "_expect", "_body_follows", "_connection_header",
         "_counting", "_chunked", "_continue_owed", "_stalled", "_lingering", "_body_due",
-        "_trailer_fields", "_write_since", "_write_pending",
+        "_trailer_fields", "_write_since", "_write_pending", "_paused_seen",
     )
 
     def __init__(self, shared: Shared) -> None:
@@ -182,6 +182,7 @@ class HttpProtocol(asyncio.Protocol):
         self._trailer_fields = 0  # trailer fields of the current chunked body
         self._write_since: float | None = None  # since when the client has read none of what is pending
         self._write_pending = 0  # bytes waiting in the transport at the last sweep
+        self._paused_seen: float | None = None  # the last sweep that saw reading paused
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -728,12 +729,13 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self._flow is not None and self._flow.reading_paused:
             # We stopped reading (backpressure): the client cannot be late sending; its
-            # clocks (the body's deadline too) stand still until reading resumes. The write
-            # clock above is the one that runs meanwhile.
-            if self._state == BODY:
-                self._body_due += now - self._since
-            self._since = now
+            # clocks (the body's deadline too, from the first sweep that saw the pause)
+            # stand still until reading resumes. The write clock above runs meanwhile.
+            if self._state == BODY and self._paused_seen is not None:
+                self._body_due += now - self._paused_seen
+            self._paused_seen = self._since = now
             return
+        self._paused_seen = None
         state = self._state
         if state == IDLE:
             if not self._busy and not self._queue and now - self._since > settings.keep_alive:

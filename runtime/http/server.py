@@ -95,7 +95,11 @@ async def _sweep(shared: Shared, interval: float) -> None:
         now = shared.now = loop.time()
         wire.refresh_date()
         for conn in list(shared.connections):
-            conn.check_timeouts(now, settings)
+            try:
+                conn.check_timeouts(now, settings)
+            except Exception:  # one connection's fault must not end every connection's timeouts
+                log.exception("timeout check failed; aborting that connection")
+                conn.abort()
         if shared.refused != reported and now >= report_due:
             log.warning("refused %d connection(s) past --max-connections %d (%d since start)",
                         shared.refused - reported, settings.max_connections, shared.refused)

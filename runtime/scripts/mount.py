@@ -35,7 +35,7 @@ from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
 from rtserve.lang.nested import measure
 from rtserve.lang.values import (MAX_SIZE, ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse,
-                                 translate_exception)
+                                 check_header, translate_exception)
 from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
@@ -529,19 +529,20 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
         if t is str or t is bytes or t is Response or value is None:
             return value
         if t is ScriptResponse:
-            # A list value is one field line per item (several set-cookie; STDLIB.md).
-            headers = {str(k).lower(): [str(x) for x in v] if isinstance(v, list) else str(v)
-                       for k, v in value.headers.items()}
+            # Headers set through `res.headers[...]` were not checked where they were set:
+            # they are here (HTTP's rule, as check_header applies it), where the route is
+            # known and logged, not later in the HTTP layer with a Python traceback.
+            headers = {str(k).lower(): check_header(k, v) for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
-            # A line break in a header is the script's mistake: refuse it here, where the
-            # route is known and logged, not later in the HTTP layer with a Python traceback.
             wire.encode_headers(headers)
             if content_type is not None:
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, ScriptError, LimitError, TypeError, ValueError) as exc:
+    except (NotSendable, ScriptError, LimitError, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):  # a value nested past what encoding can walk
+            exc = "it is nested too deeply to encode"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, getattr(exc, "message", exc))
         return (DEADLINE if isinstance(exc, DeadlineExceeded) else INTERNAL).response(req.id)

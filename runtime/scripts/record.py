@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl
 
 from rtserve.lang.builtins import register_record_type
 from rtserve.lang.errors import Abort
-from rtserve.lang.values import FrozenList, FrozenMap
+from rtserve.lang.values import FrozenList, FrozenMap, set_answer_rules
+
+from ..http import wire
+
+# What a script's answer may carry is HTTP's rule, decided once in the HTTP core: installed
+# into lang here, where scripts meet HTTP, so a script's mistake is an error at its line.
+set_answer_rules(wire.status_problem, wire.header_problem)
 
 
 _UNREAD = object()
