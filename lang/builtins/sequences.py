@@ -7,8 +7,6 @@ before it is built.
 """
 from __future__ import annotations
 
-from sys import getsizeof as _sizeof
-
 from .. import limits
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
@@ -117,7 +115,7 @@ def map_(*args) -> object:
         for v in values:
             result = fn(v)
             if type(result) is list or type(result) is dict:  # a fresh container kept
-                limits.allocate(_sizeof(result))
+                limits.allocate(limits.kept_bytes(result))
             out.append(result)
         return out
     if not args:
