@@ -735,10 +735,9 @@ class Compiler:
         return _call(_helper("index"), self.expr(e.obj), self.expr(e.index))
 
     def e_Slice(self, e: N.Slice) -> ast.expr:
-        lower = self.expr(e.start) if e.start is not None else None
-        upper = self.expr(e.stop) if e.stop is not None else None
-        return A.Subscript(value=self.expr(e.obj), slice=A.Slice(lower=lower, upper=upper, step=None),
-                             ctx=ast.Load())
+        lower = self.expr(e.start) if e.start is not None else _const(None)
+        upper = self.expr(e.stop) if e.stop is not None else _const(None)
+        return _call(_helper("slice_of"), self.expr(e.obj), lower, upper)
 
     def e_Call(self, e: N.Call) -> ast.expr:
         args = [self.expr(a) for a in e.args]

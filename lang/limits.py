@@ -164,6 +164,13 @@ def work_text(nbytes: int) -> None:
         charge(nbytes // TEXT_PER_STEP)
 
 
+def kept_bytes(container) -> int:
+    """What a fresh list or map occupies (its header and slots, not its elements): the
+    estimate charged when one is kept (CPython: 56 + 8 per slot; a map about 64 + 48 per entry)."""
+    n = len(container)
+    return 56 + 8 * n if type(container) is list else 64 + 48 * n
+
+
 def allocate_items(n: int) -> None:
     """Count a list or map of `n` slots about to be built against the memory budget."""
     if n > SMALL_WORK:

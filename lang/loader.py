@@ -56,7 +56,7 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "sized": ops.sized, "store": ops.store, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
+        "sized": ops.sized, "store": ops.store, "slice_of": ops.slice_of, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
         "less": ops.less, "less_equal": ops.less_equal, "greater": ops.greater,
         "greater_equal": ops.greater_equal,
         "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,

@@ -30,6 +30,7 @@ MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
 _BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
 _LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
 _WIDE = 1 << 12         # a level this wide is checked for shared containers
+_PIECE_BYTES = 64       # a piece of text being rendered: its object and its slot in the list
 _TEXT_SHIFT = limits.TEXT_PER_STEP.bit_length() - 1  # len >> this: the steps of reading a text
 
 NoneType = type(None)
@@ -221,6 +222,7 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
     emit = out.append
     total = 0
     visited = 0
+    kept = 0  # pieces already counted against the memory budget
     active: set[int] = set()
     stack: list = [value]
     pop, push = stack.pop, stack.append
@@ -265,6 +267,8 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
                 if visited >= _BATCH:
                     limits.charge(visited)
                     visited = 0
+                    limits.allocate((len(out) - kept) * _PIECE_BYTES)  # the pieces held so far
+                    kept = len(out)
             else:
                 if (t is str or t is bytes) and total + len(item) > max_size:
                     from .values import size_error

@@ -278,6 +278,16 @@ def store(obj, key, value) -> None:
     obj[key] = value
 
 
+def slice_of(obj, lower, upper):
+    """`obj[lower:upper]`: a long slice is a copy, charged and counted before it is made."""
+    t = type(obj)
+    if t is str or t is bytes or t is list or t is FrozenList:
+        n = len(range(*slice(lower, upper).indices(len(obj))))
+        if n > limits.SMALL_WORK:
+            _sequence_size(obj, n)
+    return obj[lower:upper]
+
+
 def pairs(obj):
     """What `for k, v in obj` walks: a map's items, or a list of 2-element lists."""
     t = type(obj)
@@ -339,6 +349,6 @@ def frozen_capture(name: str):
     raise ScriptError("TypeError", f"cannot reassign '{name}': the function that shares it was frozen when the script loaded")
 
 
-__all__ = ["add", "sub", "store", "sized", "checked", "grown", "less", "less_equal", "greater",
+__all__ = ["add", "sub", "store", "slice_of", "sized", "checked", "grown", "less", "less_equal", "greater",
            "greater_equal", "contains", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
            "check_str", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

@@ -68,7 +68,7 @@ def ex():
 def test_values_that_share_structure_are_charged_per_node(ex, op):
     a, b = run(ex["dag"], 30), run(ex["dag"], 30)
     args = {"member": (a, [b]), "text": (a,), "shown": (a,), "encoded": (a,)}.get(op, (a, b))
-    refused(ex[op], *args, match="step budget exhausted|too large")
+    refused(ex[op], *args, match="step budget exhausted|too large|memory budget")
 
 
 def test_small_shared_values_still_compare_print_and_encode(ex):
@@ -278,3 +278,23 @@ def test_a_map_growing_by_assignment_counts_against_the_memory_budget():
               "  for i in range(100000) { m[0] = i }; return len(m) }")
     refused(ex["grow"], match="memory budget", steps=None, memory=2_000_000)
     assert run(ex["overwrite"], steps=None, memory=2_000_000) == 4096  # overwriting is not growth
+
+
+def test_slices_case_changes_and_splits_count_what_they_build():
+    ex = load("fn slices(s) { let keep = []; for i in range(100) { keep.append(s[i:]) }; return len(keep) }\n"
+              "fn splits(s) { let keep = []; for i in range(100) { keep.append(s.split(\",\")) }; return len(keep) }\n"
+              "fn upper(s) { return s.upper() }\n"
+              "fn mapped(xs) { return map(fn (x) => [x, x], xs) }\n"
+              "fn head(s) { return s[:3] + s[-2:] }")
+    refused(ex["slices"], "s" * 1_000_000, match="memory budget", steps=None)
+    refused(ex["splits"], "ab," * 1_000_000, match="memory budget", steps=None)
+    refused(ex["upper"], "\u00df" * 9_000_000, match="too large", steps=None)  # SS: 18M
+    refused(ex["mapped"], [0] * 1_000_000, match="memory budget", steps=None)
+    assert run(ex["upper"], "stra\u00dfe") == "STRASSE"
+    assert run(ex["head"], "abcdef") == "abcef"
+
+
+def test_rendering_counts_the_pieces_it_holds():
+    ex = load("fn shown(n) { return len(str([[0] * n] * n)) }")
+    refused(ex["shown"], 3000, match="memory budget", steps=None, memory=16_000_000)
+    assert run(ex["shown"], 30, steps=None, memory=16_000_000) == len(str([[0] * 30] * 30))

@@ -6,8 +6,6 @@ happens, search uses the language's `equals` (so `true` is not found as `1`), an
 """
 from __future__ import annotations
 
-from sys import getsizeof as _sizeof
-
 from .. import limits
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
@@ -34,7 +32,7 @@ def _l_append(xs, value):
         _growing(xs)
     kind = type(value)
     if kind is list or kind is dict:  # a fresh container kept: what it holds is memory too
-        limits.allocate(_sizeof(value))
+        limits.allocate(limits.kept_bytes(value))
     xs.append(value)
 
 

@@ -31,7 +31,7 @@ def _m_values(m):
 
 
 def _m_items(m):
-    _building(m, 4)
+    _building(m, 10)  # a pair: a 2-element list, its header and its slot
     return [[k, v] for k, v in m.items()]
 
 

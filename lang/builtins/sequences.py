@@ -14,6 +14,9 @@ from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elem
                      python_type, sorted_list, type_error)
 
 
+_PAIR = 10  # slots a 2-element list costs with its header, and its slot in the result
+
+
 def _building(n: int, per_item: int = 1) -> None:
     """Charge making a list of n items (each itself `per_item` slots) before making it."""
     limits.work_items(n * per_item)
@@ -56,7 +59,7 @@ def reversed_(values) -> list:
 def enumerate_(values, start=0) -> list:
     as_int("enumerate", start)
     values = elements("enumerate", values)
-    _building(len(values), 4)
+    _building(len(values), _PAIR)
     return [[i, v] for i, v in enumerate(values, start)]
 
 
@@ -64,7 +67,7 @@ def enumerate_(values, start=0) -> list:
 def zip_(*lists) -> list:
     columns = [elements("zip", xs) for xs in lists]
     if columns:
-        _building(min(map(len, columns)), len(columns) + 1)
+        _building(min(map(len, columns)), _PAIR + len(columns))
     return [list(group) for group in zip(*columns)]
 
 
@@ -82,7 +85,7 @@ def values_(m) -> list:
 
 @builtin
 def items_(m) -> list:
-    _building(len(map_arg("items", m)), 4)
+    _building(len(map_arg("items", m)), _PAIR)
     return [[k, v] for k, v in m.items()]
 
 
@@ -106,7 +109,15 @@ def map_(*args) -> object:
     """
     if len(args) == 2 and callable(args[0]):
         fn, values = args
-        return [fn(v) for v in elements("map", values)]
+        values = elements("map", values)
+        _building(len(values))
+        out = []
+        for v in values:
+            result = fn(v)
+            if type(result) is list or type(result) is dict:  # a fresh container kept
+                limits.allocate(limits.kept_bytes(result))
+            out.append(result)
+        return out
     if not args:
         return {}
     if len(args) != 1:

@@ -41,9 +41,25 @@ def _scanning(s) -> None:
     limits.work_text(len(s))
 
 
+_PIECE_BYTES = 64  # a new string object and its list slot, past its text
+_CASE_CHUNK = 1 << 20
+
+
 def _s_upper(s):
     _copying(s)
-    return s.upper()
+    if s.isascii() or len(s) * 3 <= MAX_SIZE:
+        return s.upper()
+    # Non-ASCII text may grow up to 3x (ß -> SS): in chunks, refused as soon as it passes the
+    # cap, never built whole first. (Upper-casing needs no context, so chunks are exact.)
+    pieces, total = [], 0
+    for start in range(0, len(s), _CASE_CHUNK):
+        piece = s[start:start + _CASE_CHUNK].upper()
+        total += len(piece)
+        if total > MAX_SIZE:
+            raise size_error("string")
+        limits.allocate(len(piece))
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def _s_lower(s):
@@ -73,11 +89,11 @@ def _s_split(s, sep=None, maxsplit=-1):
         if maxsplit >= 0:
             pieces = min(pieces, maxsplit + 1)
         limits.work_items(pieces)
-        limits.allocate_items(pieces)
+        limits.allocate(pieces * _PIECE_BYTES)
         return s.split(sep, maxsplit)
     parts = s.split(None, maxsplit)  # whitespace: at most len(s) / 2 pieces, charged after
     limits.work_items(len(parts))
-    limits.allocate_items(len(parts))
+    limits.allocate(len(parts) * _PIECE_BYTES)
     return parts
 
 

@@ -96,10 +96,7 @@ def json_answer(value) -> bytes:
     size = measure(value, MAX_SIZE)
     if size > limits.SMALL_WORK:
         limits.allocate(2 * size)  # the text, then its UTF-8 bytes
-    try:
-        return wire.dumps_json(value)
-    except ValueError:  # the encoder's one ValueError (cycles never reach it: measure)
-        raise ScriptError("ValueError", "cannot encode NaN or infinity as JSON") from None
+    return wire.dumps_json(value)  # NaN, infinity: its ValueError, logged with the route
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
