@@ -26,8 +26,8 @@ def test_every_module_is_registered_under_its_name():
     from rtserve.lang.values import Module
     from rtserve.stdlib import modules
     found = modules()
-    assert sorted(found) == ["base64", "crypto", "env", "http", "json", "jwt", "log", "math", "middleware", "random",
-                             "re", "text", "time", "uuid"]
+    assert sorted(found) == ["base64", "crypto", "db", "env", "http", "json", "jwt", "kv", "log", "math",
+                             "middleware", "random", "re", "text", "time", "uuid"]
     assert all(isinstance(m, Module) and m.name == name for name, m in found.items())
 
 
