@@ -96,7 +96,10 @@ def json_answer(value) -> bytes:
     size = measure(value, MAX_SIZE)
     if size > limits.SMALL_WORK:
         limits.allocate(2 * size)  # the text, then its UTF-8 bytes
-    return wire.dumps_json(value)  # NaN, infinity: its ValueError, logged with the route
+    try:
+        return wire.dumps_json(value)
+    except ValueError:  # what else would make an encodable-sized value fail: NaN, infinity
+        raise ValueError("cannot encode NaN or infinity as JSON") from None
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
