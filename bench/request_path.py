@@ -8,7 +8,8 @@ bench/peers/rt_native.py), makes one connection's protocol object with a recordi
 transport, and feeds it the same whole request `--requests` times: what the server runs per
 request (parse, route, the script's invocation under its limits, the JSON answer, encoding)
 minus the event loop and the socket calls. Prints ns per request (the best batch: on a
-shared machine the minimum is the figure least disturbed by others) and,
+shared machine the minimum is the figure least disturbed by others; CPU time of this process,
+so time spent descheduled is not counted) and,
 with `--profile`, cProfile's top entries by own time (the profiler's overhead inflates small
 functions: read it for where, the timing for how much).
 """
@@ -100,10 +101,10 @@ def main() -> int:
     n = args.requests
     best = float("inf")
     for _ in range(args.batches):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(n):
             feed(request)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     print(f"{args.app} {args.route}: {best / n * 1e9:,.0f} ns per request (best of {args.batches} x {n:,})")
     if args.profile:
         profile = cProfile.Profile()

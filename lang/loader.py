@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
 from .compiler import MISSING, P, Compiled, compile_module
+from .direct import GLOBALS as DIRECT_METHOD_GLOBALS
 from .errors import ErrorList, StaticError, remember_source
 from .parser import parse
 from .resolver import resolve
@@ -59,6 +60,7 @@ def _base_globals() -> dict:
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})
+    g.update(DIRECT_METHOD_GLOBALS)
     return g
 
 
