@@ -198,6 +198,14 @@ def test_fast_json_cases_orjson_refuses_go_to_the_reference():
         wire.dumps_json({"at": datetime.date(2026, 1, 1)})
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab=&%+;2x é", max_size=16))
+def test_query_pairs_match_parse_qsl(raw_query):
+    from urllib.parse import parse_qsl
+    from rtserve.runtime.http.request import query_pairs
+    assert query_pairs(raw_query) == parse_qsl(raw_query, keep_blank_values=True, errors="replace")
+
+
 def test_request_json_and_text_errors_are_http_400():
     req = Request("POST", "/", [], body=b"\xff")
     with pytest.raises(HTTPError) as info:
