@@ -254,10 +254,15 @@ class ScriptApp:
 
         def job(sreq: ScriptRequest):
             result = invoke(run, sreq, source)
-            # Rendered on the worker too: the loop only writes the bytes. (A string is
-            # sendable as it is.)
-            if result.__class__ is not str:
-                result = to_wire_or_500(_sendable_or_500(result, sreq, source), sreq.http, source)
+            # Rendered on the worker too: the loop only writes the bytes, so only bytes
+            # cross. A JSON result is encoded as it is (the encoder refuses what cannot be
+            # sent, as to_sendable would, and a frozen copy first would double the work);
+            # a response value is made sendable first, so its parts are checked the same way.
+            cls = result.__class__
+            if cls is not str:
+                if cls not in _JSON_RESULTS:
+                    result = _sendable_or_500(result, sreq, source)
+                result = to_wire_or_500(result, sreq.http, source)
             return render(sreq.http, result)
 
         submit = None
@@ -405,7 +410,9 @@ def to_wire_or_500(value, req, where: str):
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, TypeError, ValueError) as exc:
+    except (NotSendable, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):
+            exc = "it is nested too deeply"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
         return _error_response(500, "internal server error", req.id)
