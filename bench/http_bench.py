@@ -1,7 +1,7 @@
 """HTTP throughput and latency: rt native against its peers, side by side in one run.
 
     .venv/bin/python bench/http_bench.py [--rounds 3] [--duration 5] [--warmup 2]
-                                         [--only rt,bare] [--no-write]
+                                         [--only rt,bare] [--routes /records] [--no-write]
 
 Every server runs as one process pinned to core 0 (`taskset -c 0`), all of them started at
 once and idle but for the one being measured; wrk runs pinned to core 1 with 64 connections
@@ -267,10 +267,15 @@ def main() -> int:
                         help="seconds per route per round (default 5)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per route (default 2)")
     parser.add_argument("--only", default="", help="comma-separated name prefixes to run")
+    parser.add_argument("--routes", default="", help="comma-separated route label prefixes to run")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args()
     wrk = ensure_wrk()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    if routes:
+        for label in [label for label in ROUTES if not any(label.startswith(r) for r in routes)]:
+            del ROUTES[label]
     print(f"wrk: {CONNECTIONS} connections, 1 thread, core 1; servers single-process on core 0; "
           f"{args.rounds} rounds of {args.duration:g} s per route after {args.warmup:g} s warm-up",
           flush=True)
