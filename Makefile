@@ -1,5 +1,6 @@
 # make serve: set everything up, serve examples/app.script on port 8080.
-# make test:  set everything up, run the whole test suite (and the shared conformance cases).
+# make test:  set everything up, run the whole test suite (its data is in tests/data), and,
+#             when ../shared is there, the shared conformance runner as an extra.
 PYTHON ?= python3
 VENV := .venv
 RT := $(VENV)/bin/rt

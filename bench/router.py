@@ -35,7 +35,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from rtserve.runtime import router as router_module  # noqa: E402
 from rtserve.runtime.router import Router  # noqa: E402
 
-ROUTES_DIR = ROOT.parent / "shared" / "routes"
+ROUTES_DIR = ROOT / "tests" / "data" / "routes"
 TABLE_FILES = ("github_routes.txt", "github_routes_clashing.txt")
 WORDS = ["octocat", "torvalds", "linux", "rails", "hello-world", "rt", "main", "v1.2.3", "gh-pages",
          "a1b2c3d4e5f6", "0123456789abcdef0123", "42", "7", "1024", "octo-org", "spoon-knife",

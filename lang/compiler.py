@@ -23,6 +23,7 @@ from types import CodeType
 
 from . import nodes as N
 from .direct import direct_method
+from .dump import dump
 from .errors import Span
 from .resolver import Binding, Function, Resolution
 
@@ -153,6 +154,7 @@ class Compiler:
         fn = _at(A.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
                                  decorator_list=[], returns=None, type_comment=None), span)
         tree = ast.Module(body=[fn], type_ignores=[])
+        dump("script", self.file, tree)
         code = compile(tree, self.file, "exec", dont_inherit=True, optimize=0)
         return Compiled(code, self.declarations, self.display_names, [b.name for b in exports])
 

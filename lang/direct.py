@@ -17,10 +17,7 @@ other receiver (a frozen list, a map of functions, a module) takes `call_method`
 from __future__ import annotations
 
 import inspect
-
-from .builtins import METHODS
-
-P = "ᵣ"  # the compiler's prefix (lang/compiler.py)
+from functools import cache
 
 # Receiver types tried for a method name, in order: the guard tests one exact type.
 _RECEIVERS = ((list, "list"), (dict, "dict"), (str, "strtype"))
@@ -36,22 +33,34 @@ def _arity(fn) -> tuple[int, float]:
     return least, sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-_DIRECT: dict[str, tuple[str, str, tuple]] = {}  # method name -> (type global, fn global, arity)
-GLOBALS: dict[str, object] = {}  # what compiled code's globals need for these calls
-for _cls, _type_name in _RECEIVERS:
-    GLOBALS[P + _type_name] = _cls
-    for _name, _fn in METHODS[_cls].items():
-        if _name not in _DIRECT:
-            _fn_global = f"{P}m_{_type_name}_{_name}"
-            GLOBALS[_fn_global] = _fn
-            _DIRECT[_name] = (P + _type_name, _fn_global, _arity(_fn))
+@cache
+def _tables() -> tuple[dict, dict]:
+    """(method name -> (type global, function global, arity), the globals they name). Built
+    on first use: the method tables import lang.values, which imports the compiler."""
+    from .builtins import METHODS
+    from .compiler import P
+    direct: dict[str, tuple[str, str, tuple]] = {}
+    names: dict[str, object] = {}
+    for cls, type_name in _RECEIVERS:
+        names[P + type_name] = cls
+        for name, fn in METHODS[cls].items():
+            if name not in direct:
+                fn_global = f"{P}m_{type_name}_{name}"
+                names[fn_global] = fn
+                direct[name] = (P + type_name, fn_global, _arity(fn))
+    return direct, names
+
+
+def method_globals() -> dict[str, object]:
+    """What compiled code's globals need for these calls (the loader adds them)."""
+    return dict(_tables()[1])
 
 
 def direct_method(name: str, nargs: int) -> tuple[str, str] | None:
     """For `obj.name(...)` with `nargs` positional arguments and no keywords: the global
     naming the receiver type to test and the global naming the function to call, or None
     when the call must go through `call_method`."""
-    entry = _DIRECT.get(name)
+    entry = _tables()[0].get(name)
     if entry is None:
         return None
     type_global, fn_global, (least, most) = entry

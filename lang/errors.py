@@ -11,7 +11,8 @@ Static phases (parser, resolver) collect `StaticError`s into an `ErrorList` so a
 all of its mistakes at once. Runtime errors are `ScriptError` (catchable by `try`, with a
 `kind` such as "TypeError") or the uncatchable `LimitError` and `Abort`, which derive from
 BaseException precisely so that the `except Exception` a compiled `try` uses cannot stop them.
-How an error surfaces (process exit code, HTTP status) is an attribute decided here, once.
+How an error surfaces as a process exit code is an attribute decided here, once; which HTTP
+answer an ending gives is the runtime's to decide (runtime/http/response.py's table).
 """
 from __future__ import annotations
 
@@ -59,16 +60,21 @@ def remember_source(file: str, source: str) -> None:
 def _read_source(file: str) -> str | None:
     if file in _SOURCES:
         return _SOURCES[file]
+    from .sourcefile import ScriptFileError, read_script  # a bounded read of regular files only
     try:
-        with open(file, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
+        return read_script(file)
+    except ScriptFileError:
         return None
 
 
 class RtError(Exception):
-    """Base of every error rt reports to a user. `exit_code` is what the CLI exits with."""
+    """Base of every error rt reports to a user. `exit_code` is what the CLI exits with;
+    `render()` is the text the user reads (`rt: error: message` unless a subclass shows a
+    position, source line and caret)."""
     exit_code = 1
+
+    def render(self) -> str:
+        return f"rt: error: {self}"
 
 
 class StaticError(RtError):
@@ -117,11 +123,20 @@ class ScriptError(Exception):
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
 
+    def render(self, origin: BaseException | None = None) -> str:
+        """Position, source line, caret and the script's stack, taken from `origin` (the
+        Python exception this error was translated from) or from this error itself."""
+        return _runtime_report(self.kind, self.message, origin or self)
+
+
+def _runtime_report(kind: str, message: str, exc: BaseException) -> str:
+    from .stack import format_error  # stack imports this module
+    return format_error(kind, message, exc)
+
 
 class LimitError(BaseException):
     """A limit was hit (steps, depth, size, deadline). `try` cannot catch it."""
     kind = "LimitError"
-    http_status = 500
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -130,10 +145,12 @@ class LimitError(BaseException):
     def __str__(self) -> str:
         return f"LimitError: {self.message}"
 
+    def render(self, origin: BaseException | None = None) -> str:
+        return _runtime_report(self.kind, self.message, origin or self)
+
 
 class DeadlineExceeded(LimitError):
     """The invocation ran past its wall-clock deadline."""
-    http_status = 503
 
 
 class Abort(BaseException):
@@ -143,3 +160,8 @@ class Abort(BaseException):
         super().__init__(status)
         self.status = status
         self.body = body
+
+    def render(self, origin: BaseException | None = None) -> str:
+        """`abort` only makes sense inside a request; outside one (a top level, `on start`) it
+        is reported like an error."""
+        return _runtime_report("Abort", f"abort({self.status}) outside a request", origin or self)

@@ -1,6 +1,11 @@
 """Load scripts: read, parse, resolve, compile, then run each module once and freeze it.
 
-Strategy. `Loader.check(path)` runs the static phases over the whole import graph first
+Strategy. Imports stay home: `import "x.script"` names a regular `.script` file whose real
+path (symlinks resolved) is inside the entry script's folder or the `lib` folder; each file
+is read through lang/sourcefile.py (size-capped, never a FIFO or device), and an error names
+the import without quoting a file that is not a script.
+
+`Loader.check(path)` runs the static phases over the whole import graph first
 (every file parsed, resolved and compiled; every error of every file collected; import
 cycles reported), so no code runs while any file in the graph has a mistake. `Loader.load`
 then runs modules depth-first, each exactly once, and freezes what its top level reached.
@@ -19,8 +24,9 @@ from dataclasses import dataclass, field
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
 from .compiler import MISSING, P, Compiled, compile_module
-from .direct import GLOBALS as DIRECT_METHOD_GLOBALS
+from .direct import method_globals
 from .errors import ErrorList, StaticError, remember_source
+from .sourcefile import ScriptFileError, read_script
 from .parser import parse
 from .resolver import resolve
 from .values import Module, freeze_all, to_str
@@ -51,7 +57,7 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "add": ops.add, "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
+        "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
         "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
         "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
@@ -60,8 +66,12 @@ def _base_globals() -> dict:
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})
-    g.update(DIRECT_METHOD_GLOBALS)
+    g.update(method_globals())
     return g
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 _BASE_GLOBALS = _base_globals()
@@ -69,9 +79,13 @@ assert MISSING in _BASE_GLOBALS
 
 
 class Loader:
-    def __init__(self, modules: dict | None = None, on_declaration=None):
+    """`lib`: a folder imports may also come from, besides the entry script's own folder."""
+
+    def __init__(self, modules: dict | None = None, on_declaration=None, lib: str | None = None):
         self.modules = modules or {}
         self.on_declaration = on_declaration
+        self.lib = lib
+        self.roots: tuple[str, ...] = ()  # real folders imports may come from (set by check)
         self.scripts: dict[str, Script] = {}  # by real path
 
     # ------------------------------------------------------------------ static phases
@@ -84,6 +98,11 @@ class Loader:
         # rescan them, again and again (a fifth of the time for a large script).
         collecting = gc.isenabled()
         gc.disable()
+        if not self.roots:
+            roots = [os.path.realpath(os.path.dirname(path) or ".")]
+            if self.lib is not None:
+                roots.append(os.path.realpath(self.lib))
+            self.roots = tuple(roots)
         try:
             script = self._check(path, None, [], errors, source)
         finally:
@@ -101,16 +120,12 @@ class Loader:
             return None
         if real in self.scripts:
             return self.scripts[real]
-        try:
-            if source is None:
-                with open(path, encoding="utf-8") as f:
-                    source = f.read()
-        except FileNotFoundError:
-            errors.append(StaticError(span, f"no such script: {path}"))
-            return None
-        except (OSError, UnicodeDecodeError) as e:
-            errors.append(StaticError(span, f"cannot read {path}: {e}"))
-            return None
+        if source is None:
+            try:
+                source = read_script(path)
+            except ScriptFileError as e:
+                errors.append(StaticError(span, str(e)))
+                return None
         remember_source(path, source)
         try:
             module = parse(source, path)
@@ -135,7 +150,11 @@ class Loader:
                     errors.append(StaticError(node.span, f"no module named '{node.module}' (available: {known})"))
                 imports.append((node, target))
             else:
-                child_path = os.path.normpath(os.path.join(os.path.dirname(path), node.path))
+                child_path, problem = self._locate(node.path, path)
+                if problem is not None:
+                    errors.append(StaticError(node.span, problem))
+                    imports.append((node, None))
+                    continue
                 imports.append((node, self._check(child_path, node.span, chain + [real], errors)))
         try:
             compiled = compile_module(module, resolution, path)
@@ -146,6 +165,28 @@ class Loader:
         script = Script(path, real, module, compiled, imports)
         self.scripts[real] = script
         return script
+
+    def _locate(self, target: str, importer: str) -> tuple[str, str | None]:
+        """Where `import "target"` in `importer` points: the path relative to the importer's
+        folder, else (with `lib`) to the lib folder. It must name a `.script` file whose real
+        path (symlinks resolved) lies inside the entry script's folder or the lib folder.
+        Returns (path, None) or (path, the problem)."""
+        if not target.endswith(".script"):
+            return target, f"cannot import {target!r}: only .script files can be imported"
+        candidates = [os.path.normpath(os.path.join(os.path.dirname(importer), target))]
+        if self.lib is not None and not os.path.isabs(target):
+            candidates.append(os.path.normpath(os.path.join(self.lib, target)))
+        for candidate in candidates:
+            if os.path.lexists(candidate):
+                break
+        else:
+            return candidates[0], f"no such script: {candidates[0]}"
+        real = os.path.realpath(candidate)
+        if not any(_inside(real, root) for root in self.roots):
+            where = "the served script's folder" + (" or the lib folder" if self.lib else "")
+            return candidate, (f"cannot import {target!r}: it is outside {where} "
+                               "(imports stay inside it; see --lib)")
+        return candidate, None
 
     # ------------------------------------------------------------------ running
 

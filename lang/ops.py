@@ -24,26 +24,6 @@ def _too_large(kind: str) -> LimitError:
     return LimitError(f"{kind} too large (over {MAX_SIZE // (1024 * 1024)} MiB)")
 
 
-def add(a, b):
-    ta, tb = type(a), type(b)
-    if ta is int and tb is int:
-        r = a + b
-        if r.bit_length() > MAX_INT_BITS:
-            raise LimitError(f"integer too large (over {MAX_INT_BITS} bits)")
-        return r
-    if (ta is float or ta is int) and (tb is float or tb is int):
-        return a + b
-    if ta is str and tb is str or ta is bytes and tb is bytes:
-        if len(a) + len(b) > MAX_SIZE:
-            raise _too_large(type_name(a))
-        return a + b
-    if (ta is list or ta is FrozenList) and (tb is list or tb is FrozenList):
-        if len(a) + len(b) > MAX_SIZE:
-            raise _too_large("list")
-        return list.__add__(a, b) if ta is list else list(a) + list(b)
-    raise _type_error("+", a, b)
-
-
 def sized(r):
     """The slow half of a native `+` whose result is not a number: check the size cap."""
     if len(r) > MAX_SIZE:
@@ -189,9 +169,5 @@ def frozen_capture(name: str):
     raise ScriptError("TypeError", f"cannot reassign '{name}': the function that shares it was frozen when the script loaded")
 
 
-def not_iterable(obj):
-    raise ScriptError("TypeError", f"cannot iterate over {type_name(obj)}")
-
-
-__all__ = ["add", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
+__all__ = ["sized", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
            "check_str", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

@@ -6,7 +6,6 @@ float, string, bytes, and frozen lists, maps and responses built only from senda
 type) as frozen copies, and raises `NotSendable` for anything else: a function, a cycle,
 or a value past the size caps. Nothing else in rt converts values across threads.
 
-`to_python` is the same walk for native code, which wants plain `dict`/`list` values.
 """
 from __future__ import annotations
 
@@ -29,11 +28,6 @@ class NotSendable(RtError):
 def to_sendable(value):
     """A frozen, thread-safe copy of `value`. Raises NotSendable."""
     return _convert(value, FrozenList, FrozenMap, True, set(), "the value", 0)
-
-
-def to_python(value):
-    """Plain Python values (lists, dicts) for native code. Raises NotSendable."""
-    return _convert(value, list, dict, False, set(), "the value", 0)
 
 
 def _convert(value, make_list, make_map, keep_responses, active: set, where: str, depth: int):

@@ -26,6 +26,7 @@ import re
 import types
 from json.encoder import encode_basestring as _json_quote  # C-accelerated "..." quoting
 
+from .compiler import P as COMPILER_PREFIX
 from .errors import Abort, LimitError, ScriptError
 
 NoneType = type(None)
@@ -569,7 +570,7 @@ def _freeze_function(f, memo: dict):
     cells = f.__closure__
     if cells:
         for name, cell in zip(f.__code__.co_freevars, cells):
-            if name.startswith("__"):
+            if name.startswith(COMPILER_PREFIX):  # the compiler's own state, not a value
                 continue
             if name.endswith("ᵣfrozen"):  # a captured variable's companion (lang/compiler.py)
                 cell.cell_contents = True
@@ -597,11 +598,11 @@ _FREEZERS = {
 
 def freeze_all(bindings: dict) -> dict:
     """A new dict with every value of a module's top-level bindings frozen (one shared memo,
-    so values shared between bindings stay shared). Names starting with `__` are copied
-    unchanged: they are Python's or the compiler's (`__builtins__`), not the script's."""
+    so values shared between bindings stay shared). Every binding is the script's, however it
+    is spelled (`__shared` too): the compiler's own state lives in closure cells named with its
+    prefix, which `_freeze_function` leaves alone."""
     memo: dict = {}
-    return {name: value if name.startswith("__") else freeze(value, memo)
-            for name, value in bindings.items()}
+    return {name: freeze(value, memo) for name, value in bindings.items()}
 
 
 # --- Python exceptions -> what scripts see -----------------------------------------------

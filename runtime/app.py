@@ -23,12 +23,15 @@ import sys
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Iterable
 
+from rtserve.lang.errors import RtError
+
 from .http.deferred import Deferred
 from .config import Settings
 from .http.request import Request
 from .http.wire import OK_JSON, OK_TEXT, dumps_json, encode_ok
-from .http.response import HTTPError, Rendered, Response, Streamed, render, render_error, _RENDERERS
-from .router import METHOD_NOT_ALLOWED, Match, Router
+from .http.response import (INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError, Rendered, Response,
+                            Streamed, render, render_error, _RENDERERS)
+from .router import METHOD_NOT_ALLOWED as NO_METHOD, Match, Router
 
 __all__ = ["App"]
 
@@ -77,6 +80,12 @@ class App:
         # Answers requests no route matched, given (request, match): the scripting layer's
         # top-level `use` wraps those too. None: a plain 404/405.
         self.unrouted: Callable[[Request, Any], Any] | None = None
+        # Layers put around every route's handler when serving starts, whenever the route was
+        # registered: `wrap(handler, method, pattern, source)` -> handler. The scripting layer
+        # puts a script's top-level `use` and `on error` around native and static routes here.
+        self.route_layers: list[Callable[..., Handler]] = []
+        # Called after `swap_routes`: each running server rebuilds its dispatch function.
+        self.routes_swapped: list[Callable[[], None]] = []
 
     # -- registration --------------------------------------------------------------------------
 
@@ -118,6 +127,14 @@ class App:
     def options(self, path: str) -> Callable[[Handler], Handler]:
         return self.route(path, ("OPTIONS",))
 
+    def swap_routes(self, router: Router, unrouted: Callable[[Request, Any], Any] | None) -> None:
+        """Serve from `router` (and `unrouted`) from the next request on (`--reload`);
+        requests in flight finish on the handlers they started with."""
+        router.compile()
+        self.router, self.unrouted = router, unrouted
+        for rebuild in self.routes_swapped:
+            rebuild()
+
     def use(self, middleware: Middleware) -> Middleware:
         """Append a middleware `(request, call_next)`; the first added runs outermost."""
         self.middleware.append(middleware)
@@ -125,11 +142,18 @@ class App:
 
     # -- dispatch --------------------------------------------------------------------------------
 
+    def apply_route_layers(self) -> None:
+        """Put the pending `route_layers` around every route registered so far (once)."""
+        for layer in self.route_layers:
+            self.router.wrap_handlers(layer)
+        self.route_layers = []
+
     def dispatcher(self) -> Callable[[Request], Any]:
         """The function that answers each request: bytes when the handler was sync, else an
         awaitable, a Deferred (the scripting bridge) or a Streamed response. Built once the
         routes and settings are final (the server does at start), with everything it needs
         bound, since it runs for every request."""
+        self.apply_route_layers()
         if self.middleware:
             return self._dispatch_through_middleware
         self.router.compile()
@@ -249,10 +273,10 @@ class App:
 
     @staticmethod
     def _unrouted(match: Any) -> Response:
-        if match.status is METHOD_NOT_ALLOWED:
-            return Response({"error": "method not allowed"}, status=405,
+        if match.status is NO_METHOD:
+            return Response({"error": METHOD_NOT_ALLOWED.message}, status=METHOD_NOT_ALLOWED.status,
                             headers=[("Allow", ", ".join(match.allowed))])
-        return Response({"error": "not found"}, status=404)
+        return Response({"error": NOT_FOUND.message}, status=NOT_FOUND.status)
 
     def _client_error(self, req: Request, exc: HTTPError) -> bytes:
         try:
@@ -268,7 +292,7 @@ class App:
         request_id = req.id
         log.exception("handler failed: %s %s (request_id=%s, route=%s)",
                       req.method, req.target, request_id, req.route)
-        data = render_error(500, "internal server error", req.keep_alive,
+        data = render_error(INTERNAL.status, INTERNAL.message, req.keep_alive,
                             req.method == "HEAD", request_id=request_id)
         if self.access_log:
             self._log_access(req, data)
@@ -285,13 +309,25 @@ class App:
     def serve(self, host: str | None = None, port: int | None = None, **overrides: Any) -> int:
         """Serve until SIGTERM/SIGINT, then drain and return 0. Keyword overrides are
         Settings fields (e.g. keep_alive=2.0, max_body=1024)."""
-        from .http.server import serve
+        from .http.server import StartFailed, serve
         settings = self.settings.replace(**{k: v for k, v in
                                             (("host", host), ("port", port)) if v is not None},
                                          **overrides)
         self.settings = settings
         self.access_log = settings.access_log
-        return serve(self, settings)
+        try:
+            return serve(self, settings)
+        except StartFailed as exc:
+            self.report_hook_failure("on_start", exc.__cause__)
+            return 1
+
+    def report_hook_failure(self, what: str, exc: BaseException) -> None:
+        """Log a failed `on_start`/`on_stop` hook once: an rt error (a script's `on start`)
+        as its own report, the script's stack only; a native hook's with its traceback."""
+        if isinstance(exc, RtError):
+            log.error("%s", exc.render())
+        else:
+            log.error("%s hook failed: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
 
 
 def _as_response(result: Any) -> Response:

@@ -12,34 +12,30 @@ import sys
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .scripts.load import run_file
-    return run_file(args.file, max_steps=args.max_steps)
+    return run_file(args.file, max_steps=args.max_steps, lib=args.lib)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .scripts.load import check_file
-    return check_file(args.file)
+    return check_file(args.file, lib=args.lib)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Settings from rt.toml then flags; native modules; the script's routes; serve."""
+    """Settings (flags > RT_<NAME> > rt.toml > defaults); native modules; the script; serve."""
     import logging
     import os
     from rtserve.lang.errors import RtError
     from .app import App
-    from .config import ConfigError, Settings, load_toml
+    from .config import SPECS, resolve
     from .native import load_native
     from .http.server import configure_logging
 
-    given = {key: value for key, value in vars(args).items() if key in _SERVE_SETTINGS}
     try:
         config = args.config if args.config is not None else (
             "rt.toml" if os.path.isfile("rt.toml") else None)
-        settings = load_toml(config) if config is not None else Settings()
-        if "native" in given:
-            given["native"] = settings.native + tuple(given["native"])
-        settings = settings.replace(**given)
-    except ConfigError as exc:
-        print(f"rt: error: {exc}", file=sys.stderr)
+        settings = resolve({k: v for k, v in vars(args).items() if k in SPECS}, os.environ, config)
+    except RtError as exc:
+        print(exc.render(), file=sys.stderr)
         return exc.exit_code
     configure_logging(settings.log_format)
     app = App(settings)
@@ -49,8 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.file is not None:
             _mount_script(app, args.file, settings)
     except RtError as exc:
-        print(exc.render() if hasattr(exc, "render") else f"rt: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 1)
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
         print(f"rt: error: {exc}", file=sys.stderr)
         return 1
@@ -58,6 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logging.getLogger("rt").warning("no routes are registered: every request gets 404")
     try:
         return app.serve()
+    except RtError as exc:  # `on start` failed: its stack is logged already
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:  # e.g. the port is taken
         print(f"rt: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
               file=sys.stderr)
@@ -71,13 +70,13 @@ def cmd_routes(args: argparse.Namespace) -> int:
     from .config import Settings
     from .native import load_native
     from .static import StaticFiles
-    app = App(Settings())
     try:
+        app = App(Settings().replace(lib=args.lib) if args.lib else Settings())
         for module in args.native or ():
             load_native(module, app)
         _mount_script(app, args.file, app.settings)
     except RtError as exc:
-        print(exc.render() if hasattr(exc, "render") else f"rt: error: {exc}", file=sys.stderr)
+        print(exc.render(), file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"rt: error: {exc}", file=sys.stderr)
@@ -101,74 +100,56 @@ def _mount_script(app, path: str, settings) -> None:
     mount_script(app, path, settings)
 
 
-# Flags of `rt serve` that are Settings fields (argparse leaves out the ones not given).
-_SERVE_SETTINGS = frozenset({
-    "host", "port", "async_mode", "threads", "queue", "workers", "native", "keep_alive",
-    "head_timeout", "body_timeout", "deadline", "drain", "max_body", "max_head",
-    "max_headers", "max_steps", "reload", "data_dir", "log_format", "access_log",
-})
-
-
 def _add_serve_parser(sub) -> None:
-    omit = argparse.SUPPRESS  # flags not given stay out of the namespace: rt.toml decides
+    from .config import GROUPS, SPECS
     p = sub.add_parser(
         "serve", help="serve a script's routes (and native handlers) over HTTP",
-        description="Serve FILE's routes over HTTP/1.1 on uvloop. Settings come from rt.toml "
-                    "(or --config), and flags override them. Stop with Ctrl-C or SIGTERM: "
-                    "in-flight requests finish first (see --drain).",
+        description="Serve FILE's routes over HTTP/1.1 on uvloop. Stop with Ctrl-C or SIGTERM:\n"
+                    "in-flight requests finish first (see --drain).\n\n"
+                    "Every setting below is also an RT_<NAME> environment variable\n"
+                    "(RT_MAX_BODY=2MiB) and an rt.toml key (max-body = 2097152). Flags win over\n"
+                    "variables, variables over rt.toml, rt.toml over the defaults.",
         epilog="Examples:\n  rt serve app.script --port 8080\n"
                "  rt serve app.script --native fast.py --async --threads 16\n"
                "  rt serve --native examples/fast.py     (native handlers only)\n\n"
+               "Durations are seconds; sizes are bytes or 512KiB / 64MiB / 1GiB.\n"
                "rt caches parser tables and compiled route tables in $RT_CACHE_DIR (default\n"
-               "~/.cache/rt); deleting it is always safe. More in docs/server.md.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+               "~/.cache/rt); deleting it is always safe. Every setting: docs/settings.md.\n"
+               "RT_DUMP=script,router prints the Python generated for the script and the\n"
+               "route table.",
+        formatter_class=_HelpFormatter)
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help="the .script file whose routes to serve (optional with --native)")
-    g = p.add_argument_group("where to listen")
-    g.add_argument("--host", default=omit, help="address to bind (default 127.0.0.1)")
-    g.add_argument("--port", type=int, default=omit, help="TCP port (default 8080; 0 picks a free one)")
-    g.add_argument("--workers", type=int, default=omit, metavar="N",
-                   help="server processes sharing the port (default 1)")
-    g = p.add_argument_group("handlers")
-    g.add_argument("--native", action="append", default=omit, metavar="MODULE",
-                   help="Python module (file path or importable name) whose setup(app) "
-                        "registers native handlers; repeatable")
-    g.add_argument("--async", dest="async_mode", action="store_true", default=omit,
-                   help="run script handlers on a thread pool so the event loop never waits")
-    g.add_argument("--threads", type=int, default=omit, metavar="N",
-                   help="thread pool size for --async (default 4 x cores, at least 8)")
-    g.add_argument("--queue", type=int, default=omit, metavar="N",
-                   help="requests waiting for a thread before 503 (default 1024)")
-    g.add_argument("--deadline", type=float, default=omit, metavar="S",
-                   help="seconds a handler may run before 503 (default 30)")
-    g.add_argument("--max-steps", type=int, default=omit, metavar="N",
-                   help="script step budget per request (default 10,000,000)")
-    g = p.add_argument_group("limits and timeouts")
-    g.add_argument("--keep-alive", type=float, default=omit, metavar="S",
-                   help="close a keep-alive connection idle this long (default 5)")
-    g.add_argument("--head-timeout", type=float, default=omit, metavar="S",
-                   help="the request head must arrive within S seconds, else 408 (default 10)")
-    g.add_argument("--body-timeout", type=float, default=omit, metavar="S",
-                   help="a request body stalled S seconds gets 408 (default 10)")
-    g.add_argument("--max-body", type=int, default=omit, metavar="BYTES",
-                   help="larger request bodies get 413 (default 1048576)")
-    g.add_argument("--max-head", type=int, default=omit, metavar="BYTES",
-                   help="larger request heads get 431 (default 65536)")
-    g.add_argument("--max-headers", type=int, default=omit, metavar="N",
-                   help="more request headers than this get 431 (default 100)")
-    g.add_argument("--drain", type=float, default=omit, metavar="S",
-                   help="on SIGTERM/SIGINT, give in-flight requests S seconds (default 30)")
-    g = p.add_argument_group("configuration and logs")
-    g.add_argument("--config", default=None, metavar="PATH",
-                   help="settings file (default: ./rt.toml when present); flags override it")
-    g.add_argument("--data-dir", default=omit, metavar="DIR", help="where kv/db keep their data")
-    g.add_argument("--reload", action="store_true", default=omit,
-                   help="restart when the script changes (development)")
-    g.add_argument("--log-format", choices=("text", "json"), default=omit,
-                   help="log lines as text (default) or JSON")
-    g.add_argument("--access-log", action="store_true", default=omit,
-                   help="log one line per request")
+    p.add_argument("--config", default=None, metavar="PATH",
+                   help="settings file (default: ./rt.toml when present)")
+    groups = {name: p.add_argument_group(title) for name, title in GROUPS.items()}
+    omit = argparse.SUPPRESS  # flags not given stay out of the namespace: the other sources decide
+    for spec in SPECS.values():
+        text = f"{spec.help} (default: {spec.default_text()})"
+        group = groups[spec.group]
+        if spec.kind == "bool":
+            group.add_argument(spec.flag, dest=spec.name, action=argparse.BooleanOptionalAction,
+                               default=omit, help=text)
+        elif spec.kind == "list":
+            group.add_argument(spec.flag, dest=spec.name, action="append", default=omit,
+                               metavar=spec.metavar, help=text)
+        else:
+            # Parsed and checked by config.resolve, so every source gets the same one-line error.
+            group.add_argument(spec.flag, dest=spec.name, default=omit, help=text,
+                               metavar="|".join(spec.choices) if spec.choices else spec.metavar)
     p.set_defaults(func=cmd_serve)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Room for the flag column, so each setting's help starts on its own line's right."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _add_lib_flag(p: argparse.ArgumentParser) -> None:
+    from .config import SPECS
+    p.add_argument("--lib", default=None, metavar="DIR", help=SPECS["lib"].help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,12 +178,16 @@ docs/language.md (the language) and docs/server.md (serving, limits, settings)."
     p.add_argument("--max-steps", type=int, default=None, metavar="N",
                    help="stop with LimitError after N steps (loop iterations and calls); "
                         "unlimited by default for rt run")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="report every static error in a script",
                        description="Parse and resolve FILE (and the scripts it imports) without "
-                                   "running it. Exit 1 with every error, 0 when clean.")
+                                   "running it: every error, route clashes included, and "
+                                   "warnings (a middleware that can end without returning). "
+                                   "Exit 1 with any error, 0 when clean.")
     p.add_argument("file", metavar="FILE")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_check)
 
     _add_serve_parser(sub)
@@ -214,6 +199,7 @@ docs/language.md (the language) and docs/server.md (serving, limits, settings)."
     p.add_argument("file", metavar="FILE")
     p.add_argument("--native", action="append", metavar="MODULE",
                    help="also list the routes a native module registers (repeatable)")
+    _add_lib_flag(p)
     p.set_defaults(func=cmd_routes)
     return parser
 

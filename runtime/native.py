@@ -1,7 +1,8 @@
 """Loading a native fast-path module (`rt serve --native MODULE`) and calling its `setup(app)`.
 
 Strategy: MODULE is a file path when it names an existing file or ends in `.py`, otherwise an
-importable module name. Loading or setup failures become `NativeError` with a one-line message
+importable module name. MODULE missing is "not found"; MODULE found but importing a package
+that is not installed says so, naming that package. Loading or setup failures become `NativeError` with a one-line message
 naming the module (the CLI prints it and exits 1); a route conflict raised by the router
 inside `setup` is passed through unchanged because its message already names both handlers.
 """
@@ -37,6 +38,9 @@ def import_native(spec: str) -> ModuleType:
         sys.modules[name] = module
         try:
             module_spec.loader.exec_module(module)
+        except ModuleNotFoundError as exc:
+            sys.modules.pop(name, None)
+            raise NativeError(_missing_dependency(spec, exc)) from None
         except Exception as exc:
             sys.modules.pop(name, None)
             raise NativeError(f"native module {spec!r} failed to import: "
@@ -45,13 +49,25 @@ def import_native(spec: str) -> ModuleType:
     try:
         return importlib.import_module(spec)
     except ModuleNotFoundError as exc:
-        if exc.name and spec.startswith(exc.name):
+        if _names_the_module_itself(exc.name, spec):
             raise NativeError(f"native module {spec!r} not found (neither a file nor an "
                               f"importable module name)") from None
-        raise NativeError(f"native module {spec!r} failed to import: {exc}") from exc
+        raise NativeError(_missing_dependency(spec, exc)) from None
     except Exception as exc:
         raise NativeError(f"native module {spec!r} failed to import: "
                           f"{type(exc).__name__}: {exc}") from exc
+
+
+def _names_the_module_itself(missing: str | None, spec: str) -> bool:
+    """Whether the module Python could not find is MODULE or a package on its path
+    (`a.b.c` is missing when `a`, `a.b` or `a.b.c` is), not something MODULE imports."""
+    return missing is not None and (spec == missing or spec.startswith(missing + "."))
+
+
+def _missing_dependency(spec: str, exc: ModuleNotFoundError) -> str:
+    missing = exc.name or str(exc)
+    return (f"native module {spec!r} was found but failed to import: it imports "
+            f"{missing!r}, which is not installed (pip install it, or check the name)")
 
 
 def load_native(spec: str, app: Any) -> ModuleType:

@@ -61,6 +61,7 @@ from types import CodeType, FunctionType
 from urllib.parse import quote, unquote_to_bytes
 
 from rtserve.lang.cache import cache_dir, write_atomically
+from rtserve.lang.dump import dump, wanted
 from rtserve.lang.errors import RtError
 
 __all__ = [
@@ -255,6 +256,16 @@ class Router:
     def routes(self) -> list[tuple[str, str, object, str]]:
         """(method, pattern, handler, source) for every route, in registration order."""
         return [(r.method, r.pattern, r.handler, r.source) for r in self._routes]
+
+    def wrap_handlers(self, wrap) -> None:
+        """Replace every route's handler with `wrap(handler, method, pattern, source)` (which
+        may return the handler itself): how a layer puts itself around routes registered
+        before it knew of them."""
+        for route in self._routes:
+            route.handler = wrap(route.handler, route.method, route.pattern, route.source)
+            route.found = (route.handler, _NO_PARAMS, route.pattern)
+        self._compiled = None
+        self.find = self._compile_then_find
 
     def compile(self) -> None:
         """Build the lookup function now (else the first `match` does). Call it at startup:
@@ -585,6 +596,7 @@ def _generate(routes: list[Route]) -> tuple[CodeType, dict]:
     ]
     arguments = ast.arguments([], [ast.arg("method", **_POS), ast.arg("path", **_POS)], None, [], [], None, [])
     module = ast.Module([ast.FunctionDef("find", arguments, body, [], None, **_POS)], [])
+    dump("router", f"{len(routes)} routes", module)
     code = next(c for c in compile(module, "<router>", "exec").co_consts if isinstance(c, CodeType))
     return code, gen.recipe
 
@@ -611,7 +623,7 @@ _generator_digest: bytes | None = None
 
 
 def _cached_code(routes: list[Route]) -> tuple[CodeType, dict]:
-    if len(routes) < CACHE_FROM_ROUTES:
+    if len(routes) < CACHE_FROM_ROUTES or wanted("router"):
         return _generate(routes)
     directory = cache_dir()
     if directory is None:

@@ -16,7 +16,7 @@ import os
 import stat
 from email.utils import formatdate, parsedate_to_datetime
 
-from .http.response import Response
+from .http.response import NOT_FOUND, Response
 
 PIECE = 64 * 1024
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
@@ -72,7 +72,7 @@ class StaticFiles:
 
 
 def _not_found() -> Response:
-    return Response({"error": "not found"}, status=404)
+    return Response({"error": NOT_FOUND.message}, status=NOT_FOUND.status)
 
 
 def _content_type(path: str) -> str:

@@ -20,7 +20,7 @@ from rtserve.lang.errors import ErrorList, Span
 from rtserve.lang.parser import build_parser, parse
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFORMANCE = ROOT.parent / "shared" / "conformance"
+CONFORMANCE = ROOT / "tests" / "data" / "conformance"  # copied from the shared spec folder
 
 
 # ---------------------------------------------------------------- helpers

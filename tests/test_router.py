@@ -1,5 +1,5 @@
 """Router tests as data: (routes, request) -> expected, conflict tables, invalid patterns, and
-the real-world route tables in shared/routes (every route instantiated routes to itself)."""
+the real-world route tables in tests/data/routes (every route instantiated routes to itself)."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,7 @@ from rtserve.runtime.router import (
     FOUND, METHOD_NOT_ALLOWED, NOT_FOUND, Match, RouteConflict, RoutePatternError, Router,
 )
 
-ROUTES_DIR = Path(__file__).resolve().parents[2] / "shared" / "routes"
+ROUTES_DIR = Path(__file__).resolve().parent / "data" / "routes"  # copied from the shared spec folder
 
 
 def build(routes) -> Router:

@@ -6,7 +6,7 @@ that `to_sendable` gives an equal (`lang.values.equals`) value that is frozen al
 down and shares no mutable container with the input, so mutating the input afterwards
 cannot reach it. Unsendable values are built by hiding one bad part (a function, a cycle, a
 bytes map key, a foreign object) at a random depth inside an otherwise sendable value; each
-must raise NotSendable. `to_python` is checked to give plain lists and dicts.
+must raise NotSendable.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 import rtserve.lang.sendable as sendable
 from rtserve.lang.loader import Loader
-from rtserve.lang.sendable import NotSendable, to_python, to_sendable
+from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response, equals
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -120,11 +120,6 @@ def is_deeply_frozen(value) -> bool:
     return True
 
 
-def is_plain(value) -> bool:
-    return all(type(v) in (list, dict) or not isinstance(v, (list, dict, Response))
-               for v in walk(value))
-
-
 def scribble(value) -> None:
     """Mutate every mutable container reachable from `value`."""
     for v in list(walk(value)):
@@ -162,15 +157,6 @@ def test_to_sendable_is_idempotent(value):
     assert equals(to_sendable(once), once)
 
 
-@SETTINGS
-@given(sendables)
-def test_to_python_gives_plain_lists_and_dicts(value):
-    out = to_python(value)
-    assert equals(out, value)
-    assert is_plain(out)
-    assert not mutable_ids(value) & mutable_ids(out)
-
-
 def test_scalars_pass_through_unchanged():
     for value in (None, True, False, 0, -(2**300), 1.5, "", "héllo", b"\x00\xff"):
         out = to_sendable(value)
@@ -195,10 +181,6 @@ def test_responses_become_frozen_responses(status, headers, body):
     assert out.status == status
     assert type(out.headers) is FrozenMap and equals(out.headers, headers)
     assert equals(out.body, body) and is_deeply_frozen(out.body)
-    plain = to_python(original)
-    assert type(plain) is dict and plain["status"] == status
-    assert equals(plain["headers"], headers) and equals(plain["body"], body)
-    assert is_plain(plain)
 
 
 # --------------------------------------------------------------------------- rejections
@@ -209,8 +191,6 @@ def test_responses_become_frozen_responses(status, headers, body):
 def test_a_function_anywhere_is_not_sendable(value):
     with pytest.raises(NotSendable):
         to_sendable(value)
-    with pytest.raises(NotSendable):
-        to_python(value)
 
 
 @SETTINGS

@@ -1,10 +1,12 @@
 """lang.values: frozen containers, freezing, type names, printing, equality, limits, and the
 translation of Python exceptions into what scripts see."""
 import json
+import types
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from rtserve.lang.compiler import P
 from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, ScriptError
 from rtserve.lang.values import (
     MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, Module, Response, check_int,
@@ -183,14 +185,20 @@ def test_freeze_function_handles_recursion_and_unbound_cells():
 def test_freeze_leaves_compiler_cells_and_python_functions_alone():
     make = script_function(
         "def make():\n"
-        "    __state = [0]\n"
+        "    state = [0]\n"
         "    data = [1]\n"
-        "    def f(): return __state, data\n"
+        "    __mine = [2]\n"
+        "    def f(): return state, data, __mine\n"
         "    return f\n", "make")
     f = make()
+    # The compiler names its own cells with its prefix (lang/compiler.py P), which Python
+    # source cannot spell (identifiers are NFKC-normalised): rename the cell in the code.
+    names = tuple(P + n if n == "state" else n for n in f.__code__.co_freevars)
+    f = types.FunctionType(f.__code__.replace(co_freevars=names), f.__globals__, "f", None, f.__closure__)
     freeze(f)
-    state, data = f()
-    assert type(state) is list and type(data) is FrozenList
+    state, data, mine = f()
+    # Only the compiler's names (prefixed ᵣ) are exempt; a script's `__mine` is frozen too.
+    assert type(state) is list and type(data) is FrozenList and type(mine) is FrozenList
 
     cache = {}
 
@@ -201,12 +209,11 @@ def test_freeze_leaves_compiler_cells_and_python_functions_alone():
     assert type(native()) is dict
 
 
-def test_freeze_all_shares_one_memo_and_skips_dunder_names():
+def test_freeze_all_shares_one_memo_and_freezes_every_binding():
     shared = [1]
-    builtins_dict = {"print": print}
-    frozen = freeze_all({"a": shared, "b": {"s": shared}, "__builtins__": builtins_dict})
+    frozen = freeze_all({"a": shared, "b": {"s": shared}, "__shared": [1]})
     assert frozen["a"] is frozen["b"]["s"]
-    assert frozen["__builtins__"] is builtins_dict
+    assert type(frozen["__shared"]) is FrozenList  # a script's name, however it is spelled
 
 
 def test_closure_sees_frozen_list_after_freeze_all():

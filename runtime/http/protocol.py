@@ -83,6 +83,11 @@ class Shared:
         self.whole = WholeReads()
         # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
         self.count_headers_from = 4 * self.max_headers
+        app.routes_swapped.append(self.rebuild_dispatch)
+
+    def rebuild_dispatch(self) -> None:
+        """The app's routes changed (a reload): answer the next requests from the new ones."""
+        self.dispatch = self.app.dispatcher()
 
 
 class WholeReads:

@@ -125,6 +125,14 @@ class Request:
             peer = self._peer = peer.peer_ip()
         return peer
 
+    def detach(self) -> "Request":
+        """Read now what belongs to the event loop (the peer address, from the transport), so
+        the request may then be read from any thread. Returns the request."""
+        peer = self._peer
+        if peer is not None and not isinstance(peer, str):
+            self._peer = peer.peer_ip()
+        return self
+
     @property
     def id(self) -> str:
         """The client's `x-request-id` when it sent a sane one, else a generated id."""

@@ -17,12 +17,91 @@ from typing import Any
 
 from . import wire
 
-__all__ = ["Response", "HTTPError", "Streamed", "Rendered", "render", "render_error"]
+__all__ = ["Headers", "Response", "HTTPError", "Streamed", "Rendered", "render", "render_error",
+           "Failure", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL", "DEADLINE", "BUSY"]
+
+
+class Failure(tuple):
+    """An answer rt itself gives when a request cannot be served as asked: its status and
+    the message of its `{"error": ...}` body. The table below is the one place they are
+    decided (docs/server.md "Error answers")."""
+    __slots__ = ()
+
+    def __new__(cls, status: int, message: str) -> "Failure":
+        return tuple.__new__(cls, (status, message))
+
+    status = property(lambda self: self[0])
+    message = property(lambda self: self[1])
+
+    def response(self, request_id: str | None = None, headers: Any = None) -> "Response":
+        return Response(wire.error_body(self.message, request_id), status=self.status,
+                        headers=headers, content_type="application/json")
+
+
+NOT_FOUND = Failure(404, "not found")                      # no route for the path
+METHOD_NOT_ALLOWED = Failure(405, "method not allowed")    # a route, not for this method (+ Allow)
+INTERNAL = Failure(500, "internal server error")           # a handler failed or hit a limit
+DEADLINE = Failure(503, "deadline exceeded")               # the handler ran past --deadline
+BUSY = Failure(503, "server busy")                         # the bridge's queue is full (+ Retry-After)
+
+
+class Headers(dict):
+    """Response headers: a mapping whose keys compare case-insensitively (the spelling first
+    set is the one sent). A value is a string, or a list of strings for one field line each
+    (several `Set-Cookie`s). Built from a mapping or from (name, value) pairs, where a name
+    given twice collects its values into a list."""
+
+    __slots__ = ()
+
+    def __init__(self, items: Any = None) -> None:
+        super().__init__()
+        if items:
+            for name, value in (items.items() if isinstance(items, dict) else items):
+                if name in self:
+                    earlier = self[name]
+                    self[name] = (earlier if isinstance(earlier, list) else [earlier]) + [value]
+                else:
+                    self[name] = value
+
+    def _key(self, name: Any) -> Any:
+        if dict.__contains__(self, name) or not isinstance(name, str):
+            return name
+        lowered = name.lower()
+        for key in self:
+            if key.lower() == lowered:
+                return key
+        return name
+
+    def __getitem__(self, name: Any) -> Any:
+        return dict.__getitem__(self, self._key(name))
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        dict.__setitem__(self, self._key(name), value)
+
+    def __delitem__(self, name: Any) -> None:
+        dict.__delitem__(self, self._key(name))
+
+    def __contains__(self, name: Any) -> bool:
+        return dict.__contains__(self, self._key(name))
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        return dict.get(self, self._key(name), default)
+
+    def pop(self, name: Any, *default: Any) -> Any:
+        return dict.pop(self, self._key(name), *default)
+
+    def setdefault(self, name: Any, default: Any = None) -> Any:
+        return dict.setdefault(self, self._key(name), default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
 
 
 class Response:
     """An explicit response: body (str, bytes, dict/list as JSON, None, or an iterable of
-    chunks to stream), status, extra headers (dict or list of pairs), and content type."""
+    chunks to stream), status, headers (always a `Headers` mapping; given as a mapping or a
+    list of pairs), and content type."""
 
     __slots__ = ("body", "status", "headers", "content_type")
 
@@ -30,7 +109,7 @@ class Response:
                  content_type: str | None = None) -> None:
         self.body = body
         self.status = status
-        self.headers = headers
+        self.headers = Headers(headers)
         self.content_type = content_type
 
     def __repr__(self) -> str:
@@ -44,7 +123,7 @@ class HTTPError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.headers = headers
+        self.headers = Headers(headers)
 
 
 class Streamed:

@@ -9,6 +9,10 @@ closed, in-flight requests get up to `drain` seconds to finish (their responses 
 `Connection: close`), the rest are aborted, the app's `on_stop` hooks run, and the process
 exits 0. With `workers > 1` a supervisor process forks that many servers sharing the socket,
 restarts one that dies, and forwards the shutdown signal to all.
+
+Connections are accepted only after every `on_start` hook has run. A hook that raises stops
+the start: `StartFailed` (the hook's exception as its cause) leaves `run_server`, the app
+reports the cause once, and the process exits 1 (with workers, the supervisor stops them all).
 """
 from __future__ import annotations
 
@@ -85,14 +89,27 @@ async def _sweep(shared: Shared, interval: float) -> None:
             conn.check_timeouts(now, settings)
 
 
-async def _run_hooks(hooks: list[Callable[[], Any]], what: str) -> None:
-    for hook in hooks:
+class StartFailed(Exception):
+    """An `on_start` hook raised (its exception is `__cause__`): the server does not start.
+    The app reports the cause once (`app.report_hook_failure`); the process exits 1."""
+
+
+EXIT_START_FAILED = 3  # a forked worker's status when its start failed: the supervisor stops
+
+
+async def _call_hook(hook: Callable[[], Any]) -> None:
+    result = hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _run_stop_hooks(app: Any) -> None:
+    """Every `on_stop` hook runs, even after one fails (each failure reported once)."""
+    for hook in app.on_stop:
         try:
-            result = hook()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("%s hook %r failed", what, hook)
+            await _call_hook(hook)
+        except Exception as exc:
+            app.report_hook_failure("on_stop", exc)
 
 
 async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
@@ -107,8 +124,9 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
     if sock is None:
         sock = bind_socket(settings.host, settings.port)
     stop = stop if stop is not None else asyncio.Event()
+    # Accepting starts only once every `on_start` hook is done: no request sees a half start.
     server = await loop.create_server(lambda: HttpProtocol(shared), sock=sock,
-                                      backlog=settings.backlog)
+                                      backlog=settings.backlog, start_serving=False)
     signals = []
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -116,7 +134,13 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
             signals.append(signum)
     sweeper = loop.create_task(_sweep(shared, _sweep_interval(settings)))
     try:
-        await _run_hooks(app.on_start, "on_start")
+        try:
+            for hook in app.on_start:
+                await _call_hook(hook)
+        except Exception as exc:
+            server.close()  # nothing was accepted yet: no connection to drain
+            raise StartFailed() from exc
+        await server.start_serving()
         address = sock.getsockname()
         log.info("listening on http://%s:%d (pid %d)", *address[:2], os.getpid())
         if started is not None:
@@ -128,7 +152,7 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
         sweeper.cancel()
         for signum in signals:
             loop.remove_signal_handler(signum)
-    await _run_hooks(app.on_stop, "on_stop")
+    await _run_stop_hooks(app)
     log.info("stopped")
     return 0
 
@@ -180,7 +204,7 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     """Fork `settings.workers` servers on the shared socket; restart any that dies; forward
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
-    stopping = False
+    stopping = failed = False
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -190,6 +214,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             code = 1
             try:
                 code = _serve_on(app, settings, sock)
+            except StartFailed as exc:
+                if slot == 0:  # every worker fails alike: one report is enough
+                    app.report_hook_failure("on_start", exc.__cause__)
+                code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)
             finally:
@@ -220,6 +248,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
         slot = children.pop(pid, None)
         if slot is None or stopping:
             continue
+        if os.waitstatus_to_exitcode(status) == EXIT_START_FAILED:
+            stop(signal.SIGTERM, None)  # the start failed: no worker can serve
+            failed = True
+            continue
         log.warning("worker %d (pid %d) exited with status %d; restarting", slot, pid,
                     os.waitstatus_to_exitcode(status))
         if time.monotonic() - last_restart < 1.0:
@@ -227,4 +259,4 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
         last_restart = time.monotonic()
         spawn(slot)
     sock.close()
-    return 0
+    return 1 if failed else 0

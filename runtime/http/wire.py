@@ -124,7 +124,8 @@ CONTINUE_100 = _CONTINUE
 
 
 def encode_headers(headers: Iterable[tuple[str, str]] | dict[str, str] | None) -> bytes:
-    """Handler-supplied headers as wire bytes. Raises ValueError on CR/LF/NUL (injection)."""
+    """Handler-supplied headers as wire bytes; a list value gives one field line per item.
+    Raises ValueError on CR/LF/NUL (injection)."""
     if not headers:
         return b""
     items = headers.items() if isinstance(headers, dict) else headers
@@ -133,7 +134,8 @@ def encode_headers(headers: Iterable[tuple[str, str]] | dict[str, str] | None) -
         name_b = _checked(str(name))
         if not name_b or b":" in name_b or b" " in name_b:
             raise ValueError(f"invalid header name {name!r}")
-        parts.append(name_b + b": " + _checked(str(value)) + CRLF)
+        for one in (value if isinstance(value, (list, tuple)) else (value,)):
+            parts.append(name_b + b": " + _checked(str(one)) + CRLF)
     return b"".join(parts)
 
 

@@ -63,6 +63,11 @@ class Bridge:
         self._workers: list[threading.Thread] = []
         self._name = name
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the bridge settles its results on (None before `start`)."""
+        return self._loop
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         for i in range(self.threads):

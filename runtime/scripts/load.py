@@ -13,35 +13,43 @@ from rtserve.lang import limits
 from rtserve.lang.errors import Abort, ErrorList, LimitError, RtError, ScriptError, StaticError
 from rtserve.lang.loader import Loader
 from rtserve.lang.stack import format_error
+
+from .checks import middleware_warnings, route_errors
 from rtserve.lang.values import translate_exception
 
 
-def new_loader(on_declaration=None) -> Loader:
-    return Loader(modules=stdlib.modules(), on_declaration=on_declaration)
+def new_loader(on_declaration=None, lib: str | None = None) -> Loader:
+    """A Loader with the standard library; imports may come from the script's folder and
+    `lib` (the `--lib` folder)."""
+    return Loader(modules=stdlib.modules(), on_declaration=on_declaration, lib=lib)
 
 
 def describe_runtime_error(exc: BaseException) -> str:
     """`file:line:col: error: Kind: message`, the line, a caret and the script stack."""
     err = translate_exception(exc)
-    if isinstance(err, Abort):
-        kind, message = "Abort", f"abort({err.status}) outside a request"
-    else:
-        kind = getattr(err, "kind", "Error")
-        message = getattr(err, "message", str(err))
-    return format_error(kind, message, exc)
+    if isinstance(err, (ScriptError, LimitError, Abort)):
+        return err.render(exc)
+    return format_error(type(err).__name__, str(err), exc)  # not ours: KeyboardInterrupt
 
 
-def check_file(path: str) -> int:
+def check_file(path: str, lib: str | None = None) -> int:
+    """Every static error (route clashes included) and the warnings, on stderr; 1 if any error."""
     try:
-        new_loader().check(path)
+        script = new_loader(lib=lib).check(path)
     except (ErrorList, StaticError) as e:
         print(e.render(), file=sys.stderr)
+        return 1
+    for warning in middleware_warnings(script.module):
+        print(warning, file=sys.stderr)
+    clashes = route_errors(script.module)
+    if clashes:
+        print(ErrorList(clashes).render(), file=sys.stderr)
         return 1
     return 0
 
 
-def run_file(path: str, max_steps: int | None = None) -> int:
-    loader = new_loader()
+def run_file(path: str, max_steps: int | None = None, lib: str | None = None) -> int:
+    loader = new_loader(lib=lib)
     try:
         loader.check(path)
     except (ErrorList, StaticError) as e:
@@ -51,8 +59,8 @@ def run_file(path: str, max_steps: int | None = None) -> int:
     try:
         with limits.depth_guard():
             loader.load(path)
-    except (ErrorList, RtError) as e:
-        print(e.render() if hasattr(e, "render") else str(e), file=sys.stderr)
+    except RtError as e:
+        print(e.render(), file=sys.stderr)
         return 1
     except (ScriptError, LimitError, Abort, Exception, RecursionError, MemoryError) as e:
         sys.stdout.flush()
@@ -65,10 +73,10 @@ def run_file(path: str, max_steps: int | None = None) -> int:
 
 
 def mount_script(app, path: str, settings):
-    """Serve the script at `path` on `app` (see runtime/script_app.py)."""
+    """Serve the script at `path` on `app` (see mount.py)."""
     from .mount import mount_script as mount
     try:
-        return mount(app, path, settings, new_loader)
+        return mount(app, path, settings, lambda: new_loader(lib=settings.lib))
     except (ErrorList, RtError):
         raise
     except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading

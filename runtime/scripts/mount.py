@@ -9,11 +9,20 @@ A request runs its whole script chain (middleware, then the handler) in one *inv
 under a fresh step budget and deadline, either inline on the event loop or, with
 `--async`, on the bridge's thread pool. An invocation never raises: `invoke` turns every
 ending into a response value (abort -> its response, deadline -> 503, limit -> 500,
-error -> `on error` or 500 with the request id, logged with the script's stack). In async
-mode the result crosses back through lang.sendable.to_sendable before anything else sees it.
+error -> `on error` or 500 with the request id, logged with the script's stack).
+
+The crossing to worker threads is in one place, `_submit`: the request is detached there
+(what belongs to the loop, the peer address, read before the job is queued), and the job
+turns its result into wire values (`to_wire_or_500`: bytes, or an HTTP Response over bytes)
+on the worker, rendering them too unless native middleware will read the Response, so no
+script value ever leaves its thread and no deep copy is needed: the bytes are the sendable
+form (LANGUAGE.md §12). Measured for 20 JSON records, the copy cost 4x the encoding itself.
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import inspect
 import logging
 import os
 import time
@@ -21,33 +30,37 @@ from typing import Any, Callable
 
 from rtserve.lang import limits, nodes as N
 from rtserve.lang.builtins import set_print_sink
-from rtserve.lang.errors import Abort, DeadlineExceeded, LimitError, RtError, ScriptError
+from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
-from ..http.response import Rendered, Response
-from ..router import METHOD_NOT_ALLOWED
+from .checks import METHODS, join_paths, route_errors
+from ..http.response import (BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError,
+                             Rendered, Response)
+from ..router import METHOD_NOT_ALLOWED as NO_METHOD
 from .record import ScriptRequest, script_request
 from ..static import StaticFiles
 
 log = logging.getLogger("rt.script")
 
-_METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
-            "head": "HEAD", "options": "OPTIONS", "any": "*"}
 
 
 class MountError(RtError):
-    """A declaration that cannot be served (bad middleware value, route clash...)."""
+    """A declaration that cannot be served (bad middleware value, a failing `on start`...).
+    `where` is the declaration's position, or None; `report` a full report (a script stack)
+    that replaces the one-line form when given."""
 
+    def __init__(self, message: str, where: str | None = None, report: str | None = None):
+        super().__init__(message)
+        self.where, self.report = where, report
 
-def join_paths(*parts: str) -> str:
-    path = "/".join(p.strip("/") for p in parts if p.strip("/"))
-    last = parts[-1] if parts else ""
-    # A group's "/" route is the group's own path: `group "/api" { get "/" }` serves /api.
-    return "/" + path + ("/" if last.endswith("/") and last.strip("/") and path else "")
+    def render(self) -> str:
+        if self.report is not None:
+            return self.report
+        return f"{self.where}: error: {self}" if self.where else super().render()
 
 
 # --------------------------------------------------------------------------- results
@@ -76,11 +89,6 @@ def _body_bytes(body) -> tuple[bytes, str]:
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
 
 
-def _error_response(status: int, message: str, request_id: str | None = None, headers=None) -> Response:
-    return Response(wire.error_body(message, request_id), status=status, headers=headers,
-                    content_type="application/json")
-
-
 # --------------------------------------------------------------------------- the app
 
 
@@ -96,48 +104,53 @@ class ScriptApp:
         self.bridge: Bridge | None = None
         self.routes: list = []  # (method, path, chain, source)
         self.statics: list = []  # (pattern, StaticFiles, groups, source)
+        self.stop_hooks: list = []  # the script's `on stop` blocks, as app.on_stop hooks
 
     # -- loading -----------------------------------------------------------------------------
 
-    def mount(self) -> None:
+    def mount(self, bridge: Bridge | None = None) -> None:
+        """Load the script (static checks, route clashes included, before anything runs;
+        then its top level) and register what it declares on the app. `bridge`: a running
+        bridge to share (a reload's new version runs on the old version's threads)."""
         set_print_sink(lambda line: log.info("%s", line))
         limits.depth_guard().__enter__()  # script call depth, process-wide
+        self.loader = self.loader_factory()
+        script = self.loader.check(self.path)
+        clashes = route_errors(script.module)
+        if clashes:
+            raise ErrorList(clashes)
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
-            self.loader = self.loader_factory()
-            script = self.loader.load(self.path)
+            self.loader.load(self.path)
         finally:
             limits.activate(previous)
-        if self.settings.reload:
-            from .reload import ReloadWatch
-            files = [s.real_path for s in self.loader.scripts.values()]
-            watch = ReloadWatch(files, lambda: self.loader_factory().check(self.path))
-            self.app.on_start.append(watch.start)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
         for method, path, chain, source in self.routes:
             self.app.add_route(method, path, self._handler(chain, source), source=source)
+        if bridge is not None:
+            self.bridge = bridge
+        elif self.settings.async_mode:
+            self._make_bridge()
         for pattern, files, groups, source in self.statics:
-            if _Chain(self, groups, None).uses():
-                files = self._static_through_middleware(files, groups, source)
+            if _Chain(self, groups, None).uses() or self.on_error is not None:
+                files = self._through_script(files, groups, source, "static")
             self.app.add_route("GET", pattern, files, source=source)
         if self.top_uses:
             self.app.unrouted = self._unrouted_handler()
-        if self.settings.async_mode:
-            self.bridge = Bridge(self.settings.threads, self.settings.queue)
-            self.app.on_start.insert(0, self._start_bridge)
-            self.app.on_stop.append(self.bridge.stop)
+        if self.top_uses or self.on_error is not None:
+            self.app.route_layers.append(self._cover)
 
     def _declare(self, node, groups, value, base: str) -> None:
         source = str(node.span)
         if isinstance(node, N.Route):
             path = join_paths(*(g.prefix for g in groups), node.path)
             # Group middleware is known in full only when the group is done: resolve late.
-            self.routes.append((_METHODS[node.method], path, _Chain(self, groups, value), source))
+            self.routes.append((METHODS[node.method], path, _Chain(self, groups, value), source))
         elif isinstance(node, N.Use):
             if not callable(value):
-                raise MountError(f"{source}: error: 'use' needs a function (req, next), not {type(value).__name__}")
+                raise MountError(f"'use' needs a function (req, next), not {type(value).__name__}", source)
             if groups:
                 self.group_uses.setdefault(id(groups[-1]), []).append(value)
             else:
@@ -151,11 +164,13 @@ class ScriptApp:
             if node.event == "start":
                 self.app.on_start.append(lambda fn=value: self._lifecycle(fn, "on start"))
             elif node.event == "stop":
-                self.app.on_stop.append(lambda fn=value: self._lifecycle(fn, "on stop"))
+                hook = lambda fn=value: self._lifecycle(fn, "on stop")  # noqa: E731
+                self.stop_hooks.append(hook)
+                self.app.on_stop.append(hook)
             elif node.event == "error":
                 self.on_error = value
             else:
-                raise MountError(f"{source}: error: unknown event '{node.event}' (start, stop or error)")
+                raise MountError(f"unknown event '{node.event}' (start, stop or error)", source)
         # `test` blocks are for `rt test`, never served.
 
     def _start_bridge(self) -> None:
@@ -166,11 +181,10 @@ class ScriptApp:
         previous = limits.activate(limits.Budget(self.settings.max_steps))
         try:
             fn()
-        except BaseException as exc:  # noqa: B036 - reported, then re-raised as a startup error
+        except (Exception, LimitError, Abort) as exc:  # the report is the script's stack only
             err = translate_exception(exc)
-            message = format_error(getattr(err, "kind", "Error"), getattr(err, "message", str(err)), exc)
-            log.error("%s failed:\n%s", what, message)
-            raise MountError(f"{what} failed: {getattr(err, 'message', err)}") from None
+            raise MountError(f"{what} failed: {getattr(err, 'message', err)}",
+                             report=f"{what} failed:\n{err.render(exc)}") from None
         finally:
             limits.activate(previous)
 
@@ -196,10 +210,10 @@ class ScriptApp:
             return ScriptResponse(status=exc.status, body=exc.body)
         if isinstance(exc, DeadlineExceeded):
             self._log_failure(sreq, exc, where)
-            return _error_response(503, "deadline exceeded", sreq.http.id)
+            return DEADLINE.response(sreq.http.id)
         if isinstance(exc, LimitError):
             self._log_failure(sreq, exc, where)
-            return _error_response(500, "internal server error", sreq.http.id)
+            return INTERNAL.response(sreq.http.id)
         if isinstance(exc, Exception):
             return self._uncaught(sreq, exc, where)
         raise exc
@@ -217,7 +231,7 @@ class ScriptApp:
                     if not isinstance(again, Exception) and not isinstance(again, LimitError):
                         raise
                     self._log_failure(sreq, again, "on error")
-        return _error_response(500, "internal server error", sreq.http.id)
+        return INTERNAL.response(sreq.http.id)
 
     def _log_failure(self, sreq: ScriptRequest, exc: BaseException, where: str) -> None:
         err = translate_exception(exc)
@@ -232,7 +246,7 @@ class ScriptApp:
 
         run = chain.handler if not chain.uses() else chain
         # `invoke`, inlined: this is the per-request hot path of inline mode.
-        current_budget, monotonic, ended = limits.current, time.monotonic, self._ended
+        current_budget, monotonic, ended, app = limits.current, time.monotonic, self._ended, self.app
         max_steps, deadline = self.settings.max_steps, self.settings.deadline
 
         def script_handler(req):
@@ -244,102 +258,135 @@ class ScriptApp:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
                 result = ended(exc, sreq, source)
-            return result if result.__class__ is str else to_wire_or_500(result, req, source)
+            return result if result.__class__ is str else to_wire_or_500(result, req, source, not app.middleware)
         script_handler.kind = "script"
+        script_handler.covered = True  # its own chain holds the script's middleware
         return script_handler
 
     def _async_handler(self, chain: "_Chain", source: str):
-        render, invoke = self.app.render_result, self.invoke
+        render, invoke, app = self.app.render_result, self.invoke, self.app
         run = chain.handler if not chain.uses() else chain
 
-        def job(sreq: ScriptRequest):
+        def job(req):
+            sreq = script_request(req)
             result = invoke(run, sreq, source)
-            # Rendered on the worker too: the loop only writes the bytes, so only bytes
-            # cross. A JSON result is encoded as it is (the encoder refuses what cannot be
-            # sent, as to_sendable would, and a frozen copy first would double the work);
-            # a response value is made sendable first, so its parts are checked the same way.
-            cls = result.__class__
-            if cls is not str:
-                if cls not in _JSON_RESULTS:
-                    result = _sendable_or_500(result, sreq, source)
-                result = to_wire_or_500(result, sreq.http, source)
-            return render(sreq.http, result)
+            # The crossing: the result becomes wire values here, on the worker, and is
+            # rendered here too unless native middleware wants to read the Response.
+            if result.__class__ is not str:
+                result = to_wire_or_500(result, req, source, not app.middleware)
+            return result if app.middleware else render(req, result)
 
-        submit = None
+        submit = self._submit
 
         def script_handler(req):
-            nonlocal submit
-            if submit is None:
-                submit = self.bridge.submit_call
-            try:
-                return submit(job, script_request(req))
-            except QueueFull:
-                return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
+            return submit(job, req)
         script_handler.kind = "script"
+        script_handler.covered = True
         script_handler.renders = True  # its future gives finished bytes (see App.dispatch)
         return script_handler
 
-    def _static_through_middleware(self, files: StaticFiles, groups: tuple, source: str):
-        """Static files pass through the script's middleware too. The middleware sees a
-        response with the file's status and headers (its body stays a file, shown as nil);
-        if the same response comes back, the file is sent with whatever headers and status
-        the middleware set, else the middleware's own answer is."""
+    # -- native and static routes under the script's middleware ---------------------------
+
+    def _cover(self, handler, method: str, pattern: str, source: str):
+        """The App's route layer: every route the script did not declare (native handlers,
+        and static folders) runs inside the script's top-level `use` chain and `on error`."""
+        if getattr(handler, "covered", False):
+            return handler
+        kind = "static" if isinstance(handler, StaticFiles) else getattr(handler, "kind", "native")
+        return self._through_script(handler, (), source, kind)
+
+    def _through_script(self, handler, groups: tuple, source: str, kind: str):
+        """`handler` (a native callable: sync or async, returning anything a native handler
+        may) as the last link of the script chain of `groups`. The middleware's `next` gives a
+        response value showing the native answer (its body as a script value when it is
+        text, bytes or JSON, else nil: a file or a stream). When the middleware hands that
+        same response back with that same body, the native body is sent with the status and
+        headers the middleware left on it; else the middleware's own answer is sent. A native
+        handler's exception is logged with its traceback and reaches `on error` (and `try` in
+        the middleware) as a `NativeError`; an `HTTPError` is the response it names."""
+        on_bridge = self.settings.async_mode or _is_async_callable(handler)
+        if on_bridge and self.bridge is None:
+            self._make_bridge()
+            log.info("script middleware covers the async native route at %s: its chain runs "
+                     "on the bridge's threads", source)
+        call_native = self._native_on_loop if on_bridge else _native_here
+
         def answer(req):
             sent = []
 
             def respond(sreq):
-                native = files(sreq.http)
-                headers = {str(k).lower(): str(v) for k, v in (native.headers or {}).items()}
-                if native.content_type:
-                    headers["content-type"] = native.content_type
-                proxy = ScriptResponse(status=native.status, headers=headers)
-                sent.append((proxy, native))
+                native = _as_native_response(call_native(handler, req, source))
+                proxy = _proxy_of(native)
+                sent.append((proxy, proxy.body, native))
                 return proxy
 
-            chain = _Chain(self, groups, respond)
-            result = self.invoke(chain, ScriptRequest(req), source)
-            if sent and result is sent[0][0]:
-                proxy, native = sent[0]
-                headers = dict(proxy.headers)
-                content_type = headers.pop("content-type", None)
-                return Response(native.body, status=proxy.status, headers=headers, content_type=content_type)
-            return to_wire_or_500(result, req, source)
+            sreq = script_request(req)
+            result = self.invoke(_Chain(self, groups, respond), sreq, source)
+            if sent and result is sent[0][0] and result.body is sent[0][1]:
+                proxy, _, native = sent[0]
+                headers = {str(k).lower(): v for k, v in proxy.headers.items()}
+                content_type = headers.pop("content-type", native.content_type)
+                return Response(native.body, status=proxy.status, headers=headers,
+                                content_type=content_type)
+            return to_wire_or_500(result, req, source, not self.app.middleware)
 
-        answer.kind = "static"
-        if not self.settings.async_mode:
-            return answer
+        if on_bridge:
+            def covered(req):
+                return self._submit(answer, req)
+        else:
+            covered = answer
+        covered.kind = kind
+        covered.covered = True
+        return covered
 
-        def answer_async(req):
-            try:
-                return self.bridge.submit(lambda: answer(req))
-            except QueueFull:
-                return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
-        answer_async.kind = "static"
-        return answer_async
+    def _native_on_loop(self, handler, req, source: str):
+        """From a worker: run the native handler on the event loop (where native code always
+        runs) and wait for its outcome, never past the request's deadline."""
+        limits.blocking()
+        future = asyncio.run_coroutine_threadsafe(_settled(handler, req), self.bridge.loop)
+        try:
+            ok, value = future.result(timeout=limits.current().time_left())
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise DeadlineExceeded("deadline exceeded") from None
+        if ok:
+            return value
+        return _native_failure(value, req, source)
+
+    def _submit(self, job: Callable[[Any], Any], req):
+        """The one crossing to the workers: `job(req)` on the bridge, once what the worker
+        may read of the request that belongs to the loop has been read here (`detach`).
+        What comes back is wire values only (`to_wire_or_500` runs on the worker). A full
+        queue answers 503 with Retry-After."""
+        req.detach()
+        try:
+            return self.bridge.submit_call(job, req)
+        except QueueFull:
+            return BUSY.response(req.id, headers={"Retry-After": "1"})
+
+    def _make_bridge(self) -> None:
+        self.bridge = Bridge(self.settings.threads, self.settings.queue)
+        self.app.on_start.insert(0, self._start_bridge)
+        self.app.on_stop.append(self.bridge.stop)
 
     def _unrouted_handler(self):
         """Top-level `use` wraps requests no route matched; `next` gives the 404/405."""
         def terminal(match):
             def respond(sreq):
-                if match.status is METHOD_NOT_ALLOWED:
-                    return ScriptResponse(status=405, headers={"allow": ", ".join(match.allowed)},
-                                          body={"error": "method not allowed"})
-                return ScriptResponse(status=404, body={"error": "not found"})
+                if match.status is NO_METHOD:
+                    return ScriptResponse(status=METHOD_NOT_ALLOWED.status,
+                                          headers={"allow": ", ".join(match.allowed)},
+                                          body={"error": METHOD_NOT_ALLOWED.message})
+                return ScriptResponse(status=NOT_FOUND.status, body={"error": NOT_FOUND.message})
             return respond
 
         def unrouted(req, match):
             chain = _Chain(self, (), terminal(match), uses=self.top_uses)
-            if self.settings.async_mode:
-                sreq = ScriptRequest(req)
 
-                def job():
-                    result = self.invoke(chain, sreq, "middleware")
-                    return to_wire_or_500(_sendable_or_500(result, sreq, "middleware"), req, "middleware")
-                try:
-                    return self.bridge.submit(job)
-                except QueueFull:
-                    return _error_response(503, "server busy", req.id, headers={"Retry-After": "1"})
-            return to_wire_or_500(self.invoke(chain, ScriptRequest(req), "middleware"), req, "middleware")
+            def answer(req):
+                return to_wire_or_500(self.invoke(chain, script_request(req), "middleware"), req,
+                                      "middleware", not self.app.middleware)
+            return self._submit(answer, req) if self.settings.async_mode else answer(req)
         return unrouted
 
 
@@ -376,25 +423,79 @@ class _Chain:
         return uses[i](sreq, next_)
 
 
-def _sendable_or_500(result, sreq: ScriptRequest, where: str):
-    if type(result) is Response:  # already an HTTP answer (an error the invocation made)
-        return result
+def _is_async_callable(handler) -> bool:
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None))
+
+
+async def _settled(handler, req):
+    """On the loop: (True, what the native handler returned) or (False, what it raised)."""
     try:
-        return to_sendable(result)
-    except NotSendable as exc:
-        log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
-                  sreq.http.method, sreq.http.target, sreq.http.id, where, exc)
-        return _error_response(500, "internal server error", sreq.http.id)
+        result = handler(req)
+        while hasattr(result, "__await__"):
+            result = await result
+        return True, result
+    except (Exception, SystemExit) as exc:
+        return False, exc
 
 
-def to_wire_or_500(value, req, where: str):
+def _native_here(handler, req, source: str):
+    """On the loop (inline mode): call a sync native handler directly."""
+    try:
+        result = handler(req)
+    except (Exception, SystemExit) as exc:
+        return _native_failure(exc, req, source)
+    if hasattr(result, "__await__"):
+        getattr(result, "close", lambda: None)()
+        return _native_failure(TypeError("a sync handler returned an awaitable"), req, source)
+    return result
+
+
+def _native_failure(exc: BaseException, req, source: str):
+    """A native handler's exception as its chain sees it: an HTTPError is the response it
+    names; anything else is logged with its traceback and raised as a NativeError."""
+    if isinstance(exc, HTTPError):
+        return Response({"error": exc.message}, status=exc.status, headers=exc.headers)
+    log.error("%s %s (request_id=%s): the native handler at %s failed", req.method, req.target,
+              req.id, source, exc_info=exc)
+    raise ScriptError("NativeError", f"the native handler at {source} failed") from None
+
+
+def _as_native_response(result) -> Response:
+    if result.__class__ is Response:
+        return result
+    if result is None:
+        return Response(None, status=204)
+    return Response(result)
+
+
+def _proxy_of(native: Response) -> ScriptResponse:
+    """A response value showing a native answer to script middleware."""
+    headers = {str(k).lower(): v for k, v in native.headers.items()}
+    if native.content_type:
+        headers["content-type"] = native.content_type
+    body = native.body
+    if type(body) in (str, bytes, dict, list):
+        try:
+            body = to_sendable(body)
+        except NotSendable:
+            body = None
+    else:
+        body = None  # a file, a stream: the middleware sees nil and cannot change it in place
+    return ScriptResponse(status=native.status, headers=headers, body=body)
+
+
+def to_wire_or_500(value, req, where: str, whole: bool = True):
     """A handler's (sendable) result as what the HTTP layer renders (LANGUAGE.md §7, §8), or
-    a 500 logged with the handler's location when it is not a response."""
+    a 500 logged with the handler's location when it is not a response. JSON is encoded
+    here, so an unencodable value is the script's error logged with its route; `whole`: as
+    the finished answer (the common case for APIs), else as a Response native middleware
+    can read."""
     t = type(value)
     try:
         if t in _JSON_RESULTS:
-            # JSON, encoded here so an unencodable value is the script's error, logged with
-            # its route, and the whole response in one go (the common case for APIs).
+            if not whole:
+                return Response(wire.dumps_json(value), content_type="application/json")
             return Rendered(wire.encode_ok(wire.OK_JSON, wire.dumps_json(value),
                                              req.keep_alive, req.method == "HEAD"))
         if t is str or t is bytes or t is Response or value is None:
@@ -415,10 +516,14 @@ def to_wire_or_500(value, req, where: str):
             exc = "it is nested too deeply"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
                   req.method, req.target, req.id, where, exc)
-        return _error_response(500, "internal server error", req.id)
+        return INTERNAL.response(req.id)
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:
+    native_routes = app.router.routes()  # before the script's: a reload keeps these
     script_app = ScriptApp(app, path, settings, loader_factory)
     script_app.mount()
+    if settings.reload:
+        from .reload import Reloader
+        Reloader(app, script_app, native_routes).install()
     return script_app

@@ -1,0 +1,80 @@
+"""The methods of lists: `xs.append(v)`, `xs.sort()`, `xs.index(v)`...
+
+Strategy: plain functions `(xs, *args)`; growth is checked against the size cap before it
+happens, search uses the language's `equals` (so `true` is not found as `1`), and sorting is
+`checks.sorted_list`, shared with the `sorted` builtin.
+"""
+from __future__ import annotations
+
+from ..errors import ScriptError
+from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
+from .checks import as_int, elements, sorted_list
+
+
+def _l_append(xs, value):
+    if len(xs) >= MAX_SIZE:
+        raise size_error("list")
+    xs.append(value)
+
+
+def _l_extend(xs, values):
+    values = elements("list.extend", values)
+    check_length(len(xs) + len(values), "list")
+    xs.extend(values)
+
+
+def _l_insert(xs, index, value):
+    as_int("list.insert", index)
+    if len(xs) >= MAX_SIZE:
+        raise size_error("list")
+    xs.insert(index, value)
+
+
+def _l_pop(xs, index=-1):
+    as_int("list.pop", index)
+    if not xs:
+        raise ScriptError("IndexError", "pop from an empty list")
+    if not -len(xs) <= index < len(xs):
+        raise ScriptError("IndexError", "index out of range")
+    return xs.pop(index)
+
+
+def _position(xs, value) -> int:
+    for i, x in enumerate(xs):
+        if equals(x, value):
+            return i
+    return -1
+
+
+def _l_remove(xs, value):
+    i = _position(xs, value)
+    if i < 0:
+        raise ScriptError("ValueError", f"list.remove(): {repr_value(value)[:60]} is not in the list")
+    del xs[i]
+
+
+def _l_index(xs, value):
+    i = _position(xs, value)
+    if i < 0:
+        raise ScriptError("ValueError", f"list.index(): {repr_value(value)[:60]} is not in the list")
+    return i
+
+
+def _l_sort(xs, key=None, reverse=False):
+    xs[:] = sorted_list("list.sort", xs, key, reverse)
+
+
+def _l_reverse(xs):
+    xs.reverse()
+
+
+def _l_copy(xs):
+    return list(xs)
+
+
+LIST_METHODS = {
+    "append": _l_append, "extend": _l_extend, "insert": _l_insert, "pop": _l_pop,
+    "remove": _l_remove, "index": _l_index, "sort": _l_sort, "reverse": _l_reverse,
+    "copy": _l_copy,
+}
+LIST_MUTATORS = ("append", "extend", "insert", "pop", "remove", "sort", "reverse")

@@ -1,0 +1,112 @@
+"""Builtins that build or walk lists and maps: `range`, `sorted`, `reversed`, `enumerate`,
+`zip`, `keys`, `values`, `items`, `list`, `map`, `any`, `all`.
+
+Strategy: the language has no iterators, so each builtin is eager and returns a new list or
+map; a result whose length is known up front (`range`) is checked against the size cap
+before it is built.
+"""
+from __future__ import annotations
+
+from ..errors import ScriptError
+from ..values import check_length, repr_value, size_error
+from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
+                     python_type, sorted_list, type_error)
+
+
+@builtin
+def range_(start, stop=None, step=1) -> list:
+    if stop is None:
+        start, stop = 0, start
+    for bound in (start, stop, step):
+        as_int("range", bound, "ints")
+    if step == 0:
+        raise ScriptError("ValueError", "range() step must not be zero")
+    numbers = range(start, stop, step)
+    try:
+        length = len(numbers)
+    except OverflowError:
+        raise size_error("list") from None
+    check_length(length, "list")
+    return list(numbers)
+
+
+@builtin
+def sorted_(values, key=None, reverse=False) -> list:
+    return sorted_list("sorted", list(elements("sorted", values)), key, reverse)
+
+
+@builtin
+def reversed_(values) -> list:
+    return elements("reversed", values)[::-1]
+
+
+@builtin
+def enumerate_(values, start=0) -> list:
+    as_int("enumerate", start)
+    return [[i, v] for i, v in enumerate(elements("enumerate", values), start)]
+
+
+@builtin
+def zip_(*lists) -> list:
+    return [list(group) for group in zip(*(elements("zip", xs) for xs in lists))]
+
+
+@builtin
+def keys_(m) -> list:
+    return list(map_arg("keys", m))
+
+
+@builtin
+def values_(m) -> list:
+    return list(map_arg("values", m).values())
+
+
+@builtin
+def items_(m) -> list:
+    return [[k, v] for k, v in map_arg("items", m).items()]
+
+
+@builtin
+def list_(values=None) -> list:
+    if values is None:
+        return []
+    return list(elements("list", values))
+
+
+@builtin
+def map_(*args) -> object:
+    """Two uses, told apart by the first argument:
+
+    - `map(f, xs)`: a function first: the list of `f(x)` for each element of xs (Python's map,
+      made eager, since the language has no iterators);
+    - `map()`, `map(pairs)`, `map(m)`: build a new map, from a list of 2-element [key, value]
+      lists (what `items` and `zip` give) or by copying a map.
+    """
+    if len(args) == 2 and callable(args[0]):
+        fn, values = args
+        return [fn(v) for v in elements("map", values)]
+    if not args:
+        return {}
+    if len(args) != 1:
+        raise ScriptError("TypeError", "map() takes (function, list), a list of pairs, or a map")
+    source = args[0]
+    if python_type(source) in MAP_TYPES:
+        return dict(source)
+    if python_type(source) not in LIST_TYPES:
+        raise type_error("map", "a list of [key, value] pairs or a map", source)
+    result = {}
+    for pair in source:
+        if python_type(pair) not in LIST_TYPES or len(pair) != 2:
+            raise ScriptError("TypeError", f"map() takes a list of [key, value] pairs, not a list containing {repr_value(pair)[:60]}")
+        result[check_map_key(pair[0])] = pair[1]
+    return result
+
+
+@builtin
+def any_(values) -> bool:
+    return any(elements("any", values))
+
+
+@builtin
+def all_(values) -> bool:
+    return all(elements("all", values))

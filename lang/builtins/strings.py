@@ -1,0 +1,200 @@
+"""The methods of strings: `s.upper()`, `s.split(sep)`, `s.format(...)`...
+
+Strategy: each method is a plain function `(s, *args)` that checks its arguments in the
+language's type names, then calls Python's own str method; methods whose result can grow
+past the size cap (`join`, `replace`, `format`) compute its length first. `format` is our
+own parser: Python's str.format would evaluate `{0.__class__}`, a sandbox escape.
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import ScriptError
+from ..values import MAX_SIZE, check_length, repr_value, size_error, to_str, type_name
+from .checks import LIST_TYPES, as_int, elements, python_type
+
+
+def method_type_error(receiver: str, name: str, expected: str, value) -> ScriptError:
+    return ScriptError("TypeError", f"{receiver}.{name}() takes {expected}, not {type_name(value)}")
+
+
+def _string_arg(name: str, value) -> str:
+    if python_type(value) is not str:
+        raise method_type_error("string", name, "a string", value)
+    return value
+
+
+def _optional_chars(name: str, chars):
+    return None if chars is None else _string_arg(name, chars)
+
+
+def _s_upper(s):
+    return s.upper()
+
+
+def _s_lower(s):
+    return s.lower()
+
+
+def _s_strip(s, chars=None):
+    return s.strip(_optional_chars("strip", chars))
+
+
+def _s_lstrip(s, chars=None):
+    return s.lstrip(_optional_chars("lstrip", chars))
+
+
+def _s_rstrip(s, chars=None):
+    return s.rstrip(_optional_chars("rstrip", chars))
+
+
+def _s_split(s, sep=None, maxsplit=-1):
+    if sep is not None and _string_arg("split", sep) == "":
+        raise ScriptError("ValueError", "string.split(): empty separator")
+    return s.split(sep, as_int("string.split", maxsplit))
+
+
+def _s_join(sep, items):
+    items = elements("string.join", items)
+    for item in items:
+        if python_type(item) is not str:
+            raise ScriptError("TypeError", f"string.join() takes a list of strings, not a list containing {type_name(item)}")
+    if items:
+        check_length(sum(map(len, items)) + len(sep) * (len(items) - 1), "string")
+    return sep.join(items)
+
+
+def _s_replace(s, old, new, count=-1):
+    _string_arg("replace", old)
+    _string_arg("replace", new)
+    as_int("string.replace", count)
+    if len(new) > len(old):
+        hits = s.count(old)
+        if count >= 0:
+            hits = min(hits, count)
+        check_length(len(s) + (len(new) - len(old)) * hits, "string")
+    return s.replace(old, new, count)
+
+
+def _affixes(name: str, value):
+    if python_type(value) is str:
+        return value
+    if python_type(value) in LIST_TYPES and all(python_type(v) is str for v in value):
+        return tuple(value)
+    raise method_type_error("string", name, "a string or a list of strings", value)
+
+
+def _s_startswith(s, prefix):
+    return s.startswith(_affixes("startswith", prefix))
+
+
+def _s_endswith(s, suffix):
+    return s.endswith(_affixes("endswith", suffix))
+
+
+def _bounds(name: str, start, end):
+    if start is not None:
+        as_int(f"string.{name}", start)
+    if end is not None:
+        as_int(f"string.{name}", end)
+    return start, end
+
+
+def _s_find(s, sub, start=None, end=None):
+    return s.find(_string_arg("find", sub), *_bounds("find", start, end))
+
+
+def _s_count(s, sub, start=None, end=None):
+    return s.count(_string_arg("count", sub), *_bounds("count", start, end))
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _s_isdigit(s):
+    """ASCII digits only (unlike Python), so `s.isdigit()` promises `int(s)` works."""
+    return _ASCII_DIGITS.fullmatch(s) is not None
+
+
+# `format`: {} {0} {name}, with an optional !r/!s conversion and a :spec for numbers and
+# strings. Our own parser; never Python's str.format, which would evaluate {0.__class__}.
+_FORMAT_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_FORMAT_FIELD = re.compile(r"(?P<name>[0-9]+|[A-Za-z_][A-Za-z0-9_]*)?(?:!(?P<conv>[rs]))?(?::(?P<spec>.*))?", re.DOTALL)
+_FORMAT_SPEC = re.compile(
+    r"(?:.?[<>=^])?[+\- ]?z?#?0?(?P<width>[0-9]+)?[,_]?(?:\.(?P<precision>[0-9]+))?[bcdeEfFgGnosxX%]?",
+    re.DOTALL)
+_SPEC_TYPES = frozenset((int, float, str))
+
+
+def _format_field(value, conversion, spec) -> str:
+    if conversion == "r":
+        value = repr_value(value)
+    elif conversion == "s" or python_type(value) not in _SPEC_TYPES:
+        value = to_str(value)
+    if not spec:
+        return to_str(value)
+    shape = _FORMAT_SPEC.fullmatch(spec)
+    if shape is None:
+        raise ScriptError("ValueError", f"string.format(): bad format spec {repr_value(spec)}")
+    for size in (shape["width"], shape["precision"]):
+        if size is not None and (len(size) > 9 or int(size) > MAX_SIZE):
+            raise size_error("string")
+    try:
+        return format(value, spec)  # value is exactly an int, float or str here
+    except (ValueError, OverflowError):
+        raise ScriptError("ValueError", f"string.format(): format spec {repr_value(spec)} does not apply to {type_name(value)}") from None
+
+
+def _s_format(template, /, *args, **kwargs):
+    out: list[str] = []
+    total = 0
+    position = 0
+    next_auto = 0
+    numbering = None  # "auto" or "manual", like Python: the two cannot be mixed
+    for token in _FORMAT_TOKEN.finditer(template):
+        literal = template[position:token.start()]
+        out.append(literal)
+        total += len(literal)
+        position = token.end()
+        text = token.group()
+        if text == "{{" or text == "}}":
+            piece = text[0]
+        elif token.group(1) is None:
+            raise ScriptError("ValueError", f"string.format(): single '{text}' in the format string (write '{text}{text}')")
+        else:
+            field = _FORMAT_FIELD.fullmatch(token.group(1))
+            if field is None:
+                raise ScriptError("ValueError", f"string.format(): bad placeholder {repr_value(text)}")
+            name = field["name"]
+            if name is None or name.isdigit():
+                style = "auto" if name is None else "manual"
+                if numbering not in (None, style):
+                    raise ScriptError("ValueError", "string.format(): cannot mix {} and {0} placeholders")
+                numbering = style
+                index = next_auto if name is None else int(name)
+                next_auto += name is None
+                if index >= len(args):
+                    raise ScriptError("IndexError", f"string.format(): no argument {index} (got {len(args)})")
+                value = args[index]
+            else:
+                if name not in kwargs:
+                    raise ScriptError("KeyError", f"string.format(): no named argument {repr_value(name)}", name)
+                value = kwargs[name]
+            piece = _format_field(value, field["conv"], field["spec"])
+        out.append(piece)
+        total += len(piece)
+        if total > MAX_SIZE:
+            raise size_error("string")
+    out.append(template[position:])
+    result = "".join(out)
+    if len(result) > MAX_SIZE:
+        raise size_error("string")
+    return result
+
+
+STRING_METHODS = {
+    "upper": _s_upper, "lower": _s_lower, "strip": _s_strip, "lstrip": _s_lstrip,
+    "rstrip": _s_rstrip, "split": _s_split, "join": _s_join, "replace": _s_replace,
+    "startswith": _s_startswith, "endswith": _s_endswith, "find": _s_find, "count": _s_count,
+    "format": _s_format, "isdigit": _s_isdigit,
+}
