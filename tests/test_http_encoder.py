@@ -106,7 +106,7 @@ def test_encoded_length_always_matches_body(body, status, keep_alive, head_only)
 def test_request_is_lazy_and_parses_on_demand():
     raw = [(b"Host", b"x"), (b"Cookie", b"a=1"), (b"cookie", b'b="2"'), (b"X-Y", b" v ")]
     req = Request("GET", "/p%20q?x=1&x=2&y", raw)
-    assert not hasattr(req, "_headers") and not hasattr(req, "_query")  # nothing parsed yet
+    assert not hasattr(req, "_headers") and req._query is None  # nothing parsed yet
     assert req.path == "/p q" and req.raw_path == "/p%20q"
     assert req.query == {"x": "2", "y": ""} and req.query_all == {"x": ["1", "2"], "y": [""]}
     assert req.headers == {"host": "x", "cookie": 'a=1; b="2"', "x-y": "v"}
@@ -204,6 +204,13 @@ def test_query_pairs_match_parse_qsl(raw_query):
     from urllib.parse import parse_qsl
     from rtserve.runtime.http.request import query_pairs
     assert query_pairs(raw_query) == parse_qsl(raw_query, keep_blank_values=True, errors="replace")
+
+
+def test_query_of_a_target_without_one_is_empty_and_its_own():
+    first, second = Request("GET", "/p", []), Request("GET", "/p?", [])
+    assert first.query == {} and second.query == {} and first.get("query") is first.query
+    first.query["x"] = "1"  # a native handler may change its copy: no other request sees it
+    assert Request("GET", "/p", []).query == {}
 
 
 def test_request_json_and_text_errors_are_http_400():

@@ -86,12 +86,17 @@ class Request:
 
     @property
     def query(self) -> dict[str, str]:
-        """Query parameters, the last value winning for a repeated name."""
+        """Query parameters, the last value winning for a repeated name. A target with a
+        query string comes with `_query` set to None, so the usual first read takes no
+        AttributeError (raising and catching one costs more than parsing `n=20`)."""
         try:
-            return self._query
-        except AttributeError:
-            query = self._query = dict(self._query_pairs())
+            query = self._query
+        except AttributeError:  # no query string
+            query = self._query = {}
             return query
+        if query is None:
+            query = self._query = dict(query_pairs(self.raw_query))
+        return query
 
     @property
     def query_all(self) -> dict[str, list[str]]:
@@ -183,6 +188,7 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     request.target = target
     if "?" in target:
         path, _, request.raw_query = target.partition("?")
+        request._query = None  # parsed when asked (see Request.query)
     else:
         path = target
         request.raw_query = ""
@@ -194,8 +200,9 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     request.route = None
     request._raw_headers = raw_headers
     request._peer = peer
-    # The caches (_headers, _query, _query_all, _cookies, _path, _id) stay unset until first
-    # use: an unset slot costs nothing here and raises AttributeError there.
+    # The caches (_headers, _query_all, _cookies, _path, _id, and _query without a query
+    # string) stay unset until first use: an unset slot costs nothing here and raises
+    # AttributeError there.
     return request
 
 
