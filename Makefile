@@ -1,13 +1,19 @@
 # make serve: set everything up, serve examples/app.script on port 8080.
 # make test:  set everything up, run the whole test suite (its data is in tests/data), and,
 #             when ../shared is there, the shared conformance runner as an extra.
+# make fuzz:  the long fuzz runs: 100,000 cases per protocol and language fuzzer, and 40
+#             batches of composed hostile programs (FUZZ_CASES=N, FUZZ_BATCHES=N to change;
+#             RT_FUZZ_SEED=N replays a run). `make test` runs the same fuzzers briefly.
 PYTHON ?= python3
 VENV := .venv
 RT := $(VENV)/bin/rt
 STAMP := $(VENV)/.installed
 CONFORMANCE := ../shared/conformance
 
-.PHONY: serve test bench clean
+.PHONY: serve test fuzz bench clean
+
+FUZZ_CASES ?= 100000
+FUZZ_BATCHES ?= 40
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +27,10 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 	@if [ -x $(CONFORMANCE)/run ]; then $(CONFORMANCE)/run --rt $(RT); fi
+
+fuzz: $(STAMP)
+	RT_FUZZ_CASES=$(FUZZ_CASES) RT_FUZZ_PROGRAM_BATCHES=$(FUZZ_BATCHES) $(VENV)/bin/python -m pytest \
+		tests/test_fuzz_protocol.py tests/test_fuzz_lang.py tests/test_fuzz_programs.py
 
 # The benchmarks (peers installed from the pinned `bench` extra; wrk from Debian): each
 # prints ratios against its peers measured in the same run and updates bench/RESULTS.md.

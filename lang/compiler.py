@@ -25,6 +25,9 @@ from . import nodes as N
 from .direct import direct_method
 from .dump import dump
 from .errors import Span
+from .limits import SMALL_WORK
+
+INT_LIMIT = 1 << 4096  # results of native + and - stay strictly inside +-INT_LIMIT (values.MAX_INT_BITS)
 from .resolver import Binding, Function, Resolution
 
 _LOAD = ast.Load()
@@ -37,9 +40,10 @@ SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see
 
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
-_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
-           "not in": ast.NotIn}
+_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+_ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
+_GROWTH_CHUNK = 1 << 16  # `s += "literal"` is checked each time s grows past a multiple of this
 
 
 class _Positioned:
@@ -95,6 +99,11 @@ def _is_literal(e, types) -> bool:
     return isinstance(e, N.Literal) and type(e.value) in types
 
 
+def _small_literal(e) -> bool:
+    """A non-negative int literal below 2**62 (a bool literal is not one)."""
+    return _is_literal(e, (int,)) and 0 <= e.value < 1 << 62
+
+
 class Compiled:
     """The output: the code object, the declarations met in order, display names."""
 
@@ -128,6 +137,9 @@ class Compiler:
             self.sealed |= {b for b in function.outer_assigned if not b.top_level}
             bindings += function.bindings
         self.int_only = self.infer_ints(bindings)
+        # Variables of `for i in range(<literals>)` never assigned otherwise: small and
+        # non-negative, so adding one can only pass the int cap upwards (one test, not two).
+        self.small_counters: set = set()
         # Loops being compiled in the current Python function, innermost last: "native" or
         # "body" (the body became a function called per iteration, see loop_body).
         self.loops: list[str] = []
@@ -278,7 +290,18 @@ class Compiler:
         if isinstance(target, N.Name):
             b = self.binding(target)
             value = self.expr(s.value)
-            if s.op is not None:
+            grow = None
+            if s.op == "+" and _is_literal(s.value, (str,)) and len(s.value.value) < _GROWTH_CHUNK:
+                # `s += "x"`: native, so CPython can append in place; checked once per
+                # _GROWTH_CHUNK characters grown (ops.grown: the size cap and memory budget).
+                value = A.BinOp(left=_name(b.python_name), op=ast.Add(), right=value)
+                grow = A.If(test=A.Compare(
+                    left=A.BinOp(left=_call(_helper("len"), _name(b.python_name)), op=ast.BitAnd(),
+                                 right=_const(_GROWTH_CHUNK - 1)),
+                    ops=[ast.Lt()], comparators=[_const(len(s.value.value))]),
+                    body=[A.Expr(value=_call(_helper("grown"), _name(b.python_name), _const(_GROWTH_CHUNK)))],
+                    orelse=[])
+            elif s.op is not None:
                 value = self.binary(s.op, target, s.value, _name(b.python_name), value, span)
             stmts = []
             if b.top_level and self.function is not self.res.module_function:
@@ -288,14 +311,18 @@ class Compiler:
                 stmts.append(_at(A.If(test=_name(b.python_name + SEALED), body=[A.Expr(
                     value=_call(_helper("frozen_capture"), _const(b.name)))], orelse=[]), span))
             stmts.append(_at(A.Assign(targets=[_name(b.python_name, ast.Store())], value=value), span))
+            if grow is not None:
+                stmts.append(_at(grow, span))
             return stmts
         if isinstance(target, N.Field):
             obj, key = self.expr(target.obj), _const(target.name)
         else:
             obj, key = self.expr(target.obj), self.expr(target.index)
         if s.op is None:
-            return [_at(A.Assign(targets=[A.Subscript(value=obj, slice=key, ctx=ast.Store())],
-                                   value=self.expr(s.value)), span)]
+            # ops.store: a map's growth is memory. The value first, as Python's own `=` does.
+            t_value = self.temp()
+            return [_at(A.Assign(targets=[_name(t_value, ast.Store())], value=self.expr(s.value)), span),
+                    _at(A.Expr(value=_call(_helper("store"), obj, key, _name(t_value))), span)]
         t_obj, t_key = self.temp(), self.temp()
         current = _call(_helper("index"), _name(t_obj), _name(t_key))
         new = self.binary(s.op, target, s.value, current, self.expr(s.value), span)
@@ -339,6 +366,10 @@ class Compiler:
             if (isinstance(it, N.Call) and isinstance(it.func, N.Name) and it.func.id == "range"
                     and self.binding(it.func).kind == "builtin" and not it.kwargs and len(s.names) == 1):
                 value = _call(_helper("loop_range"), *[self.expr(a) for a in it.args])
+                counter = self.res.binding_of[(id(s), s.names[0])]
+                if not counter.assignments and it.args and all(_small_literal(a) for a in it.args) \
+                        and (len(it.args) < 3 or it.args[2].value > 0):
+                    self.small_counters.add(counter)  # 0 <= it < 2**62 on every iteration
             elif len(s.names) == 2:
                 value = _call(_helper("pairs"), self.expr(it))
             else:
@@ -590,22 +621,32 @@ class Compiler:
             isinstance(e, N.Literal) and type(e.value) is str)
 
     def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
-        """Native where Python agrees with the language and nothing can blow up."""
+        """Native where Python agrees with the language and nothing can blow up; the result
+        of a native `+`/`-` is checked inline (the int cap, the size cap and the work of a
+        long string or list: lang/ops.py `checked`/`sized`)."""
         if op == "+":
-            # A number operand makes `+` numeric (or a TypeError): native is exact.
-            if self.number_certain(left_node) or self.number_certain(right_node) or \
-                    _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
-                return _at(A.BinOp(left=left, op=ast.Add(), right=right), span)
-            # Otherwise add natively and look at the result: numbers pass, anything sized is
-            # checked against the size cap (at most double the cap was allocated).
+            if self.number_certain(left_node) or self.number_certain(right_node):
+                return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
+                                           self.small(left_node) or self.small(right_node), False), span)
             r = P + "r"
             result = A.BinOp(left=left, op=ast.Add(), right=right)
-            test = A.BoolOp(op=ast.Or(), values=[
-                A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                            ops=[ast.Is()], comparators=[_helper("int")]),
-                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
-            ])
+            if _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
+                # A string result: long ones are charged and checked.
+                test = A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                 ops=[ast.LtE()], comparators=[_const(SMALL_WORK)])
+            else:
+                # Numbers pass inline; anything else (or a huge int) goes to `sized`.
+                test = A.BoolOp(op=ast.Or(), values=[
+                    A.BoolOp(op=ast.And(), values=[
+                        A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                  ops=[ast.Is()], comparators=[_helper("int")]),
+                        self.int_range(_name(r), _name(r))]),
+                    A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+                ])
             return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
+        if op == "-":
+            return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
+                                       False, self.small(right_node)), span)
         if op == "*":
             if _is_literal(left_node, (float,)) or _is_literal(right_node, (float,)):
                 return _at(A.BinOp(left=left, op=ast.Mult(), right=right), span)
@@ -613,14 +654,50 @@ class Compiler:
         if op == "**":
             return _at(_call(_helper("power"), left, right), span)
         if op == "%":
-            if _is_literal(right_node, _NUMBER_LITERAL):
+            # Native only for numbers: on a string Python would format (`"%05d" % 42`).
+            if self.number_certain(left_node) and _is_literal(right_node, _NUMBER_LITERAL) and right_node.value:
                 return _at(A.BinOp(left=left, op=ast.Mod(), right=right), span)
             return _at(_call(_helper("modulo"), left, right), span)
-        if op in ("-", "/", "//"):
+        if op in ("/", "//"):
             return _at(A.BinOp(left=left, op=_BINOPS[op](), right=right), span)
         if op in ("==", "!="):
             return _at(self.equality(op, left_node, right_node, left, right), span)
-        return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+        if op in ("in", "not in"):
+            found = _call(_helper("contains"), right, left)
+            return _at(found if op == "in" else A.UnaryOp(op=ast.Not(), operand=found), span)
+        # Ordering: native when one side is certainly a number or a string literal: then
+        # Python's answer, or its TypeError, is the language's (a bool orders as 0 or 1, as
+        # it counts in arithmetic). Else lang/ops, i.e. lang/nested.compare.
+        if self.number_certain(left_node) or self.number_certain(right_node) or \
+                _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
+            return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
+        return _at(_call(_helper(_ORDERING[op]), left, right), span)
+
+    def small(self, e) -> bool:
+        """Is `e` certainly an int in [0, 2**62): a literal, or a small range counter?"""
+        return _small_literal(e) or (isinstance(e, N.Name) and self.binding(e) in self.small_counters)
+
+    def int_range(self, first: ast.expr, again: ast.expr) -> ast.expr:
+        """`first < INT_LIMIT and again > -INT_LIMIT` (`again` reads what `first` computed):
+        the inline test of the 4,096-bit cap. Written with `and`, which CPython 3.11 runs
+        in about a third of the time of the chained `-INT_LIMIT < r < INT_LIMIT`."""
+        return A.BoolOp(op=ast.And(), values=[
+            A.Compare(left=first, ops=[ast.Lt()], comparators=[_const(INT_LIMIT)]),
+            A.Compare(left=again, ops=[ast.Gt()], comparators=[_const(-INT_LIMIT)])])
+
+    def int_capped(self, result: ast.expr, grows_up: bool, grows_down: bool) -> ast.expr:
+        """A numeric result, passed on if inside the int cap (floats compare inside too, NaN
+        goes the slow way and comes back), else checked by ops.checked. Adding (subtracting)
+        a small non-negative literal can only pass the cap upwards (downwards): one test."""
+        r = P + "r"
+        named = A.NamedExpr(target=_name(r, ast.Store()), value=result)
+        if grows_up:
+            test = A.Compare(left=named, ops=[ast.Lt()], comparators=[_const(INT_LIMIT)])
+        elif grows_down:
+            test = A.Compare(left=named, ops=[ast.Gt()], comparators=[_const(-INT_LIMIT)])
+        else:
+            test = self.int_range(named, _name(r))
+        return A.IfExp(test=test, body=_name(r), orelse=_call(_helper("checked"), _name(r)))
 
     def equality(self, op, left_node, right_node, left, right) -> ast.expr:
         """Python's `==` except that bools never equal numbers (`true == 1` is false)."""

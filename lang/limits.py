@@ -20,6 +20,12 @@ every other blocking standard-library call go through).
 Work that one step does in proportion to its operands (formatting, comparing, sorting,
 encoding, a module function's work) is charged up front with `charge(steps)`, and the bytes of
 a value about to be built with `allocate(nbytes)` against the invocation's memory budget.
+The rates are decided here, once: an element of a list or map, a node of a nested value or a
+comparison in a sort is one step; `TEXT_PER_STEP` bytes of text copied or searched in C are one
+step; work up to `SMALL_WORK` such units is part of the step that does it, so the hot paths of
+small values never pay for a charge (`work_items`, `work_text`). The memory budget counts the
+bytes a request builds (`allocate`; `allocate_items` for list slots and map entries), never
+what it frees, so it bounds what one request can hold at once.
 
 Call depth is Python's own recursion limit (one script call is one Python frame), set by
 `depth_guard` around an invocation; RecursionError becomes LimitError where errors are
@@ -39,13 +45,16 @@ DEFAULT_MAX_STEPS = 10_000_000
 DEFAULT_MAX_DEPTH = 500
 MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log")
 MAX_OUTPUT_BYTES = 64 * 1024
+TEXT_PER_STEP = 64       # bytes of text copied or searched in C that make one step
+SMALL_WORK = 64          # work up to this many units is part of the step that does it
+ITEM_BYTES = 8           # what a list slot or map entry is charged against the memory budget
 
 
 class Budget:
     """What one invocation may still spend: steps left, bytes of values it may still build,
     and the monotonic deadline."""
     __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory",
-                 "lines_left", "output_left")
+                 "lines_left", "output_left", "context")
 
     def __init__(self, max_steps: int | None = None, deadline: float | None = None,
                  max_memory: int | None = None):
@@ -56,6 +65,14 @@ class Budget:
         self.memory_left = UNLIMITED if max_memory is None else max_memory
         self.lines_left = MAX_OUTPUT_LINES   # print and log lines this invocation may emit
         self.output_left = MAX_OUTPUT_BYTES
+        self.context = None  # what the host runs the invocation for (the runtime: its request)
+
+    def begin(self, context=None) -> None:
+        """A host that reuses this Budget for a new invocation (one per request) restarts
+        its output bound here and says what it runs for (log lines read the request id)."""
+        self.lines_left = MAX_OUTPUT_LINES
+        self.output_left = MAX_OUTPUT_BYTES
+        self.context = context
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -133,6 +150,24 @@ def charge(steps: int) -> None:
         raise LimitError(f"step budget exhausted ({budget.max_steps:,} steps)")
     if budget.deadline is not None and time.monotonic() > budget.deadline:
         raise DeadlineExceeded("deadline exceeded")
+
+
+def work_items(n: int) -> None:
+    """Charge `n` elements, nodes or comparisons of work, unless it is small."""
+    if n > SMALL_WORK:
+        charge(n)
+
+
+def work_text(nbytes: int) -> None:
+    """Charge copying or searching `nbytes` of text in C, unless it is small."""
+    if nbytes > SMALL_WORK * TEXT_PER_STEP:
+        charge(nbytes // TEXT_PER_STEP)
+
+
+def allocate_items(n: int) -> None:
+    """Count a list or map of `n` slots about to be built against the memory budget."""
+    if n > SMALL_WORK:
+        allocate(n * ITEM_BYTES)
 
 
 def allocate(nbytes: int) -> None:

@@ -25,7 +25,7 @@ from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
 from .compiler import MISSING, P, Compiled, compile_module
 from .direct import method_globals
-from .errors import ErrorList, StaticError, remember_source
+from .errors import ErrorList, Span, StaticError, remember_source
 from .sourcefile import ScriptFileError, read_script
 from .parser import parse
 from .resolver import resolve
@@ -57,7 +57,10 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "sized": ops.sized, "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
+        "sized": ops.sized, "store": ops.store, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
+        "less": ops.less, "less_equal": ops.less_equal, "greater": ops.greater,
+        "greater_equal": ops.greater_equal,
+        "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
         "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
         "loop_range": ops.loop_range, "check_str": ops.check_str, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
@@ -76,6 +79,12 @@ def _inside(path: str, folder: str) -> bool:
 
 _BASE_GLOBALS = _base_globals()
 assert MISSING in _BASE_GLOBALS
+
+
+def _too_deep(path: str) -> StaticError:
+    """Python's recursion limit met while resolving or compiling: positioned at the file's
+    start, as the parser does, since the phases that recurse do not know the statement."""
+    return StaticError(Span(path, 1, 1, 1, 2), "an expression is nested too deeply to compile")
 
 
 class Loader:
@@ -124,7 +133,11 @@ class Loader:
             try:
                 source = read_script(path)
             except ScriptFileError as e:
-                errors.append(StaticError(span, str(e)))
+                if span is None and e.at is not None:  # the entry script: where in it
+                    line, col = e.at
+                    errors.append(StaticError(Span(path, line, col, line, col + 1), str(e)))
+                else:
+                    errors.append(StaticError(span, f"{path}: {e}" if e.at else str(e)))
                 return None
         remember_source(path, source)
         try:
@@ -134,7 +147,7 @@ class Loader:
             errors.extend(e.errors)
             module = None
         except RecursionError:
-            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            errors.append(_too_deep(path))
             module = None
         imports = []
         if module is None:
@@ -159,7 +172,7 @@ class Loader:
         try:
             compiled = compile_module(module, resolution, path)
         except RecursionError:
-            errors.append(StaticError(None, f"{path}: an expression is nested too deeply to compile"))
+            errors.append(_too_deep(path))
             return None
         stack.register(path, compiled.display_names)
         script = Script(path, real, module, compiled, imports)

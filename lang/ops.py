@@ -5,14 +5,27 @@ The compiler emits native Python operations wherever Python's meaning is the lan
 calls these functions where it is not, or where a result could blow past a size limit
 (`"x" * 10**11` must fail at once, before allocating). Each is small and checks types first,
 so the error names the language's types, not Python's.
+
+Strategy for work and memory (lang/limits.py): an operator whose work grows with its
+operands (repeating, joining, comparing nested values, searching) charges it and allocates
+the result's bytes before building it. The one exception is a native `+` in compiled code,
+which builds first and is checked at once after (`sized`, `checked`): a helper call on every
+numeric `+` would cost more than the bounded overshoot (one value of at most twice the size
+cap, dropped at once). `add`, `sub`, `less`... are the whole meaning of each operator: the
+compiled fast paths must agree with them (tests/test_ops_differential.py).
 """
 from __future__ import annotations
 
+import operator as _operator
+
+from . import limits
 from .errors import Abort, LimitError, ScriptError
-from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, to_str,
-                     translate_exception, type_name, equals)
+from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, compare, equals,
+                     to_str, translate_exception, type_name)
 
 _NUMBER = (int, float)
+_ARITH = frozenset((int, float, bool))
+_LISTS = frozenset((list, FrozenList))
 _SEQUENCE = (str, bytes, list, FrozenList)
 
 
@@ -24,11 +37,78 @@ def _too_large(kind: str) -> LimitError:
     return LimitError(f"{kind} too large (over {MAX_SIZE // (1024 * 1024)} MiB)")
 
 
-def sized(r):
-    """The slow half of a native `+` whose result is not a number: check the size cap."""
-    if len(r) > MAX_SIZE:
-        raise _too_large(type_name(r))
+
+
+def _int_too_large() -> LimitError:
+    return LimitError(f"integer too large (over {MAX_INT_BITS} bits)")
+
+
+def checked(r):
+    """The slow half of a native `+`/`-` whose result failed the inline int test."""
+    if type(r) is int and r.bit_length() > MAX_INT_BITS:
+        raise _int_too_large()
     return r
+
+
+def sized(r):
+    """The slow half of a native `+` whose result is not a small number: the int cap, or the
+    size cap, the work of copying and the memory budget for a string, bytes or list."""
+    t = type(r)
+    if t is int or t is float or t is bool:
+        return checked(r)
+    n = len(r)
+    if n > MAX_SIZE:
+        raise _too_large(type_name(r))
+    if t is list:
+        limits.work_items(n)
+        limits.allocate_items(n)
+    elif n > limits.SMALL_WORK:
+        limits.work_text(n)
+        limits.allocate(n)
+    return r
+
+
+def grown(s, added: int):
+    """After `s += "literal"` (concatenated natively, in place when CPython can): the size
+    cap, and the bytes added against the memory budget. Called only for long strings."""
+    if len(s) > MAX_SIZE:
+        raise _too_large("string")
+    limits.allocate(added)
+
+
+def _sequence_size(seq, n: int) -> None:
+    """Charge building a string, bytes or list of `n` elements; refuse it past the cap."""
+    if n > MAX_SIZE:
+        raise _too_large(type_name(seq))
+    if type(seq) is str or type(seq) is bytes:
+        limits.work_text(n)
+        if n > limits.SMALL_WORK:
+            limits.allocate(n)
+    else:
+        limits.work_items(n)
+        limits.allocate_items(n)
+
+
+def add(a, b):
+    """`a + b`: numbers (a bool counts as 0 or 1), or two strings, two bytes or two lists
+    joined, charged and checked before they are built."""
+    ta, tb = type(a), type(b)
+    if ta in _ARITH and tb in _ARITH:
+        return checked(a + b)
+    if (ta is str and tb is str) or (ta is bytes and tb is bytes):
+        _sequence_size(a, len(a) + len(b))
+        return a + b
+    if ta in _LISTS and tb in _LISTS:
+        _sequence_size(a, len(a) + len(b))
+        return list(a) + list(b)
+    raise _type_error("+", a, b)
+
+
+def sub(a, b):
+    """`a - b`: numbers only."""
+    if type(a) in _ARITH and type(b) in _ARITH:
+        return checked(a - b)
+    raise _type_error("-", a, b)
 
 
 def mul(a, b):
@@ -50,8 +130,8 @@ def mul(a, b):
         seq, n = b, a
     else:
         raise _type_error("*", a, b)
-    if n > 0 and len(seq) * n > MAX_SIZE:
-        raise _too_large(type_name(seq))
+    if n > 0:
+        _sequence_size(seq, len(seq) * n)
     return (list(seq) if type(seq) is FrozenList else seq) * n
 
 
@@ -78,9 +158,73 @@ def power(a, b):
 
 
 def modulo(a, b):
-    if type(a) is str or type(b) is str:
+    """`a % b`: numbers only, flooring like Python. Strings and bytes have no `%` (LANGUAGE.md
+    §3): Python's printf-style formatting would build `"%2000000000d" % 1` in one step."""
+    if type(a) not in _ARITH or type(b) not in _ARITH:
         raise _type_error("%", a, b)
-    return a % b
+    try:
+        return a % b
+    except ZeroDivisionError:
+        raise ScriptError("ValueError", "division by zero") from None
+
+
+_ORDERED = {"<": (_operator.lt, lambda c: c < 0), "<=": (_operator.le, lambda c: c <= 0),
+            ">": (_operator.gt, lambda c: c > 0), ">=": (_operator.ge, lambda c: c >= 0)}
+
+
+def _ordering(op: str):
+    native, test = _ORDERED[op]
+
+    def ordering(a, b) -> bool:
+        ta, tb = type(a), type(b)
+        if (ta in _ARITH and tb in _ARITH) or (ta is str and tb is str):
+            return native(a, b)  # IEEE for NaN: every ordering of it is false
+        return test(compare(a, b))
+    ordering.__name__ = ordering.__qualname__ = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}[op]
+    return ordering
+
+
+less, less_equal, greater, greater_equal = (_ordering(op) for op in ("<", "<=", ">", ">="))
+
+
+def contains(container, item) -> bool:
+    """`item in container`: a substring, a list member (by the language's `==`), a map key."""
+    t = type(container)
+    if t is str:
+        if type(item) is not str:
+            raise ScriptError("TypeError", f"'in <string>' needs a string on the left, not {type_name(item)}")
+        limits.work_text(len(container))
+        return item in container
+    if t is bytes:
+        if type(item) is not bytes:
+            raise ScriptError("TypeError", f"'in <bytes>' needs bytes on the left, not {type_name(item)}")
+        limits.work_text(len(container))
+        return item in container
+    if t is list or t is FrozenList:
+        limits.work_items(len(container))
+        if type(item) is str or type(item) is bytes:
+            limits.work_text(len(container) * len(item))  # each comparison may read it all
+        if type(item) is str or item is None:
+            return item in container  # C speed: Python's == agrees with ours here
+        for x in container:
+            if equals(x, item):
+                return True
+        return False
+    if t is dict or t is FrozenMap:
+        try:
+            return item in container and _same_key_kind(container, item)
+        except TypeError:
+            raise ScriptError("TypeError", f"a {type_name(item)} cannot be a map key") from None
+    if hasattr(t, "__contains__") and hasattr(t, "get"):  # records (the request...)
+        return item in container
+    raise ScriptError("TypeError", f"'in' needs a string, bytes, list or map on the right, not {type_name(container)}")
+
+
+def _same_key_kind(m, key) -> bool:
+    """Python finds key 1 under True: the language keeps bools and numbers apart."""
+    if type(key) is bool or ((type(key) is int or type(key) is float) and (key == 0 or key == 1)):
+        return any(k == key and (type(k) is bool) == (type(key) is bool) for k in m)
+    return True
 
 
 def eq(a, b) -> bool:
@@ -114,6 +258,26 @@ def index(obj, key):
     raise ScriptError("TypeError", f"cannot index {type_name(obj)}")
 
 
+_MAP_CHUNK = 4096            # entries a map grows by between two charges
+_MAP_CHUNK_BYTES = 4096 * 64  # what they are charged: an entry, its key and its hash slot
+
+
+def store(obj, key, value) -> None:
+    """`obj[key] = value` (and `obj.name = value`): a map that grows by a chunk of entries is
+    charged them against the memory budget, and refused past the size cap."""
+    if type(obj) is dict:
+        n = len(obj)
+        obj[key] = value
+        grown = len(obj)
+        if grown > n and not grown % _MAP_CHUNK:
+            if grown > MAX_SIZE:
+                del obj[key]
+                raise _too_large("map")
+            limits.allocate(_MAP_CHUNK_BYTES)
+        return
+    obj[key] = value
+
+
 def pairs(obj):
     """What `for k, v in obj` walks: a map's items, or a list of 2-element lists."""
     t = type(obj)
@@ -135,8 +299,14 @@ def loop_range(*args):
 
 
 def check_str(s: str) -> str:
-    if len(s) > MAX_SIZE:
+    """After an interpolation with several dynamic parts: the size cap, and a long result's
+    copying and bytes charged."""
+    n = len(s)
+    if n > MAX_SIZE:
         raise _too_large("string")
+    if n > limits.SMALL_WORK * limits.TEXT_PER_STEP:
+        limits.work_text(n)
+        limits.allocate(n)
     return s
 
 
@@ -169,5 +339,6 @@ def frozen_capture(name: str):
     raise ScriptError("TypeError", f"cannot reassign '{name}': the function that shares it was frozen when the script loaded")
 
 
-__all__ = ["sized", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
+__all__ = ["add", "sub", "store", "sized", "checked", "grown", "less", "less_equal", "greater",
+           "greater_equal", "contains", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
            "check_str", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

@@ -6,14 +6,20 @@ float, string, bytes, and frozen lists, maps and responses built only from senda
 type) as frozen copies, and raises `NotSendable` for anything else: a function, a cycle,
 or a value past the size caps. Nothing else in rt converts values across threads.
 
+Strategy for work: the copy is charged to the invocation that made the value, one step per
+node visited and its slots against the memory budget (lang/limits.py), so a value that shares
+structure (`a = [a, a]` thirty times: 2^30 nodes to copy) ends in LimitError, not in a copy
+of gigabytes.
 """
 from __future__ import annotations
 
+from . import limits
 from .errors import RtError
 from .values import MAX_SIZE, FrozenList, FrozenMap, Response, type_name
 
 _SCALARS = frozenset((type(None), bool, int, float, str, bytes))
 _MAX_DEPTH = 200
+_BATCH = 1024  # nodes copied between two charges
 
 
 class NotSendable(RtError):
@@ -25,12 +31,37 @@ class NotSendable(RtError):
         self.where = where
 
 
+class _Copy:
+    """One conversion: the containers on the current path (cycles) and the nodes copied
+    since the last charge."""
+    __slots__ = ("active", "uncharged")
+
+    def __init__(self) -> None:
+        self.active: set[int] = set()
+        self.uncharged = 0
+
+    def visit(self, n: int) -> None:
+        self.uncharged += n + 1
+        if self.uncharged >= _BATCH:
+            limits.charge(self.uncharged)
+            limits.allocate_items(self.uncharged)
+            self.uncharged = 0
+
+
 def to_sendable(value):
-    """A frozen, thread-safe copy of `value`. Raises NotSendable."""
-    return _convert(value, FrozenList, FrozenMap, True, set(), "the value", 0)
+    """A frozen, thread-safe copy of `value`. Raises NotSendable (LimitError past the
+    invocation's step or memory budget)."""
+    t = type(value)
+    if t in _SCALARS:
+        return _convert(value, None, "the value", 0)
+    walk = _Copy()
+    copy = _convert(value, walk, "the value", 0)
+    if walk.uncharged > limits.SMALL_WORK:
+        limits.charge(walk.uncharged)
+    return copy
 
 
-def _convert(value, make_list, make_map, keep_responses, active: set, where: str, depth: int):
+def _convert(value, walk: _Copy, where: str, depth: int):
     t = type(value)
     if t in _SCALARS:
         if (t is str or t is bytes) and len(value) > MAX_SIZE:
@@ -42,42 +73,43 @@ def _convert(value, make_list, make_map, keep_responses, active: set, where: str
     if depth > _MAX_DEPTH:
         raise NotSendable(f"nested more than {_MAX_DEPTH} levels deep", where)
     key = id(value)
-    if key in active:
+    if key in walk.active:
         raise NotSendable(f"a {type_name(value)} that contains itself cannot be sent", where)
-    active.add(key)
+    walk.active.add(key)
     try:
-        return convert(value, make_list, make_map, keep_responses, active, where, depth + 1)
+        return convert(value, walk, where, depth + 1)
     finally:
-        active.discard(key)
+        walk.active.discard(key)
 
 
-def _list(xs, make_list, make_map, keep, active, where, depth):
+def _list(xs, walk, where, depth):
     if len(xs) > MAX_SIZE:
         raise NotSendable("list is larger than the size cap", where)
-    out = make_list()
+    walk.visit(len(xs))
+    out = FrozenList()
     append = list.append
     for i, item in enumerate(xs):
-        append(out, _convert(item, make_list, make_map, keep, active, f"{where}[{i}]", depth))
+        append(out, item if type(item) in _SCALARS and type(item) is not str and type(item) is not bytes
+               else _convert(item, walk, f"{where}[{i}]", depth))
     return out
 
 
-def _map(m, make_list, make_map, keep, active, where, depth):
+def _map(m, walk, where, depth):
     if len(m) > MAX_SIZE:
         raise NotSendable("map is larger than the size cap", where)
-    out = make_map()
+    walk.visit(len(m))
+    out = FrozenMap()
     setitem = dict.__setitem__
     for k, v in m.items():
         if type(k) not in _SCALARS or type(k) is bytes:
             raise NotSendable(f"a {type_name(k)} cannot be a map key", where)
-        setitem(out, k, _convert(v, make_list, make_map, keep, active, f"{where}[{k!r}]", depth))
+        setitem(out, k, _convert(v, walk, f"{where}[{k!r}]", depth))
     return out
 
 
-def _response(r: Response, make_list, make_map, keep, active, where, depth):
-    headers = _map(r.headers, make_list, make_map, keep, active, f"{where}.headers", depth)
-    body = _convert(r.body, make_list, make_map, keep, active, f"{where}.body", depth)
-    if not keep:
-        return {"status": r.status, "headers": headers, "body": body}
+def _response(r: Response, walk, where, depth):
+    headers = _map(r.headers, walk, f"{where}.headers", depth)
+    body = _convert(r.body, walk, f"{where}.body", depth)
     return Response(status=r.status, headers=headers, body=body, frozen=True)
 
 

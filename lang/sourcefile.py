@@ -18,7 +18,12 @@ MAX_SCRIPT_BYTES = 1024 * 1024  # 1 MiB: far past any hand-written script
 
 
 class ScriptFileError(Exception):
-    """A script file that cannot be read as a script; the message never quotes the file."""
+    """A script file that cannot be read as a script; the message never quotes the file.
+    `at` is the (line, column) in the file the error is about, when there is one."""
+
+    def __init__(self, message: str, at: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 def read_script(path: str, limit: int = MAX_SCRIPT_BYTES) -> str:
@@ -51,11 +56,14 @@ def read_script(path: str, limit: int = MAX_SCRIPT_BYTES) -> str:
         os.close(fd)
     if size > limit:
         raise ScriptFileError(f"{shown}: too large for a script (more than {limit:,} bytes)")
+    data = b"".join(chunks)
     try:
-        return b"".join(chunks).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScriptFileError(f"{shown}: not UTF-8 text (byte {exc.start} is not valid), "
-                              "so not a script") from None
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        raise ScriptFileError(f"not UTF-8 text (byte {exc.start} is not valid), so not a script",
+                              at=(data.count(b"\n", 0, exc.start) + 1, column)) from None
 
 
 def _check_kind(path: str, info: os.stat_result, limit: int) -> None:

@@ -26,6 +26,7 @@ import re
 import types
 from json.encoder import encode_basestring as _json_quote  # C-accelerated "..." quoting
 
+from . import nested
 from .compiler import P as COMPILER_PREFIX
 from .errors import Abort, LimitError, ScriptError
 
@@ -33,7 +34,7 @@ NoneType = type(None)
 
 # --- limits -----------------------------------------------------------------------------
 
-MAX_INT_BITS = 4096
+MAX_INT_BITS = 4096  # lang/compiler.py INT_LIMIT is 1 << this (a test holds them together)
 MAX_SIZE = 16 * 1024 * 1024  # code points, bytes, list elements or map entries
 
 
@@ -107,6 +108,9 @@ class FrozenMap(dict):
 
     def __reduce__(self):
         return (FrozenMap, (dict(self),))
+
+
+nested.bind(FrozenList, FrozenMap)
 
 
 # --- map-like values --------------------------------------------------------------------
@@ -191,24 +195,80 @@ class Module:
 _RESPONSE_FIELDS = ("status", "headers", "body")
 
 
-def _check_status(status) -> int:
+# --- what an answer may carry ---------------------------------------------------------------
+# HTTP decides which statuses and headers an answer may carry (runtime/http/wire.py:
+# `status_problem`, `header_problem`). lang may not import the runtime, so the runtime
+# installs those rules here (runtime/scripts/record.py does, on import) and a script's
+# response values apply them where the script sets a status or a header: the mistake is an
+# error at that line. Until they are installed (lang on its own) only types are checked.
+
+class _AnswerRules:
+    status = None  # (status) -> why it cannot be an answer's status, or None
+    header = None  # (name, value, type_name) -> why it cannot be a header, or None
+
+
+def set_answer_rules(status_problem, header_problem) -> None:
+    _AnswerRules.status, _AnswerRules.header = status_problem, header_problem
+
+
+def check_status(status, fname: str | None = None) -> int:
+    """`status` when an answer may carry it, else a ScriptError (`fname()` names a builtin)."""
+    prefix = f"{fname}(): " if fname else ""
     if type(status) is not int:
-        raise ScriptError("TypeError", f"a response status must be an int, not {type_name(status)}")
-    if not 100 <= status <= 599:
-        raise ScriptError("ValueError", f"a response status must be between 100 and 599, not {status}")
+        raise ScriptError("TypeError", f"{prefix}a response status must be an int, not {type_name(status)}")
+    rule = _AnswerRules.status
+    problem = rule(status) if rule is not None else None
+    if problem is not None:
+        raise ScriptError("ValueError", prefix + problem)
     return status
+
+
+_HEADER_SCALARS = (str, int, float)
+
+
+def check_header(name, value, fname: str | None = None):
+    """The header `name: value` as a response keeps it (a number as its text, a list as a
+    plain list of strings), else a ScriptError: TypeError for a name that is no string or a
+    value that is no string, number or list of strings, ValueError for text HTTP refuses."""
+    prefix = f"{fname}(): " if fname else ""
+    if type(name) is not str:
+        raise ScriptError("TypeError", f"{prefix}a header name must be a string, not {type_name(name)}")
+    kind = type(value)
+    if kind is list or kind is FrozenList:
+        value = list(value)
+        bad = next((item for item in value if type(item) is not str), _NONE)
+        if bad is not _NONE:
+            raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
+                                           f"or a list of strings, not a list holding {type_name(bad)}")
+    elif kind is not str and kind is not int and kind is not float:
+        raise ScriptError("TypeError", f"{prefix}header {repr_value(name)} must be a string, a number "
+                                       f"or a list of strings, not {type_name(value)}")
+    rule = _AnswerRules.header
+    problem = rule(name, value, type_name) if rule is not None else None
+    if problem is not None:
+        raise ScriptError("ValueError", prefix + problem)
+    return to_str(value) if kind is int or kind is float else value
+
+
+_NONE = object()
+
+
+def _check_status(status) -> int:
+    return check_status(status)
 
 
 def _normalize_headers(headers) -> dict:
     if not isinstance(headers, dict):
         raise ScriptError("TypeError", f"response headers must be a map, not {type_name(headers)}")
-    for name in headers:
-        if type(name) is not str:
-            raise ScriptError("TypeError", f"a header name must be a string, not {type_name(name)}")
-        if name != name.lower():
-            # copy only when needed, so the common case keeps the script's own map
-            return {str(k).lower(): v for k, v in headers.items()}
-    return headers
+    normalized = {}
+    changed = False
+    for name, value in headers.items():
+        checked = check_header(name, value)
+        lowered = name.lower()
+        changed = changed or checked is not value or lowered != name
+        normalized[lowered] = checked
+    # the script's own map is kept when nothing changed (the common case)
+    return normalized if changed else headers
 
 
 class Response:
@@ -304,43 +364,7 @@ def _repr_function(f) -> str:
     return f"<fn {getattr(f, '__name__', 'fn')}>"
 
 
-def _repr_list(xs, out: list, active: set) -> None:
-    key = id(xs)
-    if key in active:
-        out.append("[...]")
-        return
-    active.add(key)
-    out.append("[")
-    first = True
-    for x in xs:
-        if not first:
-            out.append(", ")
-        first = False
-        _repr_into(x, out, active)
-    out.append("]")
-    active.discard(key)
-
-
-def _repr_map(m, out: list, active: set) -> None:
-    key = id(m)
-    if key in active:
-        out.append("{...}")
-        return
-    active.add(key)
-    out.append("{")
-    first = True
-    for k, v in m.items():
-        if not first:
-            out.append(", ")
-        first = False
-        _repr_into(k, out, active)
-        out.append(": ")
-        _repr_into(v, out, active)
-    out.append("}")
-    active.discard(key)
-
-
-# Leaf printers: value -> text. Containers are handled by _repr_into so cycles are tracked.
+# Leaf printers: value -> text. Containers are walked by lang/nested.py (cycles, depth, charging).
 _LEAF_REPR = {
     NoneType: lambda v: "nil",
     bool: lambda v: "true" if v else "false",
@@ -355,19 +379,6 @@ _LEAF_REPR = {
     ErrorValue: ErrorValue.__repr__,
     Module: Module.__repr__,
 }
-_CONTAINER_REPR = {list: _repr_list, FrozenList: _repr_list, dict: _repr_map, FrozenMap: _repr_map}
-
-
-def _repr_into(value, out: list, active: set) -> None:
-    leaf = _LEAF_REPR.get(type(value))
-    if leaf is not None:
-        out.append(leaf(value))
-        return
-    container = _CONTAINER_REPR.get(type(value))
-    if container is not None:
-        container(value, out, active)
-        return
-    out.append(_repr_other(value))
 
 
 def _repr_other(value) -> str:
@@ -380,22 +391,32 @@ def _repr_other(value) -> str:
     return f"<{type_name(value)}>"
 
 
+def _leaf_text(value):
+    leaf = _LEAF_REPR.get(type(value))
+    return None if leaf is None else leaf(value)
+
+_CONTAINER_TYPES = frozenset((list, FrozenList, dict, FrozenMap))
+
+
 def repr_value(value) -> str:
     """The source-like form of a value: `"a"`, `nil`, `true`, `[1, "a"]`, `{"a": 1}`.
 
     Strings are double-quoted with JSON escapes; cyclic containers print `[...]`/`{...}`.
-    Raises LimitError if the text would be past MAX_SIZE.
+    Raises LimitError if the text would be past MAX_SIZE (before building it, for
+    containers: lang/nested.py walks them, charged per node).
     """
-    leaf = _LEAF_REPR.get(type(value))
+    kind = type(value)
+    leaf = _LEAF_REPR.get(kind)
     if leaf is not None:
+        if (kind is str or kind is bytes) and len(value) > MAX_SIZE:
+            raise size_error("string")
         text = leaf(value)
-    else:
-        out: list[str] = []
-        _repr_into(value, out, set())
-        text = "".join(out)
-    if len(text) > MAX_SIZE:
-        raise size_error("string")
-    return text
+        if len(text) > MAX_SIZE:
+            raise size_error("string")
+        return text
+    if kind in _CONTAINER_TYPES:
+        return nested.render(value, _leaf_text, _repr_other, MAX_SIZE)
+    return _repr_other(value)
 
 
 def to_str(value) -> str:
@@ -410,85 +431,10 @@ def to_str(value) -> str:
 
 # --- equality and ordering --------------------------------------------------------------
 
-_NUMBER_TYPES = frozenset((int, float))
-_SCALAR_TYPES = frozenset((NoneType, bool, int, float, str, bytes))
-_LIST_TYPES = frozenset((list, FrozenList))
-_MAP_TYPES = frozenset((dict, FrozenMap))
 
 
-def equals(a, b) -> bool:
-    """`a == b` in the language (§2).
-
-    Structural for lists and maps (a frozen list equals a list), `1 == 1.0`, NaN != NaN,
-    and values of unrelated types are unequal: unlike Python, `true == 1` is false.
-    """
-    ta = type(a)
-    tb = type(b)
-    if ta is tb:
-        if ta in _SCALAR_TYPES:
-            return a == b
-    elif ta in _NUMBER_TYPES and tb in _NUMBER_TYPES:
-        return a == b
-    if ta in _LIST_TYPES and tb in _LIST_TYPES:
-        return _lists_equal(a, b)
-    if ta in _MAP_TYPES and tb in _MAP_TYPES:
-        return _maps_equal(a, b)
-    if ta is not tb:
-        return False
-    return a is b  # functions, responses, errors, modules: identity
-
-
-def _lists_equal(a, b) -> bool:
-    if a is b:
-        return True
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if not equals(x, y):
-            return False
-    return True
-
-
-def _may_collide(key) -> bool:
-    # Python's dict takes True for 1 and False for 0 (and 0.0, 1.0): those keys need a check
-    # that the key found on the other side is really of a kind equal to ours.
-    return type(key) is bool or ((type(key) is int or type(key) is float) and (key == 0 or key == 1))
-
-
-def _maps_equal(a, b) -> bool:
-    if a is b:
-        return True
-    if len(a) != len(b):
-        return False
-    missing = object()
-    for key, value in a.items():
-        other = b.get(key, missing)
-        if other is missing:
-            return False
-        if _may_collide(key):
-            stored = next(k for k in b if k == key)
-            if (type(stored) is bool) != (type(key) is bool):
-                return False
-        if not equals(value, other):
-            return False
-    return True
-
-
-def compare(a, b) -> int:
-    """-1, 0 or 1 for the language's ordering (§2): numbers with numbers, strings with
-    strings, lists lexicographically. Raises ScriptError TypeError for anything else.
-    NaN compares as 0 with everything, so `<` on it is false, as in IEEE.
-    """
-    ta = type(a)
-    tb = type(b)
-    if (ta in _NUMBER_TYPES and tb in _NUMBER_TYPES) or (ta is str and tb is str):
-        return (a > b) - (a < b)
-    if ta in _LIST_TYPES and tb in _LIST_TYPES:
-        for x, y in zip(a, b):
-            if not equals(x, y):
-                return compare(x, y)
-        return (len(a) > len(b)) - (len(a) < len(b))
-    raise ScriptError("TypeError", f"cannot compare {type_name(a)} with {type_name(b)}")
+equals = nested.equals    # `==` (§2), walked without recursion and charged per node
+compare = nested.compare  # `<` and friends (§2), likewise
 
 
 def truthy(value) -> bool:
@@ -602,7 +548,10 @@ def freeze_all(bindings: dict) -> dict:
     is spelled (`__shared` too): the compiler's own state lives in closure cells named with its
     prefix, which `_freeze_function` leaves alone."""
     memo: dict = {}
-    return {name: freeze(value, memo) for name, value in bindings.items()}
+    try:
+        return {name: freeze(value, memo) for name, value in bindings.items()}
+    except RecursionError:  # freezing follows nesting with Python's own recursion
+        raise LimitError("a top-level value is nested too deeply to freeze") from None
 
 
 # --- Python exceptions -> what scripts see -----------------------------------------------

@@ -11,7 +11,9 @@ import sys
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .http.server import configure_logging
     from .scripts.load import run_file
+    configure_logging("text")  # log.* lines go to stderr (print goes to stdout)
     return run_file(args.file, max_steps=args.max_steps, lib=args.lib)
 
 
@@ -38,6 +40,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc.render(), file=sys.stderr)
         return exc.exit_code
     configure_logging(settings.log_format)
+    network = settings.network_backends()
+    if network and not settings.async_mode:
+        settings = settings.replace(async_mode=True)
+        logging.getLogger("rt").info(
+            "--%s is on the network: script handlers run on the thread pool (as with --async) "
+            "so the event loop never waits on it", " and --".join(network))
     app = App(settings)
     try:
         for module in settings.native:
@@ -74,7 +82,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
         app = App(Settings().replace(lib=args.lib) if args.lib else Settings())
         for module in args.native or ():
             load_native(module, app)
-        _mount_script(app, args.file, app.settings)
+        _mount_script(app, args.file, app.settings, migrate=False)
     except RtError as exc:
         print(exc.render(), file=sys.stderr)
         return 1
@@ -91,13 +99,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mount_script(app, path: str, settings) -> None:
-    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`."""
-    import os
+def _mount_script(app, path: str, settings, migrate: bool = True) -> None:
+    """Mount FILE's declarations (routes, middleware, lifecycle) on `app`, after applying its
+    migrations when `migrate`. A missing file, a folder, FIFO or device is the loader's error
+    (lang/sourcefile.py), like any import's."""
     from .scripts.load import mount_script
-    if not os.path.isfile(path):
-        raise OSError(f"{path}: file not found")
-    mount_script(app, path, settings)
+    mount_script(app, path, settings, migrate=migrate)
 
 
 def _add_serve_parser(sub) -> None:

@@ -15,8 +15,10 @@ Sources, strongest first: flags > `RT_<NAME>` environment variables > `rt.toml` 
 `--config PATH`) > the defaults declared here. Durations are seconds (float), sizes bytes (a
 flag, variable or TOML string may say `64MiB`, `512KiB`, `1GiB`).
 
-Adding a setting: one `setting(...)` line on `Settings`. The flag, the key, the variable,
-the check, the `--help` line and the row in docs/settings.md (a test compares it) follow.
+Adding a setting: one `setting(...)` line on `Settings`, typed bool, int, float, str (each
+possibly `| None`, for "off") or tuple[str, ...]. The flag, the key, the variable, the check,
+the `--help` line and the row in docs/settings.md follow (regenerate the table between the
+markers there with `reference_markdown()`; a test compares them).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import math
 import os
 import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -52,8 +55,9 @@ GROUPS = {
     "logs": "logs",
 }
 
-_UNITS = {"seconds": "S", "bytes": "BYTES", "count": "N", "path": "DIR", "dir": "DIR",
-          "module": "MODULE", "host": "HOST", "port": "PORT"}
+_UNITS = {"seconds": "S", "bytes": "BYTES", "count": "N", "path": "DIR", "dir": "DIR", "url": "URL",
+          "module": "MODULE", "host": "HOST", "port": "PORT", "name": "NAME",
+          "target": "HOST[:PORT]"}
 
 
 def setting(default: Any = dataclasses.MISSING, *, help: str, group: str,
@@ -66,7 +70,8 @@ def setting(default: Any = dataclasses.MISSING, *, help: str, group: str,
     bytes, count), `flag` overrides the flag/key/variable stem (`async` for `async_mode`),
     `choices` lists the allowed strings, `check` adds a field-specific test returning an error
     text or None, `shown_default` describes a computed default in --help and the docs."""
-    assert group in GROUPS, group
+    if group not in GROUPS:
+        raise ValueError(f"setting(): unknown group {group!r} (one of {', '.join(GROUPS)})")
     metadata = {"help": help, "group": group, "lo": lo, "hi": hi, "unit": unit, "flag": flag,
                 "choices": choices, "shown_default": shown_default, "check": check}
     if default_factory is not None:
@@ -96,6 +101,26 @@ def _check_host(value: str) -> str | None:
 def _check_dir(value: str | None) -> str | None:
     if value is not None and not os.path.isdir(value):
         return "must be an existing folder"
+    return None
+
+
+def _check_url(url: str, schemes: tuple[str, ...]) -> str | None:
+    if url.startswith(schemes):
+        return None
+    return f"must be a {' or '.join(schemes)} URL (leave it out for SQLite in --data-dir)"
+
+
+def _check_env_names(names: tuple[str, ...]) -> str | None:
+    bad = [n for n in names if "=" in n]
+    return f"names environment variables, not {bad[0]!r}" if bad else None
+
+
+def _check_fetch_targets(entries: tuple[str, ...]) -> str | None:
+    from rtserve.stdlib._fetch_policy import Policy, PolicyError  # the one parser of them
+    try:
+        Policy(entries)
+    except PolicyError as exc:
+        return f"entry {exc}"
     return None
 
 
@@ -161,8 +186,36 @@ class Settings:
                                       help="Python module (file path or importable name) whose "
                                            "setup(app) registers native handlers; repeatable")
     # -- state
-    data_dir: str | None = setting(None, group="state", unit="path",
-                                   help="where kv and db keep their data")
+    data_dir: str | None = setting(None, group="state", unit="path", shown_default="./.rt-data",
+                                   help="where kv and db keep their SQLite files")
+    kv: str | None = setting(None, group="state", unit="url", shown_default="SQLite in --data-dir",
+                             check=lambda url: _check_url(url, ("redis://", "rediss://")),
+                             help="keep kv in Redis: redis://host:port/N (scripts then run on "
+                                  "the thread pool)")
+    db: str | None = setting(None, group="state", unit="url", shown_default="SQLite in --data-dir",
+                             check=lambda url: _check_url(url, ("postgresql://", "postgres://")),
+                             help="keep db in PostgreSQL: postgresql://user@host/dbname (scripts "
+                                  "then run on the thread pool)")
+    migrations: str | None = setting(None, group="state", unit="path",
+                                     shown_default="migrations/ beside the script",
+                                     help="NNN_name.sql files applied once each, in order, "
+                                          "before `on start`")
+    backend_timeout: float = setting(5.0, group="state", lo=0, hi=600, unit="seconds",
+                                     help="the longest a kv or db call waits for its backend "
+                                          "(then a catchable BackendError)")
+    db_max_rows: int = setting(10_000, group="state", lo=1, hi=10_000_000, unit="count",
+                               help="rows one db query may return (past it a LimitError)")
+    # -- security
+    allow_env: tuple[str, ...] = setting((), group="security", unit="name", check=_check_env_names,
+                                         help="an environment variable scripts may read with env.get; "
+                                              "repeatable (rt.toml: env = [...])")
+    allow_fetch: tuple[str, ...] = setting((), group="security", unit="target",
+                                           check=_check_fetch_targets,
+                                           help="HOST[:PORT], IP address or range http.fetch may reach; "
+                                                "repeatable; a loopback, private or link-local address "
+                                                "only when named itself")
+    fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=16 * MiB, unit="bytes",
+                                  help="http.fetch response bodies larger than this fail")
     # -- logs
     log_format: str = setting("text", group="logs", choices=("text", "json"),
                               help="log lines as text or as JSON objects")
@@ -186,13 +239,19 @@ class Settings:
             raise ConfigError("setting 'reload' is for development and works with one worker "
                               "(drop 'workers' or 'reload')")
 
+    def network_backends(self) -> tuple[str, ...]:
+        """The settings that put kv or db on the network ('kv', 'db'): their calls wait on
+        sockets, so script handlers run on the bridge even without --async."""
+        return tuple(name for name in ("kv", "db") if getattr(self, name) is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class Spec:
     """What one setting is, read from its field's metadata."""
     name: str        # the field name: async_mode
     key: str         # the flag, rt.toml key and variable stem: async
-    kind: str        # bool | int | float | str | str? | list
+    kind: str        # bool | int | float | str | list
+    optional: bool   # None allowed (off / not given): `int | None`, `str | None`
     default: Any
     help: str
     group: str
@@ -245,7 +304,9 @@ class Spec:
     def parse(self, raw: Any, where: str) -> Any:
         """`raw` (text from a flag or variable, or a TOML value) as this setting's type."""
         kind = self.kind
-        if isinstance(raw, str) and kind not in ("str", "str?", "list"):
+        if raw is None and self.optional:  # (TOML has no null; a program may pass None)
+            return None
+        if isinstance(raw, str) and kind not in ("str", "list"):
             return self.parse_text(raw, where)
         if kind == "bool":
             ok = isinstance(raw, bool)
@@ -254,7 +315,7 @@ class Spec:
         elif kind == "float":
             ok = isinstance(raw, (int, float)) and not isinstance(raw, bool)
             raw = float(raw) if ok else raw
-        elif kind in ("str", "str?"):
+        elif kind == "str":
             ok = isinstance(raw, str)
         else:  # list
             raw = [raw] if isinstance(raw, str) else raw
@@ -299,6 +360,8 @@ class Spec:
 
     def _problem(self, value: Any) -> str | None:
         kind = self.kind
+        if value is None and self.optional:
+            return None
         if kind in ("int", "float"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                     kind == "int" and not isinstance(value, int)):
@@ -312,8 +375,6 @@ class Spec:
         if kind == "bool":
             return None if isinstance(value, bool) else f"must be true or false, got {_show(value)}"
         values = value if kind == "list" else (value,)
-        if kind == "str?" and value is None:
-            return None
         if kind == "list" and not isinstance(value, tuple):
             return f"must be {_KIND_TEXT[kind]}, got {_show(value)}"
         for text in values:
@@ -341,9 +402,12 @@ FLAG = "<flag>"
 
 
 _KIND_TEXT = {"bool": "true or false", "int": "an integer", "float": "a number",
-              "str": "a string", "str?": "a string", "list": "a list of strings"}
-_ALLOWED = {"host": "an IP address or a host name", "dir": "an existing folder", "path": "a folder path",
-            "module": "file paths or module names (RT_NATIVE: comma-separated)", None: None}
+              "str": "a string", "list": "a list of strings"}
+_ALLOWED = {"host": "an IP address or a host name", "url": "a URL (see docs/state.md)", "dir": "an existing folder", "path": "a folder path",
+            "module": "file paths or module names (RT_NATIVE: comma-separated)",
+            "name": "environment variable names (RT_ALLOW_ENV: comma-separated)",
+            "target": "host names (`*.example.com` for subdomains), IP addresses, CIDR ranges",
+            None: None}
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True,
           "0": False, "false": False, "no": False, "off": False}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -370,15 +434,18 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind_of(annotation: Any) -> str:
-    if annotation is bool:
-        return "bool"
-    if annotation in (int, float, str):
-        return annotation.__name__
-    if annotation == (str | None):
-        return "str?"
+def _kind_of(annotation: Any) -> tuple[str, bool]:
+    """(kind, optional) of a field's type: bool, int, float, str, tuple[str, ...], or one of
+    the first four `| None`."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1 and rest[0] in (bool, int, float, str):
+            return _kind_of(rest[0])[0], True
+    if annotation in (bool, int, float, str):
+        return annotation.__name__, False
     if annotation == tuple[str, ...]:
-        return "list"
+        return "list", False
     raise TypeError(f"Settings: unsupported setting type {annotation!r}")
 
 
@@ -388,8 +455,9 @@ def _specs() -> dict[str, Spec]:
     for f in dataclasses.fields(Settings):
         m = f.metadata
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        kind, optional = _kind_of(hints[f.name])
         specs[f.name] = Spec(
-            name=f.name, key=m["flag"] or f.name.replace("_", "-"), kind=_kind_of(hints[f.name]),
+            name=f.name, key=m["flag"] or f.name.replace("_", "-"), kind=kind, optional=optional,
             default=default, help=m["help"], group=m["group"], lo=m["lo"], hi=m["hi"],
             unit=m["unit"], choices=m["choices"], shown_default=m["shown_default"],
             extra_check=m["check"])
@@ -400,6 +468,7 @@ SPECS: dict[str, Spec] = _specs()
 # Every spelling a source may use (async, keep-alive, keep_alive) -> the field name.
 _BY_KEY = {spelling: spec.name for spec in SPECS.values()
            for spelling in (spec.key, spec.key.replace("-", "_"), spec.name)}
+_BY_KEY["env"] = "allow_env"  # STDLIB.md: `env = [...]` in rt.toml
 _BY_ENV = {spec.env: spec.name for spec in SPECS.values()}
 
 
@@ -460,8 +529,8 @@ def from_flags(given: Mapping[str, Any]) -> dict[str, Any]:
     for name, raw in given.items():
         spec = SPECS[name]
         where = FLAG
-        if spec.kind == "list":
-            value = tuple(part for item in raw for part in spec.parse_text(item, where))
+        if spec.kind == "list":  # a repeated flag: one value each (a path may hold a comma)
+            value = tuple(raw)
         elif isinstance(raw, str):
             value = spec.parse_text(raw, where)
         else:

@@ -15,12 +15,13 @@ from typing import Any
 
 from rtserve.lang.values import Module
 
-from . import json, math, time
+from . import (base64, crypto, db, env, http, json, jwt, kv, log, math, middleware, random, re,
+               text, time, uuid)
 
 # Modules that need nothing from the operator: shared, read-only Module objects.
-_PURE = (json, time, math)
+_PURE = (json, time, math, crypto, base64, uuid, random, text, re, jwt)
 # Modules built per server from what the operator granted: each has `module(config)`.
-_GRANTED: tuple = ()
+_GRANTED = (env, log, http, middleware, kv, db)
 
 
 def modules(config: Any = None) -> dict[str, Module]:

@@ -4,7 +4,9 @@ Strategy: encoding is on the hot path of every handler that returns a map, so it
 to the C-accelerated encoder of Python's json module, with one prebuilt encoder per layout
 (compact by default: `{"a":[1,2.5,true,null]}`, non-ASCII kept as is). Script values ARE the
 Python values the encoder knows (FrozenList/FrozenMap are list/dict subclasses), so there is
-no conversion pass. Map keys that are not strings become strings the way JSON libraries do
+no conversion pass; one measuring walk (lang/nested.measure, in Python, charged per node)
+comes first, so a value that shares structure or nests deep ends in LimitError before the
+encoder, which cannot be interrupted, starts. Map keys that are not strings become strings the way JSON libraries do
 (`1` -> "1", `true` -> "true", `nil` -> "null"). Functions, NaN and infinities are refused
 with a ScriptError; so are cycles. Decoding gives fresh mutable lists and maps and rejects
 JSON's non-standard NaN/Infinity literals.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import json as _json
 
+from rtserve.lang import limits
 from rtserve.lang.errors import ScriptError
+from rtserve.lang.nested import measure
 from rtserve.lang.builtins import register_record_type
 from rtserve.lang.values import MAX_SIZE, Module, size_error, type_name
 
@@ -42,7 +46,15 @@ def encode_compact(value) -> str:
 
 
 def _encode_with(encoder, value) -> str:
-    """Run `encoder` on `value`, with the language's errors and the size cap."""
+    """Run `encoder` on `value`, with the language's errors and the size cap. The value is
+    measured first (lang/nested.measure): its nodes charged, its depth and the lower bound
+    of its text checked, that text's bytes allocated, before the C encoder runs."""
+    try:
+        size = measure(value, MAX_SIZE)
+    except ScriptError as exc:
+        raise ScriptError(exc.kind, f"json.encode(): {exc.message}") from None
+    if size > limits.SMALL_WORK:
+        limits.allocate(size)
     try:
         text = encoder.encode(value)
     except ValueError as exc:
@@ -90,6 +102,11 @@ def decode(text):
             raise ScriptError("ValueError", f"json.decode(): invalid UTF-8 at byte {exc.start}") from None
     elif type(text) is not str:
         raise ScriptError("TypeError", f"json.decode() takes a string, not {type_name(text)}")
+    # The values made are charged before they are made, at four bytes per byte of text: a
+    # string takes about its text, a list slot (8 bytes) at least two characters ("1,").
+    limits.work_text(len(text))
+    if len(text) > limits.SMALL_WORK:
+        limits.allocate(len(text) * 4)
     try:
         return _DECODER.decode(text)
     except _json.JSONDecodeError as exc:

@@ -7,6 +7,7 @@ import rtserve.lang.values as values_module
 from rtserve.lang.builtins import BUILTINS, call_method, set_print_sink
 from rtserve.lang.errors import Abort, LimitError, ScriptError
 from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Module, Response, freeze
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 B = BUILTINS
 
@@ -141,8 +142,9 @@ def test_min_max():
         B["min"]([])
     with script_error("TypeError", "cannot compare int with string"):
         B["max"]([1, "a"])
-    with script_error("TypeError", "cannot compare bool"):
-        B["max"]([True, False])
+    assert B["max"]([True, False]) is True and B["min"]([True, 0.5]) == 0.5  # bools order as 0 and 1
+    with script_error("TypeError", "cannot compare bool with string"):
+        B["max"]([True, "a"])
     with script_error("TypeError", "min\\(\\) takes a list or at least two values"):
         B["min"]()
     with script_error("TypeError", "key must be a function"):
@@ -274,16 +276,25 @@ def test_response_builders():
 def test_response_builders_validate():
     with script_error("TypeError", "an int status"):
         B["json"](1, status="200")
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["response"]("x", status=99)
+    for informational in (100, 101, 199):  # a 1xx would pair pipelined answers wrongly
+        with script_error("ValueError", "between 200 and 599"):
+            B["abort"](informational)
+    with script_error("ValueError", "between 200 and 599"):  # no interim statuses
+        B["json"](1, status=101)
     with script_error("ValueError", "between 300 and 399"):
         B["redirect"]("/x", status=200)
     with script_error("TypeError", "headers must be a map"):
         B["response"]("x", headers=[1])
     with script_error("TypeError", "header name"):
         B["response"]("x", headers={1: "a"})
-    with script_error("TypeError", "must be a string, not list"):
+    with script_error("TypeError", "must be a string, a number or a list of strings"):
         B["response"]("x", headers={"a": [1]})
+    with script_error("TypeError", "must be a string, a number or a list of strings, not map"):
+        B["response"]("x", headers={"a": {}})
+    # a list of strings is one field line each (several set-cookie; STDLIB.md)
+    assert B["response"]("x", headers={"Set-Cookie": ["a=1", "b=2"]}).headers == {"set-cookie": ["a=1", "b=2"]}
     with script_error("TypeError", "html\\(\\) takes a string, not int"):
         B["html"](5)
     with script_error("TypeError", "text\\(\\) takes a string"):
@@ -300,8 +311,10 @@ def test_abort_raises_uncatchable_abort():
         B["abort"](404, {"error": "missing"})
     assert (info.value.status, info.value.body) == (404, {"error": "missing"})
     assert not isinstance(info.value, Exception)  # `try` in scripts catches Exception only
-    with script_error("ValueError", "between 100 and 599"):
+    with script_error("ValueError", "between 200 and 599"):
         B["abort"](42)
+    with script_error("ValueError", "between 200 and 599"):
+        B["abort"](100)
 
 
 # --- string methods --------------------------------------------------------------------------

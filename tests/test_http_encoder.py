@@ -211,6 +211,13 @@ def test_query_of_a_target_without_one_is_empty_and_its_own():
     assert first.query == {} and second.query == {} and first.get("query") is first.query
     first.query["x"] = "1"  # a native handler may change its copy: no other request sees it
     assert Request("GET", "/p", []).query == {}
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"),
+                                   {"x": [1, {"y": float("nan")}]}])
+def test_json_bodies_refuse_nan_and_infinities(value):
+    with pytest.raises(ValueError):
+        wire.dumps_json(value)
+
+
 
 
 def test_request_json_and_text_errors_are_http_400():
@@ -326,3 +333,48 @@ def test_sync_middleware_can_short_circuit():
     app.use(lambda req, call_next: Response("no", status=403) if req.path == "/a" else call_next(req))
     data, _ = _drive([b"GET /a HTTP/1.1\r\n\r\n"], app)
     assert data.startswith(b"HTTP/1.1 403 Forbidden") and data.endswith(b"no")
+
+
+# -- the header rule (RFC 9110 5.1, 5.5, 5.6.2), against a model written from the grammar --
+
+_TCHARS = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _model_value_ok(value: str) -> bool:
+    return all(c == "\t" or " " <= c <= "~" for c in value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x200), max_size=12),
+       st.text(alphabet=st.characters(max_codepoint=0x200), max_size=12))
+def test_header_rule_matches_the_grammar(name, value):
+    ok = (bool(name) and set(name) <= _TCHARS and _model_value_ok(value)
+          and name.lower() not in ("content-length", "transfer-encoding", "connection"))
+    assert (wire.header_problem(name, value) is None) == ok
+    if ok:
+        line = wire.encode_headers({name: value})
+        assert line == (name + ": " + value.strip(" \t") + "\r\n").encode()
+        assert line.count(b"\r\n") == 1
+    else:
+        with pytest.raises(ValueError):
+            wire.encode_headers({name: value})
+
+
+@pytest.mark.parametrize("value, problem", [
+    (print, "not builtin_function_or_method"), (True, "not bool"), (None, "not NoneType"),
+    (b"x", "not bytes"), (float("nan"), "not a finite number"), (["a", 2], "strings only"),
+])
+def test_header_values_that_are_no_string_or_number_are_refused(value, problem):
+    assert problem in wire.header_problem("x-a", value)
+
+
+@pytest.mark.parametrize("status", [100, 101, 103, 199, 600, 1000, 0, -1, True, 200.0, "200", None])
+def test_only_final_statuses_have_a_status_line(status):
+    with pytest.raises(ValueError):
+        wire.status_line(status)
+    assert wire.status_problem(status) is not None
+
+
+def test_status_lines_of_final_statuses():
+    assert [wire.status_problem(s) for s in (200, 204, 304, 418, 599)] == [None] * 5
+    assert wire.status_line(299) == b"HTTP/1.1 299 \r\n"

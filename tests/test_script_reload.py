@@ -167,3 +167,18 @@ def test_the_new_versions_on_start_runs_and_only_the_current_on_stop_runs_at_shu
         log = server.log()
     assert log.count("start v1") == log.count("start v2") == 1
     assert log.count("stop v2") == 1 and "stop v1" not in log
+
+
+def test_reload_under_async_shares_the_running_thread_pool(tmp_path):
+    script = tmp_path / "app.script"
+    script.write_text('import time\nget "/" { time.sleep(0.01)\n return "a1" }\n')
+    port = free_port()
+    with ServerProcess(str(script), "--reload", "--async", "--threads", "2", "--port", str(port),
+                       native=None) as server:
+        assert wait_for_body(port, b"a1") == b"a1"
+        write(script, 'import time\nget "/" { time.sleep(0.01)\n return "a2" }\n')
+        assert wait_for_body(port, b"a2") == b"a2"
+        threads = int(next(line.split()[1] for line in
+                           open(f"/proc/{server.proc.pid}/status") if line.startswith("Threads:")))
+        assert threads <= 1 + 2 + 1  # the loop, the one pool of 2, one spare: not a second pool
+        assert server.stop() == 0

@@ -17,7 +17,9 @@ import shutil
 from email.utils import formatdate
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from rtserve.runtime.static import UNSATISFIABLE, parse_range
 from serverproc import ROOT, ServerProcess, call, exchange, read_response, recv_all
 
 SECRET = b"TOP-SECRET-0xC0FFEE"
@@ -38,6 +40,12 @@ def site(tmp_path_factory):
     os.symlink("../secret.txt", public / "leak-relative.txt")    # relative, leads out
     os.symlink(root, public / "outside-dir")                     # a folder outside
     os.symlink("hello.txt", public / "alias.txt")                # stays inside: fine
+    (public / "linked").mkdir()                                  # a folder whose index.html
+    os.symlink(root / "index.html", public / "linked" / "index.html")  # leads out
+    (public / "linked-rel").mkdir()
+    os.symlink("../../index.html", public / "linked-rel" / "index.html")
+    (public / "inner").mkdir()                                   # ... or stays inside: fine
+    os.symlink("../hello.txt", public / "inner" / "index.html")
     return root
 
 
@@ -263,6 +271,10 @@ TRAVERSALS = [
     "/assets/leak-relative.txt",
     "/assets/outside-dir/secret.txt",
     "/assets/outside-dir/",
+    "/assets/linked/",
+    "/assets/linked",
+    "/assets/linked-rel/",
+    "/v1/files/linked/",
     "/assets/secret.txt%00.txt",
     "http://x/assets/../secret.txt",
 ]
@@ -295,3 +307,83 @@ def test_refusal_looks_like_a_missing_file(server):
 def test_symlink_that_stays_inside_is_served(server, site):
     status, _, body = call(server, "/assets/alias.txt")
     assert (status, body) == (200, (site / "public/hello.txt").read_bytes())
+
+
+def test_index_html_symlink_that_stays_inside_is_served(server, site):
+    status, _, body = call(server, "/assets/inner/")
+    assert (status, body) == (200, (site / "public/hello.txt").read_bytes())
+
+
+# --------------------------------------------------------------------------- strict ranges
+
+
+@pytest.mark.parametrize("wanted", ["bytes=99999999999999999999999-",
+                                    "bytes=99999999999999999999999-99999999999999999999999",
+                                    "bytes=" + "9" * 5000 + "-",
+                                    "bytes=5000-,6000-7000", "bytes=-0"])
+def test_ranges_past_the_end_are_416(server, site, wanted):
+    size = (site / "public/hello.txt").stat().st_size
+    status, headers, body = call(server, "/assets/hello.txt", headers={"Range": wanted})
+    assert status == 416 and headers["content-range"] == f"bytes */{size}" and body == b""
+
+
+@pytest.mark.parametrize("wanted", ["bytes=1_0-2_0", "bytes=0-1_0", "bytes=-1_0", "bytes=+1-2",
+                                    "bytes=\u0663-\u0664", "bytes=1 0-20", "bytes=0x1-2",
+                                    "bytes=4-2", "bytes=0-1,5-3", "bytes=1-2,x", "bytes",
+                                    "pages=0-1", "bytes=", "bytes=0-1,3-4", "bytes=-2,0-1"])
+def test_malformed_or_disjoint_ranges_send_the_whole_file(server, site, wanted):
+    data = (site / "public/hello.txt").read_bytes()
+    assert len(data) > 8
+    with server.connect() as sock:  # raw bytes: http.client would refuse non-ASCII headers
+        sock.sendall(b"GET /assets/hello.txt HTTP/1.1\r\nHost: x\r\nRange: " +
+                     wanted.encode() + b"\r\nConnection: close\r\n\r\n")
+        reply = read_response(sock.makefile("rb"))
+    assert (reply.status, reply.body) == (200, data) and "content-range" not in reply.headers
+
+
+@pytest.mark.parametrize("wanted, start, end", [("bytes=0-1,2-4", 0, 4), ("bytes=3-5,0-3", 0, 5),
+                                                ("bytes=1-2,1-2", 1, 2), ("bytes= 1-2 , ,", 1, 2)])
+def test_ranges_that_merge_into_one_are_206(server, site, wanted, start, end):
+    data = (site / "public/hello.txt").read_bytes()
+    status, headers, body = call(server, "/assets/hello.txt", headers={"Range": wanted})
+    assert (status, body) == (206, data[start:end + 1])
+    assert headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
+
+
+# A model of RFC 9110 14.1.1 written the slow, obvious way: the set of byte positions the
+# ranges select. The parser must agree: one contiguous set -> its span (206), none -> 416,
+# several pieces -> the whole file; an invalid int-range (last < first) -> the whole file.
+_spec = st.one_of(
+    st.tuples(st.just("int"), st.integers(0, 40), st.none() | st.integers(0, 40)),
+    st.tuples(st.just("suffix"), st.integers(0, 40), st.none()))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_spec, min_size=1, max_size=5), st.integers(0, 30))
+def test_parse_range_matches_a_byte_set_model(specs, size):
+    texts, selected, invalid = [], set(), False
+    for kind, a, b in specs:
+        if kind == "suffix":
+            texts.append(f"-{a}")
+            selected |= set(range(max(0, size - a), size)) if a else set()
+        else:
+            texts.append(f"{a}-" + ("" if b is None else str(b)))
+            if b is not None and b < a:
+                invalid = True
+            selected |= set(range(a, size if b is None else min(b + 1, size)))
+    got = parse_range("bytes=" + ",".join(texts), size)
+    if invalid:
+        assert got is None
+    elif not selected:
+        assert got == UNSATISFIABLE
+    elif max(selected) - min(selected) + 1 == len(selected):
+        assert got == (min(selected), max(selected))
+    else:
+        assert got is None
+
+
+@pytest.mark.parametrize("text", ["1_0", "+1", "1 1", "1\t1", "\u0663", "\uff11", "0x1", "1e3"])
+def test_range_positions_are_ascii_digits_only(text):
+    assert parse_range(f"bytes={text}-20", 100) is None
+    assert parse_range(f"bytes=0-{text}", 100) is None
+    assert parse_range(f"bytes=-{text}", 100) is None

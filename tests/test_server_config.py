@@ -168,6 +168,9 @@ def _sample(spec):
         return "localhost", "localhost"
     if spec.name == "lib":
         return "/", "/"
+    if spec.unit == "url":  # kv, db: a URL of the backend's scheme
+        url = {"kv": "redis://cache:6379/1", "db": "postgresql://app@db/app"}[spec.name]
+        return url, url
     if spec.kind == "list":
         return "a.py", ("a.py",)
     return "somewhere", "somewhere"
@@ -307,3 +310,15 @@ def test_serve_help_is_grouped_and_shows_defaults():
     assert "(default: 64 MiB)" in words and "(default: 127.0.0.1)" in words and "RT_<NAME>" in words
     for spec in SPECS.values():
         assert spec.flag in out
+
+
+def test_optional_numbers_are_none_or_checked():
+    from rtserve.runtime.config import Spec, _kind_of
+    assert _kind_of(int | None) == ("int", True) and _kind_of(str) == ("str", False)
+    spec = dataclasses.replace(SPECS["port"], optional=True)
+    assert isinstance(spec, Spec)
+    spec.check(None, "")
+    with pytest.raises(ConfigError, match="must be an integer, got nan"):
+        spec.check(float("nan"), "")
+    with pytest.raises(ConfigError, match="must be 0 to 65,535"):
+        spec.check(70000, "")

@@ -13,6 +13,7 @@ from rtserve.lang.values import (
     check_length, check_repeat, check_size, compare, equals, error_for_throw, freeze,
     freeze_all, repr_value, to_str, translate_exception, type_name,
 )
+import rtserve.runtime.scripts.record  # noqa: F401 - installs HTTP's answer rules into lang
 
 
 def script_function(source: str, name: str, env: dict | None = None):
@@ -392,7 +393,8 @@ def test_compare_orders_numbers_strings_and_lists():
     assert compare(1, 2.5) == -1 and compare("b", "a") == 1 and compare(2, 2.0) == 0
     assert compare([1, 2], [1, 3]) == -1 and compare([1], [1, 0]) == -1 and compare([2], [1, 9]) == 1
     assert compare([None, 1], [None, 2]) == -1  # equal elements are skipped, as in Python
-    for a, b in ((1, "a"), (True, 1), (None, None), ({}, {}), ([1], ["a"])):
+    assert compare(True, 1) == 0 and compare(False, 0.5) == -1  # a bool orders as 0 or 1
+    for a, b in ((1, "a"), (True, "a"), (None, None), ({}, {}), ([1], ["a"])):
         with pytest.raises(ScriptError, match="cannot compare") as info:
             compare(a, b)
         assert info.value.kind == "TypeError"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
+from .. import limits
 from ..errors import ScriptError
 from ..values import FrozenList, FrozenMap, compare, type_name
 
@@ -56,6 +57,8 @@ def elements(fname: str, value) -> list:
     if kind in LIST_TYPES:
         return value
     if kind is str or kind in MAP_TYPES or kind is bytes:
+        limits.work_items(len(value))
+        limits.allocate_items(len(value))
         return list(value)
     raise type_error(fname, "a list, string or map", value)
 
@@ -66,7 +69,7 @@ def map_arg(fname: str, value):
     return value
 
 
-_ORDER_CLASSES = {int: "number", float: "number", str: "string", list: "list", FrozenList: "list"}
+_ORDER_CLASSES = {int: "number", float: "number", bool: "number", str: "string", list: "list", FrozenList: "list"}
 
 
 def order_key(fname: str, values):
@@ -82,7 +85,27 @@ def order_key(fname: str, values):
     raise ScriptError("TypeError", f"{fname}(): cannot compare {type_name(first)} with {type_name(other)}")
 
 
+def charge_search(xs, value) -> None:
+    """Comparing `value` with each element of `xs`: an element each, and the text read when
+    `value` is a long string or bytes (each comparison may read all of it)."""
+    limits.work_items(len(xs))
+    if python_type(value) is str or python_type(value) is bytes:
+        limits.work_text(len(xs) * len(value))
+
+
+def charge_sort(values) -> None:
+    """Sorting: n * log2(n) comparisons (each reading whole texts when the values are
+    strings), and the n slots of the sorted list."""
+    n = len(values)
+    rounds = max(1, n.bit_length())
+    limits.work_items(n * rounds)
+    if n > 1 and python_type(values[0]) is str:  # all strings, or order_key refuses them
+        limits.work_text(sum(map(len, values)) * rounds)
+    limits.allocate_items(n)
+
+
 def sorted_list(fname: str, values: list, key, reverse) -> list:
+    charge_sort(values)
     if python_type(reverse) is not bool:
         raise ScriptError("TypeError", f"{fname}(): reverse must be a bool, not {type_name(reverse)}")
     if key is None:

@@ -6,27 +6,50 @@ happens, search uses the language's `equals` (so `true` is not found as `1`), an
 """
 from __future__ import annotations
 
+from sys import getsizeof as _sizeof
+
+from .. import limits
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
-from .checks import as_int, elements, sorted_list
+from .checks import as_int, charge_search, elements, sorted_list
+
+
+_GROWTH_CHUNK = 4096  # list slots charged to the memory budget at once, as a list grows
+
+
+def _growing(xs) -> None:
+    """Before one more slot: the size cap, and the chunk of slots just filled against the
+    memory budget each time the list grows past a multiple of _GROWTH_CHUNK (a list's first
+    chunk is free, like all small work)."""
+    n = len(xs)
+    if n >= MAX_SIZE:
+        raise size_error("list")
+    if n and not n % _GROWTH_CHUNK:
+        limits.allocate_items(_GROWTH_CHUNK)
 
 
 def _l_append(xs, value):
-    if len(xs) >= MAX_SIZE:
-        raise size_error("list")
+    n = len(xs)  # _growing's test, inlined: append is the hot one
+    if n >= MAX_SIZE or (n and not n % _GROWTH_CHUNK):
+        _growing(xs)
+    kind = type(value)
+    if kind is list or kind is dict:  # a fresh container kept: what it holds is memory too
+        limits.allocate(_sizeof(value))
     xs.append(value)
 
 
 def _l_extend(xs, values):
     values = elements("list.extend", values)
     check_length(len(xs) + len(values), "list")
+    limits.work_items(len(values))
+    limits.allocate_items(len(values))
     xs.extend(values)
 
 
 def _l_insert(xs, index, value):
     as_int("list.insert", index)
-    if len(xs) >= MAX_SIZE:
-        raise size_error("list")
+    _growing(xs)
+    limits.work_items(len(xs))
     xs.insert(index, value)
 
 
@@ -40,6 +63,7 @@ def _l_pop(xs, index=-1):
 
 
 def _position(xs, value) -> int:
+    charge_search(xs, value)
     for i, x in enumerate(xs):
         if equals(x, value):
             return i
@@ -65,10 +89,13 @@ def _l_sort(xs, key=None, reverse=False):
 
 
 def _l_reverse(xs):
+    limits.work_items(len(xs))
     xs.reverse()
 
 
 def _l_copy(xs):
+    limits.work_items(len(xs))
+    limits.allocate_items(len(xs))
     return list(xs)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 
+from .. import limits
 from ..errors import ScriptError
 from ..values import check_int, repr_value, type_name
-from .checks import NUMBER_TYPES, as_int, builtin, elements, order_key, python_type, type_error
+from .checks import NUMBER_TYPES, as_int, builtin, charge_search, elements, order_key, python_type, type_error
 
 
 def _number(fname: str, value):
@@ -37,6 +38,7 @@ def round_(x, digits=None):
 @builtin
 def sum_(values, start=0):
     values = elements("sum", values)
+    limits.work_items(len(values))
     _number("sum", start)
     for v in values:
         if python_type(v) not in NUMBER_TYPES:
@@ -54,6 +56,7 @@ def _extreme(fname: str, pick, args, key):
         raise ScriptError("TypeError", f"{fname}() takes a list or at least two values")
     if not values:
         raise ScriptError("ValueError", f"{fname}() of an empty list")
+    charge_search(values, values[0])
     if key is None:
         return pick(values, key=order_key(fname, values))
     if not callable(key):

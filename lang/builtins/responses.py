@@ -1,23 +1,25 @@
 """The response builtins (LANGUAGE.md §8): `response`, `json`, `html`, `text`, `redirect`,
 `abort`.
 
-Strategy: each builds a `Response` value after checking its status range and headers (names
-strings, values strings or numbers, lower-cased names); the body is checked only where the
-builtin's meaning fixes its type (text, html, redirect). Encoding happens when it is sent.
+Strategy: each builds a `Response` value after checking its status and headers with the
+rules HTTP decides (lang/values.py `check_status`, `check_header`: a status from 200 to 599,
+header names tokens, values strings, numbers or lists of strings in visible ASCII, no
+framing headers), so a mistake is an error at the script line that made it; names are
+lower-cased. The body is checked only where the builtin's meaning fixes its type (text,
+html, redirect). Encoding happens when it is sent.
 """
 from __future__ import annotations
 
 from ..errors import Abort, ScriptError
-from ..values import Response, repr_value, to_str, type_name
+from ..values import Response, check_header, check_status, type_name
 from .checks import MAP_TYPES, builtin, python_type, type_error
 
-_HEADER_VALUE_TYPES = frozenset((str, int, float))
-
-
-def _status(fname: str, status, low: int = 100, high: int = 599) -> int:
+def _status(fname: str, status, low: int | None = None, high: int | None = None) -> int:
+    """A status HTTP allows (values.check_status); `low`-`high` narrows it (redirect)."""
     if python_type(status) is not int:
         raise type_error(fname, "an int status", status)
-    if not low <= status <= high:
+    check_status(status, fname)
+    if low is not None and not low <= status <= high:
         raise ScriptError("ValueError", f"{fname}(): status must be between {low} and {high}, not {status}")
     return status
 
@@ -27,11 +29,8 @@ def _headers(fname: str, headers) -> dict:
         raise ScriptError("TypeError", f"{fname}(): headers must be a map, not {type_name(headers)}")
     result = {}
     for name, value in headers.items():
-        if python_type(name) is not str:
-            raise ScriptError("TypeError", f"{fname}(): a header name must be a string, not {type_name(name)}")
-        if python_type(value) not in _HEADER_VALUE_TYPES:
-            raise ScriptError("TypeError", f"{fname}(): header {repr_value(name)} must be a string, not {type_name(value)}")
-        result[name.lower()] = value if python_type(value) is str else to_str(value)
+        value = check_header(name, value, fname)
+        result[name.lower()] = value
     return result
 
 
@@ -45,7 +44,7 @@ def _text_body(fname: str, body) -> str:
 def response(body=None, status=200, headers=None, type=None) -> Response:
     built = _headers("response", headers) if headers is not None else {}
     if type is not None:
-        built["content-type"] = _text_body("response", type)
+        built["content-type"] = check_header("content-type", _text_body("response", type), "response")
     return Response(_status("response", status), built, body)
 
 
@@ -67,7 +66,8 @@ def text(body, status=200) -> Response:
 
 @builtin
 def redirect(url, status=302) -> Response:
-    return Response(_status("redirect", status, 300, 399), {"location": _text_body("redirect", url)}, None)
+    location = check_header("location", _text_body("redirect", url), "redirect")
+    return Response(_status("redirect", status, 300, 399), {"location": location}, None)
 
 
 @builtin

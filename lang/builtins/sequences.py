@@ -7,10 +7,17 @@ before it is built.
 """
 from __future__ import annotations
 
+from .. import limits
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
 from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
                      python_type, sorted_list, type_error)
+
+
+def _building(n: int, per_item: int = 1) -> None:
+    """Charge making a list of n items (each itself `per_item` slots) before making it."""
+    limits.work_items(n * per_item)
+    limits.allocate_items(n * per_item)
 
 
 @builtin
@@ -27,50 +34,65 @@ def range_(start, stop=None, step=1) -> list:
     except OverflowError:
         raise size_error("list") from None
     check_length(length, "list")
+    _building(length)
     return list(numbers)
 
 
 @builtin
 def sorted_(values, key=None, reverse=False) -> list:
-    return sorted_list("sorted", list(elements("sorted", values)), key, reverse)
+    values = elements("sorted", values)
+    _building(len(values))
+    return sorted_list("sorted", list(values), key, reverse)
 
 
 @builtin
 def reversed_(values) -> list:
-    return elements("reversed", values)[::-1]
+    values = elements("reversed", values)
+    _building(len(values))
+    return values[::-1]
 
 
 @builtin
 def enumerate_(values, start=0) -> list:
     as_int("enumerate", start)
-    return [[i, v] for i, v in enumerate(elements("enumerate", values), start)]
+    values = elements("enumerate", values)
+    _building(len(values), 4)
+    return [[i, v] for i, v in enumerate(values, start)]
 
 
 @builtin
 def zip_(*lists) -> list:
-    return [list(group) for group in zip(*(elements("zip", xs) for xs in lists))]
+    columns = [elements("zip", xs) for xs in lists]
+    if columns:
+        _building(min(map(len, columns)), len(columns) + 1)
+    return [list(group) for group in zip(*columns)]
 
 
 @builtin
 def keys_(m) -> list:
-    return list(map_arg("keys", m))
+    _building(len(map_arg("keys", m)))
+    return list(m)
 
 
 @builtin
 def values_(m) -> list:
-    return list(map_arg("values", m).values())
+    _building(len(map_arg("values", m)))
+    return list(m.values())
 
 
 @builtin
 def items_(m) -> list:
-    return [[k, v] for k, v in map_arg("items", m).items()]
+    _building(len(map_arg("items", m)), 4)
+    return [[k, v] for k, v in m.items()]
 
 
 @builtin
 def list_(values=None) -> list:
     if values is None:
         return []
-    return list(elements("list", values))
+    values = elements("list", values)
+    _building(len(values))
+    return list(values)
 
 
 @builtin
@@ -91,9 +113,11 @@ def map_(*args) -> object:
         raise ScriptError("TypeError", "map() takes (function, list), a list of pairs, or a map")
     source = args[0]
     if python_type(source) in MAP_TYPES:
+        _building(len(source), 4)
         return dict(source)
     if python_type(source) not in LIST_TYPES:
         raise type_error("map", "a list of [key, value] pairs or a map", source)
+    _building(len(source), 4)
     result = {}
     for pair in source:
         if python_type(pair) not in LIST_TYPES or len(pair) != 2:
@@ -104,9 +128,13 @@ def map_(*args) -> object:
 
 @builtin
 def any_(values) -> bool:
-    return any(elements("any", values))
+    values = elements("any", values)
+    limits.work_items(len(values))
+    return any(values)
 
 
 @builtin
 def all_(values) -> bool:
-    return all(elements("all", values))
+    values = elements("all", values)
+    limits.work_items(len(values))
+    return all(values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .. import limits
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, repr_value, size_error, to_str, type_name
 from .checks import LIST_TYPES, as_int, elements, python_type
@@ -28,11 +29,25 @@ def _optional_chars(name: str, chars):
     return None if chars is None else _string_arg(name, chars)
 
 
+def _copying(s) -> None:
+    """Charge a method that reads all of `s` and builds a string as long."""
+    limits.work_text(len(s))
+    if len(s) > limits.SMALL_WORK:
+        limits.allocate(len(s))
+
+
+def _scanning(s) -> None:
+    """Charge a method that reads all of `s` (a search) and builds nothing large."""
+    limits.work_text(len(s))
+
+
 def _s_upper(s):
+    _copying(s)
     return s.upper()
 
 
 def _s_lower(s):
+    _copying(s)
     return s.lower()
 
 
@@ -51,7 +66,19 @@ def _s_rstrip(s, chars=None):
 def _s_split(s, sep=None, maxsplit=-1):
     if sep is not None and _string_arg("split", sep) == "":
         raise ScriptError("ValueError", "string.split(): empty separator")
-    return s.split(sep, as_int("string.split", maxsplit))
+    as_int("string.split", maxsplit)
+    _copying(s)
+    if sep is not None:  # the number of pieces is known before they are made
+        pieces = s.count(sep) + 1
+        if maxsplit >= 0:
+            pieces = min(pieces, maxsplit + 1)
+        limits.work_items(pieces)
+        limits.allocate_items(pieces)
+        return s.split(sep, maxsplit)
+    parts = s.split(None, maxsplit)  # whitespace: at most len(s) / 2 pieces, charged after
+    limits.work_items(len(parts))
+    limits.allocate_items(len(parts))
+    return parts
 
 
 def _s_join(sep, items):
@@ -60,7 +87,12 @@ def _s_join(sep, items):
         if python_type(item) is not str:
             raise ScriptError("TypeError", f"string.join() takes a list of strings, not a list containing {type_name(item)}")
     if items:
-        check_length(sum(map(len, items)) + len(sep) * (len(items) - 1), "string")
+        limits.work_items(len(items))
+        total = sum(map(len, items)) + len(sep) * (len(items) - 1)
+        check_length(total, "string")
+        limits.work_text(total)
+        if total > limits.SMALL_WORK:
+            limits.allocate(total)
     return sep.join(items)
 
 
@@ -68,11 +100,17 @@ def _s_replace(s, old, new, count=-1):
     _string_arg("replace", old)
     _string_arg("replace", new)
     as_int("string.replace", count)
+    _scanning(s)
+    length = len(s)
     if len(new) > len(old):
-        hits = s.count(old)
+        hits = s.count(old) if old else len(s) + 1
         if count >= 0:
             hits = min(hits, count)
-        check_length(len(s) + (len(new) - len(old)) * hits, "string")
+        length += (len(new) - len(old)) * hits
+        check_length(length, "string")
+    limits.work_text(length)
+    if length > limits.SMALL_WORK:
+        limits.allocate(length)
     return s.replace(old, new, count)
 
 
@@ -101,10 +139,12 @@ def _bounds(name: str, start, end):
 
 
 def _s_find(s, sub, start=None, end=None):
+    _scanning(s)
     return s.find(_string_arg("find", sub), *_bounds("find", start, end))
 
 
 def _s_count(s, sub, start=None, end=None):
+    _scanning(s)
     return s.count(_string_arg("count", sub), *_bounds("count", start, end))
 
 
@@ -139,6 +179,10 @@ def _format_field(value, conversion, spec) -> str:
     for size in (shape["width"], shape["precision"]):
         if size is not None and (len(size) > 9 or int(size) > MAX_SIZE):
             raise size_error("string")
+    width = max(int(shape["width"] or 0), int(shape["precision"] or 0))
+    limits.work_text(width)
+    if width > limits.SMALL_WORK:
+        limits.allocate(width)
     try:
         return format(value, spec)  # value is exactly an int, float or str here
     except (ValueError, OverflowError):
@@ -186,10 +230,13 @@ def _s_format(template, /, *args, **kwargs):
         if total > MAX_SIZE:
             raise size_error("string")
     out.append(template[position:])
-    result = "".join(out)
-    if len(result) > MAX_SIZE:
+    total += len(template) - position
+    if total > MAX_SIZE:
         raise size_error("string")
-    return result
+    limits.work_text(total)
+    if total > limits.SMALL_WORK:
+        limits.allocate(total)
+    return "".join(out)
 
 
 STRING_METHODS = {

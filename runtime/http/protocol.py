@@ -12,16 +12,21 @@ a task; later pipelined requests wait in `_queue` so responses leave in request 
 Flow control is `FlowControl`'s job; timeouts are enforced by the server's single periodic
 sweep calling `check_timeouts`, so a connection owns no task and no timer, and an idle
 connection holds just this object, its parser and its transport (nothing of its last
-request).
+request). Read clocks (head, stalled body, whole body) stand still while rt itself stopped
+reading; the write clock (a client reading none of its answers) runs from when answer bytes
+start waiting in the transport and restarts only when the client reads some. Past
+`max_connections` open connections a new one is closed at once and counted.
 
 Parse states: IDLE (between requests), HEAD (a request began, head incomplete), BODY (head
 done, body incomplete), DEAD (a fatal error or a final response: further input is ignored).
-`_since` is when the current state's clock started (idle since / head began / last body byte).
+`_since` is when the current state's clock started (idle since / head began / last body byte);
+`_body_due` is when the whole body must be in.
 Protocol errors are answered in order behind pending responses, always with
 `Connection: close`, and never with internals; then the connection lingers (`_linger`: FIN
 sent, input read and dropped for up to LINGER seconds) so that unread input does not make
 the kernel reset the answer away. Body reads that add nothing to the body (chunk framing,
-trailer fields, which httptools buffers) count against the head limit.
+trailer fields, which httptools buffers) count against the head limit, and trailer fields
+count against it one by one in any read, the one completing the message included.
 """
 from __future__ import annotations
 
@@ -65,7 +70,8 @@ class Shared:
     the sweep, so callbacks never call time()), the live connections and shutdown flag."""
 
     __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
-                 "max_head", "max_headers", "max_body", "whole", "count_headers_from")
+                 "max_head", "max_headers", "max_body", "whole", "count_headers_from",
+                 "body_deadline", "max_connections", "refused")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
@@ -80,6 +86,9 @@ class Shared:
         self.max_head = settings.max_head
         self.max_headers = settings.max_headers
         self.max_body = settings.max_body
+        self.body_deadline = settings.body_deadline
+        self.max_connections = settings.max_connections
+        self.refused = 0  # connections closed at once because max_connections were open
         self.whole = WholeReads()
         # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
         self.count_headers_from = 4 * self.max_headers
@@ -140,7 +149,8 @@ class HttpProtocol(asyncio.Protocol):
         "_shared", "_transport", "_parser", "_flow", "_state", "_since", "_url",
         "_raw_headers", "_head_size", "_phase_bytes", "_body", "_queue", "_busy",
         "_closed", "_closing", "_error", "_expect", "_body_follows", "_connection_header",
-        "_counting", "_chunked", "_continue_owed", "_stalled", "_lingering",
+        "_counting", "_chunked", "_continue_owed", "_stalled", "_lingering", "_body_due",
+        "_trailer_fields", "_write_since", "_write_pending", "_paused_seen",
     )
 
     def __init__(self, shared: Shared) -> None:
@@ -168,15 +178,29 @@ class HttpProtocol(asyncio.Protocol):
         self._continue_owed = False  # a 100 Continue waits for the pending answers to go out
         self._stalled = 0  # bytes of body reads that added nothing to the body
         self._lingering = False  # answered an error, reading what still comes (_linger)
+        self._body_due = 0.0  # when the whole body must be in (BODY state)
+        self._trailer_fields = 0  # trailer fields of the current chunked body
+        self._write_since: float | None = None  # since when the client has read none of what is pending
+        self._write_pending = 0  # bytes waiting in the transport at the last sweep
+        self._paused_seen: float | None = None  # the last sweep that saw reading paused
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
+        shared = self._shared
+        if len(shared.connections) >= shared.max_connections:
+            # Past --max-connections: closed at once, before it costs anything, and counted
+            # (the sweep reports the count).
+            shared.refused += 1
+            self._state = DEAD
+            self._closed = True
+            transport.abort()
+            return
         self._flow = FlowControl(transport)
-        self._since = self._shared.now
-        self._shared.connections.add(self)
-        if self._shared.closing:
+        self._since = shared.now
+        shared.connections.add(self)
+        if shared.closing:
             self._close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -200,6 +224,7 @@ class HttpProtocol(asyncio.Protocol):
         self._flow.pause_writing()
 
     def resume_writing(self) -> None:
+        self._write_since = None  # the client is reading: the write clock starts again
         self._flow.resume_writing()
         self._next()
 
@@ -400,7 +425,14 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._state == BODY:
-            return  # a trailer field of a chunked body: ignored, never merged into the headers
+            # A trailer field of a chunked body: ignored, never merged into the headers, but
+            # counted against the head limits whichever read brought it (the last read of a
+            # body, which completes the message, included).
+            self._head_size += len(name) + len(value)
+            self._trailer_fields += 1
+            if self._head_size > self._shared.max_head or self._trailer_fields > self._shared.max_headers:
+                self._fail(431, "request header fields too large")
+            return
         headers = self._raw_headers
         headers.append((name, value))
         if self._counting:
@@ -413,7 +445,10 @@ class HttpProtocol(asyncio.Protocol):
             if lowered == b"connection":
                 self._connection_header = True
             elif lowered == b"content-length":
-                # llhttp has already rejected duplicates and non-digits.
+                # llhttp has already rejected duplicates and non-digits; int() alone would
+                # take "1_0", "+1" or other scripts' digits, so ASCII digits are checked.
+                if not value.isdigit():
+                    self._fail(400, "malformed request")
                 length = int(value)
                 if length > self._shared.max_body:
                     self._fail(413, "request body too large")
@@ -434,8 +469,9 @@ class HttpProtocol(asyncio.Protocol):
         if len(self._raw_headers) > self._shared.max_headers:
             self._fail(431, "request header fields too large")
         self._state = BODY
-        self._since = self._shared.now
-        self._phase_bytes = self._stalled = 0
+        self._since = now = self._shared.now
+        self._body_due = now + self._shared.body_deadline
+        self._phase_bytes = self._stalled = self._head_size = self._trailer_fields = 0
         if self._expect is not None and self._body_follows and \
                 self._parser.get_http_version() == "1.1":
             # An expectation only concerns a body: without one it is ignored (RFC 9110 10.1.1
@@ -683,17 +719,24 @@ class HttpProtocol(asyncio.Protocol):
     # -- called by the server ------------------------------------------------------------------
 
     def check_timeouts(self, now: float, settings: Any) -> None:
-        """The sweep's per-connection check: idle keep-alive, slow head, stalled body, the
-        end of a lingering close."""
+        """The sweep's per-connection check: a client reading none of its answers, idle
+        keep-alive, slow head, stalled or overlong body, the end of a lingering close."""
+        transport = self._transport
+        if transport is not None and self._write_timed_out(now, transport, settings.write_timeout):
+            return
         if self._lingering:
             if now - self._since > LINGER:
                 self._close()
             return
         if self._flow is not None and self._flow.reading_paused:
-            # We stopped reading (backpressure): the client cannot be late; its clock
-            # restarts when reading resumes.
-            self._since = now
+            # We stopped reading (backpressure): the client cannot be late sending; its
+            # clocks (the body's deadline too, from the first sweep that saw the pause)
+            # stand still until reading resumes. The write clock above runs meanwhile.
+            if self._state == BODY and self._paused_seen is not None:
+                self._body_due += now - self._paused_seen
+            self._paused_seen = self._since = now
             return
+        self._paused_seen = None
         state = self._state
         if state == IDLE:
             if not self._busy and not self._queue and now - self._since > settings.keep_alive:
@@ -702,8 +745,31 @@ class HttpProtocol(asyncio.Protocol):
             if now - self._since > settings.head_timeout:
                 self._reject(408, "request head timeout")
         elif state == BODY:
-            if now - self._since > settings.body_timeout:
+            if now - self._since > settings.body_timeout or now > self._body_due:
                 self._reject(408, "request body timeout")
+
+    def _write_timed_out(self, now: float, transport: Any, write_timeout: float) -> bool:
+        """Abort the connection when answer bytes have waited in the transport for
+        `write_timeout` seconds without the client reading any (the buffer never shrank):
+        a client that never reads would otherwise hold its connection, and the answers,
+        forever, since reading is paused meanwhile and no read clock runs. Closed
+        connections still flushing are covered too."""
+        pending = transport.get_write_buffer_size()
+        if not pending:
+            self._write_since = None
+            return False
+        if self._write_since is None or pending < self._write_pending:
+            self._write_since = now  # first seen pending, or the client read some since
+        self._write_pending = pending
+        if now - self._write_since <= write_timeout:
+            return False
+        log.info("closed a connection whose client read nothing for %gs (%d bytes unsent)",
+                 write_timeout, pending)
+        self._closed = True
+        self._state = DEAD
+        self._queue = None
+        transport.abort()
+        return True
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else after the pending response."""

@@ -192,7 +192,8 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     else:
         path = target
         request.raw_query = ""
-    request.raw_path = path if path[0] == "/" else origin_path(path)  # llhttp: never empty
+    # Empty when the target is only a query (llhttp lets `CONNECT ?a` through).
+    request.raw_path = path if path[:1] == "/" else origin_path(path)
     request.params = NO_PARAMS
     request.body = body
     request._http_version = http_version  # None: read off the raw head when asked

@@ -189,22 +189,44 @@ def _is_stream(body: Any) -> bool:
 
 def _render_response(resp: Response, keep_alive: bool, head_only: bool) -> bytes | Streamed:
     status = resp.status
+    wire.status_line(status)  # a status that is not 200-599 is refused before anything else
     headers = resp.headers
-    extra = wire.encode_headers(headers) if headers else b""
+    content_type = resp.content_type
+    extra = b""
+    if headers:
+        headers, named_type = _without_content_type(headers)
+        if named_type is not None:
+            content_type = named_type
+        extra = wire.encode_headers(headers)
     if status in _NO_BODY_STATUSES:
         return wire.encode_no_body(status, keep_alive, extra)
     body = resp.body
     encoder = _BODY_ENCODERS.get(body.__class__)
     if encoder is None:
         if _is_stream(body):
-            ctype = wire.content_type_line(resp.content_type or "application/octet-stream")
+            ctype = wire.content_type_line(content_type or "application/octet-stream")
             return Streamed(status, ctype, extra, None if head_only else body, keep_alive)
         raise TypeError(f"unsupported response body type {type(body).__name__}")
     data, ctype = encoder(body)
-    content_type = resp.content_type
     if content_type is not None:
         ctype = wire.content_type_line(content_type)
     return wire.encode(status, ctype, data, keep_alive, head_only, extra)
+
+
+def _without_content_type(headers: Any) -> tuple[Any, Any]:
+    """A `Content-Type` among a response's headers replaces the one its body implies (one
+    field, never two): the headers without it, and its value (None when absent)."""
+    items = headers.items() if isinstance(headers, dict) else headers
+    named = None
+    kept = []
+    for name, value in items:
+        if name.__class__ is str and name.lower() == "content-type":
+            if value.__class__ is not str:
+                raise ValueError(f"header {name!r}: a content type must be a string")
+            named = value
+        else:
+            kept.append((name, value))
+    return (headers, None) if named is None else (kept, named)
 
 
 class Rendered:
@@ -234,7 +256,9 @@ _RENDERERS = {
 
 def render(result: Any, keep_alive: bool, head_only: bool = False) -> bytes | Streamed:
     """Encode a handler's result. Raises TypeError for a result that is none of the supported
-    kinds, ValueError for header injection attempts (both mean a bug in the handler: 500)."""
+    kinds, ValueError for a status outside 200-599, a header that breaks
+    `wire.header_problem`'s rule or a JSON body holding NaN or an infinity (all mean a bug
+    in the handler: the caller answers 500 and logs it)."""
     renderer = _RENDERERS.get(type(result))
     if renderer is None:
         for kind, candidate in _RENDERERS.items():

@@ -2,8 +2,9 @@
 
 Strategy: `serve()` binds one socket and runs `run_server` on a fresh uvloop loop. The server
 owns exactly one periodic task, the sweep: every tick it refreshes the shared clock and the
-cached `Date` line and asks each connection to enforce its idle / head / body timeouts, so no
-connection needs a timer of its own. SIGTERM or SIGINT starts a graceful shutdown: the
+cached `Date` line and asks each connection to enforce its idle / head / body / write
+timeouts, so no connection needs a timer of its own; it also reports (at most every 10 s) how
+many connections were refused past `max_connections`. SIGTERM or SIGINT starts a graceful shutdown: the
 listening socket is closed (new connections are refused), idle keep-alive connections are
 closed, in-flight requests get up to `drain` seconds to finish (their responses say
 `Connection: close`), the rest are aborted, the app's `on_stop` hooks run, and the process
@@ -43,9 +44,11 @@ class _JsonFormatter(logging.Formatter):
         for key in ("method", "target", "status", "request_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        for key, value in getattr(record, "fields", {}).items():  # structured fields (script log)
+            entry[key if key not in entry else "field_" + key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def configure_logging(log_format: str = "text") -> None:
@@ -74,19 +77,33 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
 
 
 def _sweep_interval(settings: Any) -> float:
-    shortest = min(settings.keep_alive, settings.head_timeout, settings.body_timeout)
+    shortest = min(settings.keep_alive, settings.head_timeout, settings.body_timeout,
+                   settings.body_deadline, settings.write_timeout)
     return max(0.05, min(0.5, shortest / 4))
+
+
+# Seconds between two warnings about connections refused past --max-connections.
+REFUSED_REPORT_EVERY = 10.0
 
 
 async def _sweep(shared: Shared, interval: float) -> None:
     loop = shared.loop
     settings = shared.settings
+    reported, report_due = 0, 0.0
     while True:
         await asyncio.sleep(interval)
         now = shared.now = loop.time()
         wire.refresh_date()
         for conn in list(shared.connections):
-            conn.check_timeouts(now, settings)
+            try:
+                conn.check_timeouts(now, settings)
+            except Exception:  # one connection's fault must not end every connection's timeouts
+                log.exception("timeout check failed; aborting that connection")
+                conn.abort()
+        if shared.refused != reported and now >= report_due:
+            log.warning("refused %d connection(s) past --max-connections %d (%d since start)",
+                        shared.refused - reported, settings.max_connections, shared.refused)
+            reported, report_due = shared.refused, now + REFUSED_REPORT_EVERY
 
 
 class StartFailed(Exception):
@@ -205,6 +222,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
     stopping = failed = False
+    import multiprocessing  # only a supervisor needs it
+    # Set by the first worker whose start fails, under its lock: one report, not N, and no
+    # worker exits (which makes the supervisor stop the rest) before that report is out.
+    reported = multiprocessing.Value("b", 0)
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -215,8 +236,10 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             try:
                 code = _serve_on(app, settings, sock)
             except StartFailed as exc:
-                if slot == 0:  # every worker fails alike: one report is enough
-                    app.report_hook_failure("on_start", exc.__cause__)
+                with reported.get_lock():
+                    if not reported.value:
+                        app.report_hook_failure("on_start", exc.__cause__)
+                        reported.value = 1
                 code = EXIT_START_FAILED
             except BaseException:
                 log.exception("worker %d failed", slot)

@@ -10,16 +10,19 @@ touches a socket, which is why it is tested on its own.
 Invariants: every response carries `Date` and either `Content-Length` or
 `Transfer-Encoding: chunked`; a response to `HEAD` keeps the headers of the GET (including its
 Content-Length) but has no body; `Connection: close` is written exactly when the connection is
-going to be closed after this response. Header names and values supplied by handlers are
-checked for CR/LF so a handler cannot inject headers or split a response (`ValueError`).
+going to be closed after this response; the status is a final one (200-599). Headers supplied
+by handlers are checked by `header_problem` (tokens for names, visible ASCII for values, no
+framing headers) so a handler can neither inject fields nor split or misframe a response
+(`ValueError`); JSON bodies refuse NaN and infinities, as JSON has no such values.
 """
 from __future__ import annotations
 
 import json
+import math
+import re
 from json.encoder import c_make_encoder, encode_basestring
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Iterable
 
 __all__ = [
     "status_line", "refresh_date", "date_line", "encode", "encode_chunked_head",
@@ -30,20 +33,38 @@ __all__ = [
 CRLF = b"\r\n"
 
 
+# The statuses an answer may carry: a final status (RFC 9110 15). 1xx are interim answers,
+# which only the protocol itself sends (100 Continue); a handler sending one would make the
+# client pair the next answer with the wrong request.
+FINAL_STATUSES = range(200, 600)
+
+
 def _build_status_lines() -> dict[int, bytes]:
-    lines = {int(s): b"HTTP/1.1 %d %s\r\n" % (int(s), s.phrase.encode("latin-1")) for s in HTTPStatus}
-    return lines
+    return {int(s): b"HTTP/1.1 %d %s\r\n" % (int(s), s.phrase.encode("latin-1"))
+            for s in HTTPStatus if int(s) in FINAL_STATUSES}
 
 
 _STATUS_LINES = _build_status_lines()
 
 
+def status_problem(status: object) -> str | None:
+    """Why `status` cannot be an answer's status, or None: an int from 200 to 599. The one
+    place this rule is decided (the script layer asks it too, see lang's response checks)."""
+    if status.__class__ is not int:
+        return f"a status must be an int, not {type(status).__name__}"
+    if status not in FINAL_STATUSES:
+        return f"a status must be between 200 and 599, not {status}"
+    return None
+
+
 def status_line(status: int) -> bytes:
-    """The precomputed status line for `status`; unknown codes get an empty reason phrase."""
-    line = _STATUS_LINES.get(status)
+    """The precomputed status line for `status`; codes without a registered reason phrase
+    get an empty one. Raises ValueError for anything but an int from 200 to 599."""
+    line = _STATUS_LINES.get(status) if status.__class__ is int else None
     if line is None:
-        if not 100 <= status <= 999:
-            raise ValueError(f"invalid HTTP status code {status!r}")
+        problem = status_problem(status)
+        if problem is not None:
+            raise ValueError(problem)
         line = _STATUS_LINES[status] = b"HTTP/1.1 %d \r\n" % status
     return line
 
@@ -83,15 +104,74 @@ def date_line() -> bytes:
     return _date_line
 
 
-def _checked(text: str) -> bytes:
-    data = text.encode("latin-1") if text.isascii() else text.encode("utf-8")
-    if b"\r" in data or b"\n" in data or b"\0" in data:
-        raise ValueError(f"header text contains a line break: {text!r}")
-    return data
+# Response header fields (RFC 9110 5.1, 5.5): a name is a token; a value is visible ASCII
+# with single spaces or tabs inside (obs-text and control characters refused; surrounding
+# whitespace is not part of a value, so it is dropped). The fields that frame the message
+# belong to the server: a handler setting one could contradict the real framing.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def header_problem(name: object, value: object, type_name=_type_name) -> str | None:
+    """Why `name: value` cannot be a response header set by a handler, or None. A value is a
+    string, a number (int or finite float, not a bool) or a list of strings (one field line
+    each). The one place this rule is decided: `encode_headers` applies it for native
+    handlers, and the script layer asks it where a script sets a header (`type_name` names
+    types in the caller's words)."""
+    if name.__class__ is not str:
+        return f"a header name must be a string, not {type_name(name)}"
+    if not _TOKEN.fullmatch(name):
+        return f"header name {name!r} is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
+    if name.lower() in FRAMING_HEADERS:
+        return f"header {name!r} is set by the server (it frames the message); a handler cannot set it"
+    if value.__class__ is list or value.__class__ is tuple:
+        for item in value:
+            if item.__class__ is not str:
+                return (f"header {name!r}: a list value must hold strings only, "
+                        f"not {type_name(item)}")
+            problem = _value_problem(name, item)
+            if problem is not None:
+                return problem
+        return None
+    return _value_problem(name, value, type_name)
+
+
+def _value_problem(name: str, value: object, type_name=_type_name) -> str | None:
+    cls = value.__class__
+    if cls is int or (cls is float and math.isfinite(value)):
+        return None
+    if cls is not str:
+        if cls is float:
+            return f"header {name!r}: the value {value} is not a finite number"
+        return (f"header {name!r}: a value must be a string, a number or a list of strings, "
+                f"not {type_name(value)}")
+    if not _FIELD_VALUE.fullmatch(value.strip(" \t")):
+        bad = next((c for c in value if not (" " <= c <= "~" or c == "\t")), None)
+        return (f"header {name!r}: the value holds {bad!r}; only visible ASCII, spaces and "
+                f"tabs are allowed")
+    return None
+
+
+def _field_lines(name: str, value: object) -> list[bytes]:
+    """The wire lines of one (checked) header."""
+    head = name.encode("ascii") + b": "
+    if value.__class__ is list or value.__class__ is tuple:
+        return [head + item.strip(" \t").encode("ascii") + CRLF for item in value]
+    if value.__class__ is not str:
+        value = str(value)
+    return [head + value.strip(" \t").encode("ascii") + CRLF]
 
 
 def _content_type_line(value: str) -> bytes:
-    return b"Content-Type: " + _checked(value) + CRLF
+    problem = _value_problem("content-type", value)
+    if problem is not None:
+        raise ValueError(problem)
+    return b"Content-Type: " + value.encode("ascii") + CRLF
 
 
 CT_TEXT = _content_type_line("text/plain; charset=utf-8")
@@ -123,19 +203,18 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CONTINUE_100 = _CONTINUE
 
 
-def encode_headers(headers: Iterable[tuple[str, str]] | dict[str, str] | None) -> bytes:
-    """Handler-supplied headers as wire bytes; a list value gives one field line per item.
-    Raises ValueError on CR/LF/NUL (injection)."""
+def encode_headers(headers) -> bytes:
+    """Handler-supplied headers (a dict, or a list of (name, value) pairs) as wire bytes.
+    Raises ValueError naming the header when one breaks `header_problem`'s rule."""
     if not headers:
         return b""
     items = headers.items() if isinstance(headers, dict) else headers
     parts = []
     for name, value in items:
-        name_b = _checked(str(name))
-        if not name_b or b":" in name_b or b" " in name_b:
-            raise ValueError(f"invalid header name {name!r}")
-        for one in (value if isinstance(value, (list, tuple)) else (value,)):
-            parts.append(name_b + b": " + _checked(str(one)) + CRLF)
+        problem = header_problem(name, value)
+        if problem is not None:
+            raise ValueError(problem)
+        parts += _field_lines(name, value)
     return b"".join(parts)
 
 

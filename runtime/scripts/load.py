@@ -18,10 +18,14 @@ from .checks import middleware_warnings, route_errors
 from rtserve.lang.values import translate_exception
 
 
-def new_loader(on_declaration=None, lib: str | None = None) -> Loader:
+def new_loader(on_declaration=None, lib: str | None = None, config=None, modules=None) -> Loader:
     """A Loader with the standard library; imports may come from the script's folder and
-    `lib` (the `--lib` folder)."""
-    return Loader(modules=stdlib.modules(), on_declaration=on_declaration, lib=lib)
+    `lib` (the `--lib` folder). `config` (the server's Settings) decides what the granted
+    modules (env, http, kv, db) may reach; None grants nothing. `modules`: the stdlib modules
+    already built from `config` (a server builds them once, so kv and db keep one set of
+    connections however often the script is loaded)."""
+    return Loader(modules=modules if modules is not None else stdlib.modules(config),
+                  on_declaration=on_declaration, lib=lib)
 
 
 def describe_runtime_error(exc: BaseException) -> str:
@@ -72,11 +76,18 @@ def run_file(path: str, max_steps: int | None = None, lib: str | None = None) ->
     return 0
 
 
-def mount_script(app, path: str, settings):
-    """Serve the script at `path` on `app` (see mount.py)."""
+def mount_script(app, path: str, settings, migrate: bool = True):
+    """Serve the script at `path` on `app` (see mount.py): its migrations first (they must be
+    in place before its top level or `on start` touch the database), then its declarations,
+    with the stdlib modules built once from `settings`."""
+    from .migrate import run_migrations
     from .mount import mount_script as mount
+    if migrate:
+        run_migrations(path, settings)
+    modules = stdlib.modules(settings)
     try:
-        return mount(app, path, settings, lambda: new_loader(lib=settings.lib))
+        return mount(app, path, settings,
+                     lambda: new_loader(lib=settings.lib, config=settings, modules=modules))
     except (ErrorList, RtError):
         raise
     except (Exception, LimitError, Abort) as e:  # the script's top level failed while loading

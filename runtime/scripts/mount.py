@@ -33,7 +33,10 @@ from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
 from rtserve.lang.stack import format_error
-from rtserve.lang.values import ErrorValue, FrozenList, FrozenMap, Response as ScriptResponse, translate_exception
+from rtserve.lang.nested import measure
+from rtserve.lang.values import (MAX_SIZE, ErrorValue, FrozenList, FrozenMap, Module, Response as ScriptResponse,
+                                 check_header, translate_exception)
+from rtserve.stdlib.log import Output as ScriptOutput
 
 from ..http import wire
 from .bridge import Bridge, QueueFull
@@ -83,7 +86,20 @@ def _body_bytes(body) -> tuple[bytes, str]:
         return body, "application/octet-stream"
     if body is None:  # no body (a redirect, an abort(403)): no content type either
         return None, None
-    return wire.dumps_json(body), "application/json"
+    return json_answer(body), "application/json"
+
+
+def json_answer(value) -> bytes:
+    """The compact JSON of a handler's result, charged to its invocation before it is built:
+    one step per node, its bytes against the memory budget, refused past the string cap or
+    the nesting cap (LimitError), for a cycle and for NaN or infinity (ScriptError)."""
+    size = measure(value, MAX_SIZE)
+    if size > limits.SMALL_WORK:
+        limits.allocate(2 * size)  # the text, then its UTF-8 bytes
+    try:
+        return wire.dumps_json(value)
+    except ValueError:  # the encoder's one ValueError (cycles never reach it: measure)
+        raise ScriptError("ValueError", "cannot encode NaN or infinity as JSON") from None
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
@@ -112,18 +128,25 @@ class ScriptApp:
         """Load the script (static checks, route clashes included, before anything runs;
         then its top level) and register what it declares on the app. `bridge`: a running
         bridge to share (a reload's new version runs on the old version's threads)."""
-        set_print_sink(lambda line: log.info("%s", line))
+        # print() and log.* share one writer: the per-request bound and the request id
+        set_print_sink(ScriptOutput(self.settings.log_format).print_line)
         limits.depth_guard().__enter__()  # script call depth, process-wide
         self.loader = self.loader_factory()
         script = self.loader.check(self.path)
         clashes = route_errors(script.module)
         if clashes:
             raise ErrorList(clashes)
-        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        previous = limits.activate(limits.Budget(self.settings.max_steps, max_memory=self.settings.max_memory))
         try:
             self.loader.load(self.path)
         finally:
             limits.activate(previous)
+        if not self.settings.async_mode and _imports_stdlib(self.loader, "http"):
+            # http.fetch waits on the network: never on the event loop.
+            self.settings = self.settings.replace(async_mode=True)
+            logging.getLogger("rt").info(
+                "%s imports http: its handlers run on the worker thread pool (as with --async), "
+                "so the event loop never waits on the network", self.path)
         base = os.path.dirname(self.path)
         for node, groups, value in script.declarations:
             self._declare(node, groups, value, base)
@@ -178,7 +201,7 @@ class ScriptApp:
         self.bridge.start(asyncio.get_running_loop())
 
     def _lifecycle(self, fn, what: str) -> None:
-        previous = limits.activate(limits.Budget(self.settings.max_steps))
+        previous = limits.activate(limits.Budget(self.settings.max_steps, max_memory=self.settings.max_memory))
         try:
             fn()
         except (Exception, LimitError, Abort) as exc:  # the report is the script's stack only
@@ -198,7 +221,9 @@ class ScriptApp:
         settings = self.settings
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
+        budget.max_memory = budget.memory_left = settings.max_memory
         budget.deadline = time.monotonic() + settings.deadline
+        budget.begin(sreq.http)
         try:
             return run(sreq)
         except BaseException as exc:  # noqa: B036 - sorted out below, re-raised if not ours
@@ -248,12 +273,15 @@ class ScriptApp:
         # `invoke`, inlined: this is the per-request hot path of inline mode.
         current_budget, monotonic, ended, app = limits.current, time.monotonic, self._ended, self.app
         max_steps, deadline = self.settings.max_steps, self.settings.deadline
+        max_memory = self.settings.max_memory
 
         def script_handler(req):
             sreq = script_request(req)
             budget = current_budget()
             budget.max_steps = budget.remaining = max_steps
+            budget.max_memory = budget.memory_left = max_memory
             budget.deadline = monotonic() + deadline
+            budget.begin(req)
             try:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
@@ -495,28 +523,35 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
     try:
         if t in _JSON_RESULTS:
             if not whole:
-                return Response(wire.dumps_json(value), content_type="application/json")
-            return Rendered(wire.encode_ok(wire.OK_JSON, wire.dumps_json(value),
+                return Response(json_answer(value), content_type="application/json")
+            return Rendered(wire.encode_ok(wire.OK_JSON, json_answer(value),
                                              req.keep_alive, req.method == "HEAD"))
         if t is str or t is bytes or t is Response or value is None:
             return value
         if t is ScriptResponse:
-            headers = {str(k).lower(): str(v) for k, v in value.headers.items()}
+            # Headers set through `res.headers[...]` were not checked where they were set:
+            # they are here (HTTP's rule, as check_header applies it), where the route is
+            # known and logged, not later in the HTTP layer with a Python traceback.
+            headers = {str(k).lower(): check_header(k, v) for k, v in value.headers.items()}
             data, content_type = _body_bytes(value.body)
             content_type = headers.pop("content-type", content_type)
-            # A line break in a header is the script's mistake: refuse it here, where the
-            # route is known and logged, not later in the HTTP layer with a Python traceback.
             wire.encode_headers(headers)
             if content_type is not None:
                 wire.content_type_line(content_type)
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
-    except (NotSendable, TypeError, ValueError, RecursionError) as exc:
-        if isinstance(exc, RecursionError):
-            exc = "it is nested too deeply"
+    except (NotSendable, ScriptError, LimitError, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):  # a value nested past what encoding can walk
+            exc = "it is nested too deeply to encode"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",
-                  req.method, req.target, req.id, where, exc)
-        return INTERNAL.response(req.id)
+                  req.method, req.target, req.id, where, getattr(exc, "message", exc))
+        return (DEADLINE if isinstance(exc, DeadlineExceeded) else INTERNAL).response(req.id)
+
+
+def _imports_stdlib(loader, name: str) -> bool:
+    """Whether any script the loader loaded imports the stdlib module `name`."""
+    return any(isinstance(target, Module) and target.name == name
+               for script in loader.scripts.values() for _, target in script.imports)
 
 
 def mount_script(app, path: str, settings, loader_factory) -> ScriptApp:

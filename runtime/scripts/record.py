@@ -3,8 +3,10 @@
 Strategy. `ScriptRequest` wraps the protocol's lazy `Request` and answers `get(name)`, which
 is how compiled code reads `req.name`; nothing is computed until a script asks, and every
 map it hands out is frozen, so the record is safe to share with a worker thread. `body` is
-the UTF-8 text (invalid UTF-8 is a ValueError the script may catch), `bytes` the raw body;
-`req.json()` on a body that is not JSON ends the request with `400` through `abort`.
+the UTF-8 text, `bytes` the raw body. A body the client got wrong is the client's mistake,
+never the script's: `req.body` and `req.form()` on invalid UTF-8, and `req.json()` on a body
+that is not JSON, end the request with `400` through `abort` (a script that wants to handle
+such bodies itself reads `req.bytes`).
 """
 from __future__ import annotations
 
@@ -12,8 +14,14 @@ import json
 from urllib.parse import parse_qsl
 
 from rtserve.lang.builtins import register_record_type
-from rtserve.lang.errors import Abort, ScriptError
-from rtserve.lang.values import FrozenList, FrozenMap
+from rtserve.lang.errors import Abort
+from rtserve.lang.values import FrozenList, FrozenMap, set_answer_rules
+
+from ..http import wire
+
+# What a script's answer may carry is HTTP's rule, decided once in the HTTP core: installed
+# into lang here, where scripts meet HTTP, so a script's mistake is an error at its line.
+set_answer_rules(wire.status_problem, wire.header_problem)
 
 
 _UNREAD = object()
@@ -67,7 +75,7 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScriptError("ValueError", "request body is not valid UTF-8") from None
+        raise Abort(400, {"error": "request body is not valid UTF-8"}) from None
 
 
 def _query_all(req: ScriptRequest):

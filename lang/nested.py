@@ -1,0 +1,446 @@
+"""Work over nested values: equality, ordering, text and JSON sizing, charged per node.
+
+Strategy. A script can build values whose size is exponential in the steps it spent (`a =
+[a, a]` thirty times shares structure: 2^30 nodes to visit) or nested 100,000 deep (`x = [x]`).
+Python's own `==`, `<`, `repr` and JSON encoder would walk them in C, recursively, for as long
+as it takes, holding the GIL, and end in RecursionError. So every walk here is a loop over an
+explicit stack that charges one step per node visited (`limits.charge`, which checks the
+deadline, in batches of `_BATCH`) and refuses values nested deeper than `MAX_NESTING` with a
+LimitError. Scalars and flat containers stay on fast paths: a list of scalars is compared
+element by element without being pushed.
+
+- `equals(a, b)` / `compare(a, b)`: the language's `==` and ordering (LANGUAGE.md §2);
+- `render(value)`: the source-like text of a container (what `str`, `print` and `"${}"` show),
+  refused past the string cap before the text is joined;
+- `measure(value)`: a lower bound of the JSON text of `value` in bytes, after charging its
+  nodes, checking its depth and refusing what cannot fit the string cap; the JSON encoders
+  (stdlib json, the handler answer path) and the sendable conversion call it before building.
+
+values.py re-exports `equals`, `compare` and `repr_value`, which is where callers import them.
+"""
+from __future__ import annotations
+
+from itertools import chain, compress, repeat
+from operator import is_, length_hint
+
+from . import limits
+from .errors import LimitError, ScriptError
+
+MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
+_BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
+_LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
+_WIDE = 1 << 12         # a level this wide is checked for shared containers
+_TEXT_SHIFT = limits.TEXT_PER_STEP.bit_length() - 1  # len >> this: the steps of reading a text
+
+NoneType = type(None)
+
+
+def nesting_error() -> LimitError:
+    return LimitError(f"value nested more than {MAX_NESTING} levels deep")
+
+
+_FrozenList, _FrozenMap = None, None
+_LIST_TYPES: frozenset = frozenset()
+_MAP_TYPES: frozenset = frozenset()
+_SCALAR_TYPES = frozenset((NoneType, bool, int, float, str, bytes))
+_NUMBER_TYPES = frozenset((int, float))
+_ORDERED_NUMBERS = frozenset((int, float, bool))  # a bool orders as 0 or 1, as in arithmetic
+
+
+def bind(frozen_list, frozen_map) -> None:
+    """Called once by values.py with its container classes (which import this module)."""
+    global _FrozenList, _FrozenMap, _LIST_TYPES, _MAP_TYPES, _CONTAINERS
+    _FrozenList, _FrozenMap = frozen_list, frozen_map
+    _LIST_TYPES = frozenset((list, frozen_list))
+    _MAP_TYPES = frozenset((dict, frozen_map))
+    _CONTAINERS = _LIST_TYPES | _MAP_TYPES
+
+
+_CONTAINERS: frozenset = frozenset()
+
+
+# --------------------------------------------------------------------------- equality
+
+
+def equals(a, b) -> bool:
+    """`a == b` in the language (§2).
+
+    Structural for lists and maps (a frozen list equals a list), `1 == 1.0`, NaN != NaN,
+    and values of unrelated types are unequal: unlike Python, `true == 1` is false.
+    """
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        if ta in _SCALAR_TYPES:
+            return a == b
+    elif ta in _NUMBER_TYPES and tb in _NUMBER_TYPES:
+        return a == b
+    if (ta in _LIST_TYPES and tb in _LIST_TYPES) or (ta in _MAP_TYPES and tb in _MAP_TYPES):
+        return _deep_equals(a, b)
+    if ta is not tb:
+        return False
+    return a is b  # functions, responses, errors, modules: identity
+
+
+def _may_collide(key) -> bool:
+    # Python's dict takes True for 1 and False for 0 (and 0.0, 1.0): those keys need a check
+    # that the key found on the other side is really of a kind equal to ours.
+    return type(key) is bool or ((type(key) is int or type(key) is float) and (key == 0 or key == 1))
+
+
+_MISSING = object()
+
+
+def _deep_equals(a, b) -> bool:
+    stack = [(a, b, 1)]
+    pop, push = stack.pop, stack.append
+    scalars, lists, maps = _SCALAR_TYPES, _LIST_TYPES, _MAP_TYPES
+    visited = 0
+    try:
+        while stack:
+            a, b, depth = pop()
+            if a is b:
+                continue
+            ta, tb = type(a), type(b)
+            if ta in lists and tb in lists:
+                if len(a) != len(b):
+                    return False
+                if depth > MAX_NESTING:
+                    raise nesting_error()
+                visited += len(a)
+                for x, y in zip(a, b):
+                    tx = type(x)
+                    if tx is type(y) and tx in scalars:
+                        if x != y:
+                            return False
+                        if tx is str or tx is bytes:
+                            visited += len(x) >> _TEXT_SHIFT  # equal texts were read whole
+                    elif x is not y:
+                        push((x, y, depth + 1))
+                    if visited >= _BATCH:
+                        limits.charge(visited)
+                        visited = 0
+            elif ta in maps and tb in maps:
+                if len(a) != len(b):
+                    return False
+                if depth > MAX_NESTING:
+                    raise nesting_error()
+                visited += len(a)
+                for key, x in a.items():
+                    y = b.get(key, _MISSING)
+                    if y is _MISSING:
+                        return False
+                    if _may_collide(key):
+                        stored = next(k for k in b if k == key)
+                        if (type(stored) is bool) != (type(key) is bool):
+                            return False
+                    tx = type(x)
+                    if tx is type(y) and tx in scalars:
+                        if x != y:
+                            return False
+                        if tx is str or tx is bytes:
+                            visited += len(x) >> _TEXT_SHIFT
+                    elif x is not y:
+                        push((x, y, depth + 1))
+            elif ta in _CONTAINERS or tb in _CONTAINERS or not equals(a, b):
+                return False  # a list against a map or a scalar; unequal scalars
+            if visited >= _BATCH:
+                limits.charge(visited)
+                visited = 0
+        return True
+    finally:
+        if visited > limits.SMALL_WORK:
+            limits.charge(visited)
+
+
+# --------------------------------------------------------------------------- ordering
+
+
+def compare(a, b) -> int:
+    """-1, 0 or 1 for the language's ordering (§2): numbers with numbers (a bool counting as
+    0 or 1, as in arithmetic), strings with strings, lists lexicographically. Raises
+    ScriptError TypeError for anything else.
+    NaN compares as 0 with everything, so `<` on it is false, as in IEEE.
+    """
+    depth = 0
+    while True:
+        ta = type(a)
+        tb = type(b)
+        if (ta in _ORDERED_NUMBERS and tb in _ORDERED_NUMBERS) or (ta is str and tb is str):
+            return (a > b) - (a < b)
+        if ta in _LIST_TYPES and tb in _LIST_TYPES:
+            # Lexicographic: the first pair that differs decides, compared in turn (a loop,
+            # not recursion, however deep the lists go).
+            depth += 1
+            if depth > MAX_NESTING:
+                raise nesting_error()
+            limits.work_items(min(len(a), len(b)))
+            for x, y in zip(a, b):
+                if not equals(x, y):
+                    a, b = x, y
+                    break
+            else:
+                return (len(a) > len(b)) - (len(a) < len(b))
+            continue
+        from .values import type_name
+        raise ScriptError("TypeError", f"cannot compare {type_name(a)} with {type_name(b)}")
+
+
+# --------------------------------------------------------------------------- text
+
+
+class _Leave:
+    """Stack marker: the container with this id is no longer on the current path."""
+    __slots__ = ("key",)
+
+    def __init__(self, key: int):
+        self.key = key
+
+
+class _Piece:
+    """Stack marker: literal text to emit (a bracket, a separator)."""
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+_OPEN = {"list": _Piece("["), "map": _Piece("{")}
+_CLOSE_LIST, _CLOSE_MAP = _Piece("]"), _Piece("}")
+_COMMA, _COLON = _Piece(", "), _Piece(": ")
+
+
+def render(value, leaf_text, other_text, max_size: int) -> str:
+    """The source-like text of the container `value`: `[1, "a"]`, `{"a": nil}`.
+
+    `leaf_text(v)` gives a scalar's text (None if `v` is not one), `other_text(v)` anything
+    else's. A container met again on its own path prints `[...]`/`{...}`. Raises LimitError
+    past `max_size` characters (checked before each piece is made) or MAX_NESTING levels.
+    """
+    out: list[str] = []
+    emit = out.append
+    total = 0
+    visited = 0
+    active: set[int] = set()
+    stack: list = [value]
+    pop, push = stack.pop, stack.append
+    lists, maps = _LIST_TYPES, _MAP_TYPES
+    try:
+        while stack:
+            item = pop()
+            t = type(item)
+            if t is _Piece:
+                text = item.text
+            elif t is _Leave:
+                active.discard(item.key)
+                continue
+            elif t in lists or t in maps:
+                key = id(item)
+                visited += len(item) + 1
+                if key in active:
+                    text = "[...]" if t in lists else "{...}"
+                else:
+                    if len(active) >= MAX_NESTING:
+                        raise nesting_error()
+                    active.add(key)
+                    push(_Leave(key))
+                    if t in lists:
+                        push(_CLOSE_LIST)
+                        for i in range(len(item) - 1, -1, -1):
+                            push(item[i])
+                            if i:
+                                push(_COMMA)
+                        text = "["
+                    else:
+                        push(_CLOSE_MAP)
+                        entries = list(item.items())
+                        for i in range(len(entries) - 1, -1, -1):
+                            k, v = entries[i]
+                            push(v)
+                            push(_COLON)
+                            push(k)
+                            if i:
+                                push(_COMMA)
+                        text = "{"
+                if visited >= _BATCH:
+                    limits.charge(visited)
+                    visited = 0
+            else:
+                if (t is str or t is bytes) and total + len(item) > max_size:
+                    from .values import size_error
+                    raise size_error("string")
+                text = leaf_text(item)
+                if text is None:
+                    text = other_text(item)
+            total += len(text)
+            if total > max_size:
+                from .values import size_error
+                raise size_error("string")
+            emit(text)
+    finally:
+        if visited > limits.SMALL_WORK:
+            limits.charge(visited)
+    limits.work_text(total)
+    limits.allocate(total)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- JSON size
+
+_FLOAT_TEXT = 24  # the longest repr of a finite float
+
+
+def measure(value, max_size: int) -> int:
+    """A lower bound of the characters of `value`'s compact JSON text, after charging one step
+    per node and refusing what cannot be encoded within `max_size` (LimitError) or nested past
+    MAX_NESTING levels (LimitError; a cyclic value: ScriptError ValueError, as the encoder
+    would say).
+
+    Shared structure is counted every time it is met, as the encoder will write it each time.
+    The walk goes level by level and does each level's work in C (`chain` gathers the
+    children, `compress` picks the containers among them, `length_hint` sums the strings'
+    lengths), with the next level's size charged before it is gathered; so measuring costs a
+    fraction of encoding. Leaves the encoders refuse (NaN, functions, bytes) are theirs to
+    name. The bound, by induction: a container's text is at least its number of children
+    (brackets and commas) plus its keys' and children's texts, and a string's at least its
+    length (a key's: `length_hint`, 0 for a key that is not a string).
+    """
+    t = type(value)
+    if t is str:
+        return _checked_size(len(value) + 2, max_size)
+    if t not in _CONTAINERS:
+        return 1  # a scalar: its text is short, and at least a character
+    size = 0
+    depth = 1
+    level = [value]
+    is_container, is_map = _CONTAINERS.__contains__, _MAP_TYPES.__contains__
+    while level:
+        if depth > MAX_NESTING:
+            if _cyclic(value):
+                raise ScriptError("ValueError", "cannot encode a cyclic value")
+            raise nesting_error()
+        below: list = []
+        for start in range(0, len(level), _LEVEL_CHUNK):  # a wide level: in chunks, so the
+            part = level[start:start + _LEVEL_CHUNK]     # deadline is checked between them
+            n = sum(map(len, part))  # the children about to be gathered
+            limits.work_items(n + len(part))
+            size += n
+            if size > max_size:
+                break
+            kinds = list(map(type, part))
+            if any(map(is_map, kinds)):
+                maps = list(compress(part, map(is_map, kinds)))
+                size += 3 * sum(map(len, maps)) + sum(map(length_hint, chain.from_iterable(maps)))  # keys
+                lists = compress(part, map(_LIST_TYPES.__contains__, kinds))
+                children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
+            else:
+                children = list(chain.from_iterable(part))
+            kinds = list(map(type, children))
+            size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))  # the strings
+            if size > max_size:
+                break
+            grown = len(below)
+            below.extend(compress(children, map(is_container, kinds)))
+            limits.allocate_items(len(below) - grown)  # the next level's list is memory too
+        if size > max_size:
+            break
+        level = below
+        depth += 1
+        if len(level) > _WIDE and len(set(map(id, level))) * 2 < len(level):
+            # Shared structure (`a = [a, a]`): go on with each distinct container once,
+            # counting how many times the encoder would meet it.
+            size = _measure_shared(level, size, depth, max_size, value)
+            break
+    return _checked_size(size, max_size)
+
+
+def _measure_shared(level: list, size: int, depth: int, max_size: int, root) -> int:
+    """measure, continued level by level over distinct containers, each with the number of
+    times it is met: the bound grows as the encoder's text would, the work as the value's
+    distinct parts."""
+    counts: dict[int, list] = {}
+    for item in level:
+        entry = counts.get(id(item))
+        if entry is None:
+            counts[id(item)] = [item, 1]
+        else:
+            entry[1] += 1
+    containers = _CONTAINERS
+    while counts:
+        if depth > MAX_NESTING:
+            if _cyclic(root):
+                raise ScriptError("ValueError", "cannot encode a cyclic value")
+            raise nesting_error()
+        below: dict[int, list] = {}
+        visited = 0
+        for item, times in counts.values():
+            n = len(item)
+            visited += n + 1
+            if type(item) in _MAP_TYPES:
+                children = item.values()
+                size += times * (4 * n + sum(map(length_hint, item)))
+            else:
+                children = item
+                size += times * n
+            for x in children:
+                tx = type(x)
+                if tx is str:
+                    size += times * len(x)
+                elif tx in containers:
+                    entry = below.get(id(x))
+                    if entry is None:
+                        below[id(x)] = [x, times]
+                    else:
+                        entry[1] += times
+            if size > max_size:
+                return size
+            if visited >= _BATCH:
+                limits.charge(visited)
+                visited = 0
+        if visited > limits.SMALL_WORK:
+            limits.charge(visited)
+        counts = below
+        depth += 1
+    return size
+
+
+def _checked_size(size: int, max_size: int) -> int:
+    if size > max_size:
+        from .values import size_error
+        raise size_error("string")
+    limits.work_text(size)
+    return size
+
+
+def _cyclic(value) -> bool:
+    """Whether a container on the path from `value` contains itself (asked only once a walk
+    went past MAX_NESTING: a cycle is an endless path). Depth-first, the path kept as a set."""
+    active: set[int] = set()
+    stack: list = [value]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        if type(item) is _Leave:
+            active.discard(item.key)
+            continue
+        key = id(item)
+        if key in active:
+            return True
+        if len(active) > MAX_NESTING:
+            continue  # deep, and this branch need not be followed further
+        active.add(key)
+        stack.append(_Leave(key))
+        children = item if type(item) in _LIST_TYPES else item.values()
+        stack.extend(x for x in children if type(x) in _CONTAINERS)
+        visited += len(item) + 1
+        if visited >= _BATCH:
+            limits.charge(visited)
+            visited = 0
+    return False
+
+
+__all__ = ["MAX_NESTING", "equals", "compare", "render", "measure", "nesting_error"]
+
+# values.py defines the container classes and calls bind(); importing it here makes sure it
+# has, whichever of the two modules is imported first.
+from . import values as _values  # noqa: E402,F401
