@@ -319,6 +319,7 @@ if orjson is not None:
         except _ORJSON_REFUSED:
             return _dumps_reference(value)
         if b"null" in data:
+            del data  # not kept alive while the reference builds its own text
             return _dumps_reference(value)
         return data
 else:  # pragma: no cover
