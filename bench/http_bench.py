@@ -1,20 +1,25 @@
 """HTTP throughput and latency: rt native against its peers, side by side in one run.
 
     .venv/bin/python bench/http_bench.py [--rounds 3] [--duration 5] [--warmup 2]
-                                         [--only rt,bare] [--no-write]
+                                         [--only rt,bare] [--routes /records] [--no-write]
 
 Every server runs as one process pinned to core 0 (`taskset -c 0`), all of them started at
 once and idle but for the one being measured; wrk runs pinned to core 1 with 64 connections
-and one thread, `--latency`. Routes: /plaintext, /json, a parameter route /users/:id, and
-/plaintext again with the dozen headers a browser sends (what parsing headers costs). After
+and one thread, `--latency`. Routes: /plaintext, /json, a parameter route /users/:id,
+/plaintext again with the dozen headers a browser sends (what parsing headers costs), and
+/records?n=20: a handler with a little real work (20 records `{"id": i, "name": "item-<i>",
+"even": i % 2 == 0}` built and answered as JSON). After
 a `--warmup` run of each route on each server, the measurement goes in `--rounds` rounds,
 each taking every route on every server in turn for `--duration` seconds: the machine's
 speed drifts over minutes (other processes, heat), and interleaving puts each ratio's two
 sides seconds apart. The table gives each figure's median over the rounds, and the ratio to
 the bare uvloop+httptools server as the median of the rounds' ratios with their range; the
-figures go into bench/RESULTS.md "## HTTP" (only that section is rewritten). Peers come from
-the `bench` extra (`pip install -c constraints.txt -e '.[bench]'`); a peer that is not
-installed is skipped. wrk is installed from Debian when missing and the script runs as root.
+figures go into bench/RESULTS.md "## HTTP" (only that section is rewritten), with ratios to
+Node's `http` module too. Python peers come from the `bench` extra (`pip install -c
+constraints.txt -e '.[bench]'`); Node (`node`, or Debian's `nodejs`) and nginx + Lua
+(Debian's nginx, libnginx-mod-http-lua, lua-cjson) are installed from Debian when missing and
+the script runs as root. A peer that is missing anyway is skipped, and the run says why. wrk
+is installed the same way.
 """
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ ROUTES = {
     "/json": ("/json", ()),
     "/users/12345": ("/users/12345", ()),
     "/plaintext, browser headers": ("/plaintext", BROWSER_HEADERS),
+    "/records?n=20": ("/records?n=20", ()),
 }
 CONNECTIONS = 64
 
@@ -65,24 +71,61 @@ def _uvicorn(app: str) -> callable:
                          "--no-access-log", "--workers", "1"]
 
 
-# name -> (module that must be importable, command for a port)
+def _module(name: str) -> callable:
+    """A peer that needs the Python module `name`: None when importable, else why not."""
+    return lambda: None if find_spec(name) is not None else (
+        f"{name} is not installed; pip install -c constraints.txt -e '.[bench]'")
+
+
+def _apt_install(*packages: str) -> None:
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _node_binary() -> str | None:
+    return shutil.which("node") or shutil.which("nodejs")
+
+
+def _node() -> str | None:
+    if _node_binary() is None:
+        _apt_install("nodejs")
+    return None if _node_binary() else "neither node nor nodejs found (apt-get install nodejs)"
+
+
+NGINX_LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+NGINX_PACKAGES = ("nginx", "libnginx-mod-http-lua", "lua-cjson")
+
+
+def _nginx_lua() -> str | None:
+    def missing() -> bool:
+        return shutil.which("nginx") is None or not os.path.exists(NGINX_LUA_MODULE)
+    if missing():
+        _apt_install(*NGINX_PACKAGES)
+    return f"nginx with its Lua module not found (apt-get install {' '.join(NGINX_PACKAGES)})" \
+        if missing() else None
+
+
+# name -> (None when the server can run, else the reason it cannot; command for a port)
 SERVERS = {
-    "rt native": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--native",
+    "rt native": (_module("rtserve"), lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--native",
                                            str(PEERS_DIR / "rt_native.py"), "--port", str(port)]),
-    "rt script inline": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve",
+    "rt script inline": (_module("rtserve"), lambda port: [PY, "-m", "rtserve.runtime.cli", "serve",
                                                   str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
-    "rt script --async": ("runtime", lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--async",
+    "rt script --async": (_module("rtserve"), lambda port: [PY, "-m", "rtserve.runtime.cli", "serve", "--async",
                                                    str(PEERS_DIR / "rt_app.script"), "--port", str(port)]),
-    "bare uvloop+httptools": ("httptools", lambda port: [PY, str(PEERS_DIR / "bare.py"), str(port)]),
-    "granian (ASGI)": ("granian", lambda port: [
+    "bare uvloop+httptools": (_module("httptools"), lambda port: [PY, str(PEERS_DIR / "bare.py"), str(port)]),
+    "Node http": (_node, lambda port: [_node_binary(), str(PEERS_DIR / "node_http.js"), str(port)]),
+    "nginx + Lua": (_nginx_lua, lambda port: [PY, str(PEERS_DIR / "nginx_lua.py"), str(port)]),
+    "granian (ASGI)": (_module("granian"), lambda port: [
         PY, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", "1",
         "--runtime-threads", "1", "--no-access-log", "--log-level", "warning",
         "--working-dir", str(PEERS_DIR), "asgi_raw:app"]),
-    "uvicorn raw ASGI": ("uvicorn", _uvicorn("asgi_raw:app")),
-    "sanic": ("sanic", lambda port: [PY, str(PEERS_DIR / "sanic_app.py"), str(port)]),
-    "uvicorn+starlette": ("starlette", _uvicorn("starlette_app:app")),
+    "uvicorn raw ASGI": (_module("uvicorn"), _uvicorn("asgi_raw:app")),
+    "sanic": (_module("sanic"), lambda port: [PY, str(PEERS_DIR / "sanic_app.py"), str(port)]),
+    "uvicorn+starlette": (_module("starlette"), _uvicorn("starlette_app:app")),
 }
-BASELINES = ("bare uvloop+httptools", "uvicorn+starlette")
+BASELINES = ("bare uvloop+httptools", "Node http", "uvicorn+starlette")
 
 
 def free_port() -> int:
@@ -92,11 +135,9 @@ def free_port() -> int:
 
 
 def ensure_wrk() -> str:
+    if shutil.which("wrk") is None:
+        _apt_install("wrk")
     wrk = shutil.which("wrk")
-    if wrk is None and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
-                       stdout=subprocess.DEVNULL)
-        wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("bench/http_bench.py needs wrk (apt-get install wrk)")
     return wrk
@@ -190,9 +231,9 @@ def _ratio(all_runs: dict, name: str, base: str, route: str, key: str) -> str:
 
 def table(all_runs: dict) -> str:
     lines = ["| server | route | req/s | p50 ms | p99 ms | vs bare: req/s | vs bare: p99 | "
-             "vs uvicorn+starlette |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    bare, starlette = BASELINES
+             "vs Node http | vs uvicorn+starlette |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    bare, node, starlette = BASELINES
     for route in ROUTES:
         for name, runs in all_runs.items():
             if not runs.get(route):
@@ -201,6 +242,7 @@ def table(all_runs: dict) -> str:
             lines.append(f"| {name} | {route} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                          f"{_ratio(all_runs, name, bare, route, 'rps')} | "
                          f"{_ratio(all_runs, name, bare, route, 'p99')} | "
+                         f"{_ratio(all_runs, name, node, route, 'rps')} | "
                          f"{_ratio(all_runs, name, starlette, route, 'rps')} |")
     return "\n".join(lines)
 
@@ -225,21 +267,27 @@ def main() -> int:
                         help="seconds per route per round (default 5)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per route (default 2)")
     parser.add_argument("--only", default="", help="comma-separated name prefixes to run")
+    parser.add_argument("--routes", default="", help="comma-separated route label prefixes to run")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = parser.parse_args()
     wrk = ensure_wrk()
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    if routes:
+        for label in [label for label in ROUTES if not any(label.startswith(r) for r in routes)]:
+            del ROUTES[label]
     print(f"wrk: {CONNECTIONS} connections, 1 thread, core 1; servers single-process on core 0; "
           f"{args.rounds} rounds of {args.duration:g} s per route after {args.warmup:g} s warm-up",
           flush=True)
     servers: dict[str, tuple[subprocess.Popen, int]] = {}
     all_results: dict[str, dict[str, list]] = {}
     try:
-        for name, (module, command) in SERVERS.items():
+        for name, (check, command) in SERVERS.items():
             if wanted and not any(name.startswith(w) for w in wanted):
                 continue
-            if find_spec(module) is None:
-                print(f"  {name}: skipped ({module} is not installed; pip install -e '.[bench]')")
+            reason = check()
+            if reason is not None:
+                print(f"  {name}: skipped ({reason})", flush=True)
                 continue
             port = free_port()
             try:

@@ -22,6 +22,7 @@ import ast
 from types import CodeType
 
 from . import nodes as N
+from .direct import direct_method
 from .dump import dump
 from .errors import Span
 from .limits import SMALL_WORK
@@ -546,6 +547,10 @@ class Compiler:
         for part in e.parts:
             if isinstance(part, str):
                 values.append(_const(part))
+            elif isinstance(part, N.Name) and self.binding(part) in self.int_only:
+                # An int formats as str() shows it (int.__repr__, at most ~1,234 digits
+                # under the int cap): no call, and no doubling of the string's size.
+                values.append(A.FormattedValue(value=self.expr(part), conversion=-1, format_spec=None))
             else:
                 dynamic += 1
                 values.append(A.FormattedValue(value=_call(_helper("str"), self.expr(part)),
@@ -743,8 +748,20 @@ class Compiler:
         args = [self.expr(a) for a in e.args]
         keywords = [A.keyword(arg=_kwarg(k.name), value=self.expr(k.value)) for k in e.kwargs]
         if isinstance(e.func, N.Field):
-            return _call(_helper("call_method"), self.expr(e.func.obj), _const(e.func.name), *args,
-                         keywords=keywords)
+            direct = None if keywords else direct_method(e.func.name, len(args))
+            if direct is None:
+                return _call(_helper("call_method"), self.expr(e.func.obj), _const(e.func.name), *args,
+                             keywords=keywords)
+            # The method table's own function, called directly when the receiver has the
+            # type whose table holds it (lang/direct.py); call_method for anything else.
+            type_global, fn_global = direct
+            receiver = self.temp()
+            test = A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(receiver, ast.Store()),
+                                                                       value=self.expr(e.func.obj))),
+                             ops=[ast.Is()], comparators=[_name(type_global)])
+            return A.IfExp(test=test, body=_call(_name(fn_global), _name(receiver), *args),
+                           orelse=_call(_helper("call_method"), _name(receiver), _const(e.func.name),
+                                        *[self.expr(a) for a in e.args]))
         return _call(self.expr(e.func), *args, keywords=keywords)
 
     def e_FnExpr(self, e: N.FnExpr) -> ast.expr:

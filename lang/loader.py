@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
 from .compiler import MISSING, P, Compiled, compile_module
+from .direct import method_globals
 from .errors import ErrorList, Span, StaticError, remember_source
 from .sourcefile import ScriptFileError, read_script
 from .parser import parse
@@ -68,6 +69,7 @@ def _base_globals() -> dict:
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})
+    g.update(method_globals())
     return g
 
 

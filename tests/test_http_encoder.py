@@ -106,7 +106,7 @@ def test_encoded_length_always_matches_body(body, status, keep_alive, head_only)
 def test_request_is_lazy_and_parses_on_demand():
     raw = [(b"Host", b"x"), (b"Cookie", b"a=1"), (b"cookie", b'b="2"'), (b"X-Y", b" v ")]
     req = Request("GET", "/p%20q?x=1&x=2&y", raw)
-    assert not hasattr(req, "_headers") and not hasattr(req, "_query")  # nothing parsed yet
+    assert not hasattr(req, "_headers") and req._query is None  # nothing parsed yet
     assert req.path == "/p q" and req.raw_path == "/p%20q"
     assert req.query == {"x": "2", "y": ""} and req.query_all == {"x": ["1", "2"], "y": [""]}
     assert req.headers == {"host": "x", "cookie": 'a=1; b="2"', "x-y": "v"}
@@ -114,28 +114,110 @@ def test_request_is_lazy_and_parses_on_demand():
     assert req.get("query") is req.query and req.get("nope", 5) == 5
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-                    max_leaves=20))
-def test_fast_json_matches_json_dumps(value):
-    # The reference is json.dumps refusing NaN and infinities (JSON has neither).
+class _Map(dict):  # what the language's frozen maps and lists are: subclasses
+    pass
+
+
+class _List(list):
+    pass
+
+
+_json_keys = st.text() | st.integers() | st.booleans() | st.none() | st.floats()
+_json_scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text()
+                 | st.sampled_from(["null", "a null", "\ud800", "\x00\x1f\x7f\u2028", "é\"\\"]))
+
+
+def _reference(value):
+    """json.dumps as the answer path promises it, or the class of its error."""
     import json
     try:
-        expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False).encode()
-    except ValueError:
-        with pytest.raises(ValueError):
-            wire.dumps_json(value)
-        return
-    assert wire.dumps_json(value) == expected
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        return type(exc)
 
 
+def _dumps(value):
+    try:
+        return wire.dumps_json(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return type(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.recursive(_json_scalars,
+                    lambda children: st.lists(children) | st.dictionaries(_json_keys, children)
+                    | st.lists(children).map(_List) | st.dictionaries(st.text(), children).map(_Map),
+                    max_leaves=20))
+def test_fast_json_matches_the_reference_encoder(value):
+    # orjson where it agrees, the standard encoder where it would not: NaN and infinities
+    # refused (orjson writes null), non-string keys converted, ints past 64 bits, bad UTF-8.
+    import json
+    fast, reference = _dumps(value), _reference(value)
+    if _has_tiny_float(value) and type(reference) is bytes:
+        # Floats under 1e-4 are written without the exponent Python's repr uses
+        # (0.00001 for 1e-05): the same JSON value, decoded to the same float.
+        assert type(fast) is bytes and _typed(json.loads(fast)) == _typed(json.loads(reference))
+    else:
+        assert fast == reference
+
+
+def _has_tiny_float(value) -> bool:
+    if type(value) is float:
+        return 0 < abs(value) < 1e-4
+    if isinstance(value, dict):
+        return any(_has_tiny_float(k) or _has_tiny_float(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_tiny_float(v) for v in value)
+
+
+def _typed(value):
+    """A decoded JSON value with each scalar tagged by its type (so 1 != 1.0 != true)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+def test_fast_json_refuses_nan_and_infinity_anywhere():
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        for value in (bad, [1, bad], {"a": {"b": [None, bad]}}, {"k": bad, "n": None}):
+            with pytest.raises(ValueError):
+                wire.dumps_json(value)
+
+
+def test_fast_json_cases_orjson_refuses_go_to_the_reference():
+    deep = []
+    for _ in range(400):  # past orjson's 255 levels, within Python's recursion limit
+        deep = [deep]
+    assert wire.dumps_json(deep) == b"[" * 401 + b"]" * 401
+    assert wire.dumps_json({1: 2, None: 4, 1.5: 5}) == b'{"1":2,"null":4,"1.5":5}'
+    assert wire.dumps_json({False: [True]}) == b'{"false":[true]}'
+    assert wire.dumps_json([2**64, -2**63 - 1]) == b"[18446744073709551616,-9223372036854775809]"
+    import datetime
+    with pytest.raises(TypeError):
+        wire.dumps_json({"at": datetime.date(2026, 1, 1)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab=&%+;2x é", max_size=16))
+def test_query_pairs_match_parse_qsl(raw_query):
+    from urllib.parse import parse_qsl
+    from rtserve.runtime.http.request import query_pairs
+    assert query_pairs(raw_query) == parse_qsl(raw_query, keep_blank_values=True, errors="replace")
+
+
+def test_query_of_a_target_without_one_is_empty_and_its_own():
+    first, second = Request("GET", "/p", []), Request("GET", "/p?", [])
+    assert first.query == {} and second.query == {} and first.get("query") is first.query
+    first.query["x"] = "1"  # a native handler may change its copy: no other request sees it
+    assert Request("GET", "/p", []).query == {}
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"),
                                    {"x": [1, {"y": float("nan")}]}])
 def test_json_bodies_refuse_nan_and_infinities(value):
     with pytest.raises(ValueError):
         wire.dumps_json(value)
+
+
 
 
 def test_request_json_and_text_errors_are_http_400():

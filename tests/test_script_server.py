@@ -443,6 +443,27 @@ def test_unsendable_result_is_500_naming_the_route_line(server, path, marker):
     assert "function" in entry
 
 
+def test_records_answer(server):
+    status, headers, body = call(server, "/records?n=3")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert body == (b'[{"id":0,"name":"item-0","even":true},{"id":1,"name":"item-1","even":false},'
+                    b'{"id":2,"name":"item-2","even":true}]')
+
+
+@pytest.mark.parametrize("path, complaint", [
+    ("/not-a-number", "NaN or infinity"),  # NaN is not JSON: refused, never sent as NaN or null
+    ("/nested-deep", "nested"),
+])
+def test_unencodable_answer_is_500_naming_the_route(server, path, complaint):
+    rid = f"rid-unencodable-{server.mode}-{path[1:]}"
+    status, _, body = call(server, path, headers={"X-Request-Id": rid})
+    assert status == 500
+    assert json.loads(body) == {"error": "internal server error", "request_id": rid}
+    entry = log_entry(wait_for_log(server, rid), rid)
+    assert f"serve.script:{line_of(SERVE, path)}:" in entry
+    assert complaint in entry and "Traceback" not in entry
+
+
 # --------------------------------------------------------------------------- limits
 
 

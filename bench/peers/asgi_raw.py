@@ -1,5 +1,6 @@
 """Peer: a raw ASGI app (no framework), served by uvicorn and by granian."""
 import json
+from urllib.parse import parse_qs
 
 PLAIN = [(b"content-type", b"text/plain"), (b"content-length", b"13")]
 
@@ -20,6 +21,11 @@ async def app(scope, receive, send):
         headers, body = PLAIN, b"Hello, World!"
     elif path == "/json":
         body = json.dumps({"message": "Hello, World!"}, separators=(",", ":")).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    elif path == "/records":
+        n = int(parse_qs(scope["query_string"].decode()).get("n", ["10"])[-1])
+        body = json.dumps([{"id": i, "name": f"item-{i}", "even": i % 2 == 0} for i in range(n)],
+                          separators=(",", ":")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     elif path.startswith("/users/"):
         body = json.dumps({"id": path[7:]}, separators=(",", ":")).encode()

