@@ -74,6 +74,23 @@ def test_header_names_and_values_come_from_the_raw_head(server):
     assert got["http_version"] == "1.1" and got["target"] == "/request?q=1"
 
 
+@pytest.mark.parametrize("before", [b"\r\n", b"\r\n\r\n\r\n"])
+def test_empty_lines_before_the_request_line_are_skipped_on_both_paths(server, before):
+    # RFC 9112 2.2: a server may ignore empty lines before a request line; llhttp does, so a
+    # whole read can begin with them and the headers are read past them.
+    data = b"GET /request?a=1 HTTP/1.1\r\nHost: x\r\nCookie: s=1; t=2\r\nX-Request-Id: r-1\r\n\r\n"
+    [whole] = exchange(server, before + data)
+    with server.connect() as sock:
+        sock.sendall(before + data + data)
+        pipelined = read_response(sock.makefile("rb"))
+    assert whole.status == pipelined.status == 200
+    got = whole.json()
+    assert got["headers"] == {"host": "x", "cookie": "s=1; t=2", "x-request-id": "r-1"}
+    assert got["cookies"] == {"s": "1", "t": "2"} and got["id"] == "r-1"
+    assert got["http_version"] == "1.1"
+    assert fields(whole) == fields(pipelined)
+
+
 def test_extra_spaces_in_the_request_line_are_not_in_the_target(server):
     [reply] = exchange(server, b"GET  /request?q=1  HTTP/1.1\r\nHost: x\r\n\r\n")
     assert reply.json()["target"] == "/request?q=1"

@@ -115,3 +115,32 @@ def test_a_native_module_importing_a_missing_package_says_so(tmp_path):
         assert "not found" not in done.stderr
     done = rt("serve", "--port", "0", "--native", "needs.nothing", cwd=tmp_path, env=env)
     assert done.returncode == 1 and "'needs.nothing' not found" in done.stderr
+
+
+def test_the_collector_is_settled_for_serving_once_the_app_is_loaded():
+    """Loaded objects are frozen out of collections and young collections are rare: at
+    CPython's defaults a request building a 100,000-node value set off full collections that
+    stalled every other request (tests/hostile/deep.script under --async)."""
+    import gc
+
+    from rtserve.runtime.http.server import COLLECT_EVERY, settle_collector
+    before = gc.get_threshold()
+    try:
+        gc.unfreeze()
+        settle_collector()
+        assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == (COLLECT_EVERY, *before[1:]) and COLLECT_EVERY > 10 * 700
+        # A cycle a request leaves behind is still collected, by the collector on its own.
+        import weakref
+
+        class Node:
+            pass
+        node = Node()
+        node.me = node
+        alive = weakref.ref(node)
+        del node
+        kept = [[] for _ in range(COLLECT_EVERY + 1000)]
+        assert alive() is None and len(kept) > COLLECT_EVERY
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -70,9 +70,9 @@ class Request:
         """"1.1" or "1.0" (or whatever other version llhttp accepted), as the client sent it."""
         version = self._http_version
         if version is None:  # a request that came whole: read it off the raw request line
-            head = self._raw_headers
-            version = self._http_version = head[head.rfind(b"/", 0, head.find(b"\r\n")) + 1:
-                                                 head.find(b"\r\n")].decode()
+            head = _request_head(self._raw_headers)
+            end = head.find(b"\r\n")
+            version = self._http_version = head[head.rfind(b"/", 0, end) + 1:end].decode()
         return version
 
     @property
@@ -219,13 +219,20 @@ def origin_path(target: str) -> str:
     return rest[slash:] if slash >= 0 else "/"
 
 
+def _request_head(raw: bytes) -> bytes:
+    """The raw request from its request line on: llhttp skips empty lines before a request
+    line (RFC 9112 2.2 lets a server ignore them), so a whole read may begin with CRLFs."""
+    return raw.lstrip(b"\r\n") if raw[:1] in b"\r\n" else raw
+
+
 def _header_dict(raw: list | bytes) -> dict[str, str]:
     """From the raw pairs, or from the raw head when the request came whole (the protocol's
     quick path): llhttp has checked its syntax, so each line after the request line is
     `name:value`, with no line folding, up to the empty line (a chunked body's last chunk
     and trailers may follow it)."""
     if raw.__class__ is bytes:
-        raw = [line.split(b":", 1) for line in raw[:raw.find(b"\r\n\r\n")].split(b"\r\n")[1:]]
+        head = _request_head(raw)
+        raw = [line.split(b":", 1) for line in head[:head.find(b"\r\n\r\n")].split(b"\r\n")[1:]]
     headers: dict[str, str] = {}
     for name, value in raw:
         key = name.decode("latin-1").lower()
