@@ -544,6 +544,12 @@ class Compiler:
 
     def e_Interpolated(self, e: N.Interpolated) -> ast.expr:
         values, dynamic = [], 0
+        literal = any(isinstance(part, str) for part in e.parts)
+        calls = sum(1 for part in e.parts if not isinstance(part, str) and not (
+            isinstance(part, N.Name) and self.binding(part) in self.int_only))
+        # One dynamic part and literal text: the result is a copy of the part, charged when
+        # long (ops.text_part); alone, "${s}" is s itself. Two or more: ops.check_str.
+        part_helper = "text_part" if literal and calls == 1 else "str"
         for part in e.parts:
             if isinstance(part, str):
                 values.append(_const(part))
@@ -553,7 +559,7 @@ class Compiler:
                 values.append(A.FormattedValue(value=self.expr(part), conversion=-1, format_spec=None))
             else:
                 dynamic += 1
-                values.append(A.FormattedValue(value=_call(_helper("str"), self.expr(part)),
+                values.append(A.FormattedValue(value=_call(_helper(part_helper), self.expr(part)),
                                                  conversion=-1, format_spec=None))
         joined = A.JoinedStr(values=values)
         # One dynamic part grows a string by a literal's length at most; two can double it.

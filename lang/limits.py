@@ -18,14 +18,45 @@ when the current one turns out slow through `set_on_slow`: the hook runs at ever
 every other blocking standard-library call go through).
 
 Work that one step does in proportion to its operands (formatting, comparing, sorting,
-encoding, a module function's work) is charged up front with `charge(steps)`, and the bytes of
-a value about to be built with `allocate(nbytes)` against the invocation's memory budget.
-The rates are decided here, once: an element of a list or map, a node of a nested value or a
-comparison in a sort is one step; `TEXT_PER_STEP` bytes of text copied or searched in C are one
-step; work up to `SMALL_WORK` such units is part of the step that does it, so the hot paths of
-small values never pay for a charge (`work_items`, `work_text`). The memory budget counts the
-bytes a request builds (`allocate`; `allocate_items` for list slots and map entries), never
-what it frees, so it bounds what one request can hold at once.
+encoding, a module function's work) is charged up front with `charge(steps)`. The rates are
+decided here, once: an element of a list or map, a node of a nested value or a comparison in a
+sort is one step; `TEXT_PER_STEP` bytes of text copied or searched in C are one step; work up
+to `SMALL_WORK` such units is part of the step that does it, so the hot paths of small values
+never pay for a charge (`work_items`, `work_text`).
+
+Memory. Each invocation has a budget of bytes (`--max-memory`); what it builds is counted
+against it at CPython's real object sizes (the constants below, checked against
+`sys.getsizeof` by tests/test_limits.py), never credited back when freed, so it bounds what one
+request can hold at once. Two places charge, so that a loop that builds and drops small
+temporaries never runs out:
+
+- *Built*: an operation that builds a value whose size it knows up front charges it before
+  building it (`allocate`, `list_bytes`, `text_bytes`...): repeating, joining, slicing,
+  copying, `range`, `items`, `zip`, `sorted`, `split`... A builder of many fresh small
+  objects (the pairs of `items`, the ints of `range`) charges them too.
+- *Kept*: storing a value into a container (`append`, `insert`, `extend`, `m[k] = v`,
+  `setdefault`, `update`, `map(f, xs)`'s results) charges the slot it takes
+  (`GROWN_SLOT_BYTES` per list slot, with CPython's over-allocation; `MAP_ENTRY_BYTES` per new
+  map entry, with the table's spare room and resizes) and, through `kept(value)`, the value's
+  own size when it is a small value that nothing charged when it was built: an int, a float,
+  a string or bytes of at most `KEPT_TEXT` characters, a list or map of at most `SMALL_WORK`
+  elements together with what it holds (walked, at most `KEPT_NODES` containers: nested
+  literals count; a small map's keys are not, being mostly literal names CPython shares).
+  Bigger values were charged when built, so storing them costs their slot only. Replacing
+  the value of an existing key or index charges nothing: the old value goes.
+- *Small containers* are free while they stay small (at most `SMALL_WORK` elements), like
+  small work: a loop that builds and drops a little list or map per iteration charges
+  nothing. A small container is charged when it is kept in another container (`kept` walks
+  it), and when it grows past `SMALL_WORK` (`crossing`: everything it holds so far, keys
+  included); from then on each store into it charges as above.
+
+Double counting, the rule: a small value is charged each time it is stored, even when it is
+the same object stored again (CPython shares it; telling fresh from shared would cost a walk
+per store). The overcharge per store is bounded by `KEPT_MAX` (16 KiB; in practice a few hundred bytes: a short string,
+a small row), so a script that stores one
+small value a million times is refused at most a few times earlier than what it really holds.
+Values CPython always shares cost nothing: nil, booleans, ints -5..256, strings of one
+Latin-1 character, frozen (load-time) values.
 
 Call depth is Python's own recursion limit (one script call is one Python frame), set by
 `depth_guard` around an invocation; RecursionError becomes LimitError where errors are
@@ -47,7 +78,6 @@ MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log
 MAX_OUTPUT_BYTES = 64 * 1024
 TEXT_PER_STEP = 64       # bytes of text copied or searched in C that make one step
 SMALL_WORK = 64          # work up to this many units is part of the step that does it
-ITEM_BYTES = 8           # what a list slot or map entry is charged against the memory budget
 
 
 class Budget:
@@ -164,17 +194,124 @@ def work_text(nbytes: int) -> None:
         charge(nbytes // TEXT_PER_STEP)
 
 
-def kept_bytes(container) -> int:
-    """What a fresh list or map occupies (its header and slots, not its elements): the
-    estimate charged when one is kept (CPython: 56 + 8 per slot; a map about 64 + 48 per entry)."""
-    n = len(container)
-    return 56 + 8 * n if type(container) is list else 64 + 48 * n
+# --- memory: CPython's real sizes --------------------------------------------------------
+# 64-bit CPython 3.11, checked against sys.getsizeof by tests/test_limits.py. pymalloc rounds
+# every small object up to 16 bytes (`_real`); lists and maps carry the collector's 16-byte
+# header, which getsizeof includes.
+SLOT_BYTES = 8           # a pointer: a slot of a list built at its final size
+LIST_BYTES = 56          # sys.getsizeof([]): a list's header
+GROWN_SLOT_BYTES = 10    # a slot of a list grown by appends: 8 and CPython's over-allocation (<= 1/8 + 6 slots)
+MAP_ENTRY_BYTES = 64     # a new map entry: hash, key and value pointers, its index slot and the
+#                          table's spare room (measured worst 60 right after a resize)
+INT_BYTES = 32           # an int under 2**60 (28 bytes, rounded); bigger: its getsizeof
+FLOAT_BYTES = 32         # a float (24 bytes, rounded)
+STR_BYTES = 49           # sys.getsizeof(""): a compact ASCII string's header (+1 per char)
+BYTES_BYTES = 33         # sys.getsizeof(b"")
+PAIR_BYTES = 80          # a fresh 2-element list (72 bytes, rounded): `items`, `enumerate`
+KEPT_TEXT = 512          # strings and bytes up to this length are charged when stored, longer
+#                          ones when built (every builder of longer text charges it)
+KEPT_NODES = 64          # containers `kept` walks in a small nested value
+KEPT_MAX = 16 * 1024     # what one store can be charged at most (the double-counting bound)
+
+_getsizeof = sys.getsizeof
+
+
+def _real(nbytes: int) -> int:
+    """What CPython's allocator really takes for an object of `nbytes` (16-byte granules)."""
+    return (nbytes + 15) & ~15
+
+
+def kept(value) -> int:
+    """The bytes charged when `value` is stored into a container: its own size when it is a
+    small value that nothing charged when it was built (see "Memory" above), else 0."""
+    t = type(value)
+    if t is int:
+        return 0 if -5 <= value <= 256 else (INT_BYTES if -(1 << 60) < value < (1 << 60) else _real(_getsizeof(value)))
+    if t is str or t is bytes:
+        n = len(value)
+        if n > KEPT_TEXT or n < 2:
+            return 0  # long text was charged when built; "" and one Latin-1 char are shared
+        return _real(_getsizeof(value))
+    if t is float:
+        return FLOAT_BYTES
+    if (t is list or t is dict) and len(value) <= SMALL_WORK:
+        total = _kept_container(value)
+        return total if total < KEPT_MAX else KEPT_MAX
+    return 0
+
+
+def _kept_container(value) -> int:
+    """A small list or map and what it holds, walked to at most KEPT_NODES nodes."""
+    total, nodes, stack = 0, 0, [value]
+    while stack and nodes < KEPT_NODES:
+        node = stack.pop()
+        nodes += 1
+        total += _real(_getsizeof(node))
+        for item in (node.values() if type(node) is dict else node):
+            t = type(item)
+            if t is list or t is dict:
+                if len(item) <= SMALL_WORK:
+                    stack.append(item)
+            elif t is not bool and item is not None:
+                total += kept(item)
+    return total
+
+
+def crossing(container) -> None:
+    """A list or map growing past SMALL_WORK elements: charge what it holds so far (its
+    table, its values, and a map's keys), which nothing charged while it was small."""
+    nbytes = _kept_container(container)
+    if type(container) is dict:
+        nbytes += sum(map(kept, container))
+    allocate(nbytes)
+
+
+def kept_items(values) -> int:
+    """What the elements of a small list or map are charged when they are stored elsewhere
+    (`extend`, `update`): their own sizes (the container itself is not kept)."""
+    if len(values) > SMALL_WORK:
+        return 0
+    return sum(map(kept, values.values() if type(values) is dict else values))
+
+
+def small_list_bytes(n: int) -> int:
+    """A fresh list object of `n` slots, rounded as the allocator does (a pair, a zip row)."""
+    return _real(LIST_BYTES + SLOT_BYTES * n)
+
+
+def list_bytes(n: int) -> int:
+    """A list of `n` slots built at its final size (a copy, a slice, `sorted`, `*`)."""
+    return LIST_BYTES + SLOT_BYTES * n
+
+
+def map_bytes(m) -> int:
+    """A copy of map `m` (CPython copies its table as it is)."""
+    return _real(_getsizeof(m)) if type(m) is dict else MAP_ENTRY_BYTES * len(m) + 64
+
+
+def char_width(s) -> int:
+    """Bytes per character of a string (1, 2 or 4: CPython's compact kinds); 1 for bytes."""
+    if type(s) is bytes or s.isascii():
+        return 1
+    return (_getsizeof(s) - 72) // (len(s) + 1)
+
+
+def text_bytes(s, n: int) -> int:
+    """A string (or bytes) of `n` characters of `s`'s kind, about to be built."""
+    return STR_BYTES + char_width(s) * n if type(s) is str else BYTES_BYTES + n
 
 
 def allocate_items(n: int) -> None:
-    """Count a list or map of `n` slots about to be built against the memory budget."""
+    """Count a list of `n` slots about to be built (at its final size) against the budget."""
     if n > SMALL_WORK:
-        allocate(n * ITEM_BYTES)
+        allocate(list_bytes(n))
+
+
+def keep(value) -> None:
+    """`value` is being stored into a container: charge it (`kept`), if it is anything."""
+    nbytes = kept(value)
+    if nbytes:
+        allocate(nbytes)
 
 
 def allocate(nbytes: int) -> None:

@@ -64,7 +64,7 @@ def sized(r):
         limits.allocate_items(n)
     elif n > limits.SMALL_WORK:
         limits.work_text(n)
-        limits.allocate(n)
+        limits.allocate(limits.text_bytes(r, n))
     return r
 
 
@@ -73,7 +73,7 @@ def grown(s, added: int):
     cap, and the bytes added against the memory budget. Called only for long strings."""
     if len(s) > MAX_SIZE:
         raise _too_large("string")
-    limits.allocate(added)
+    limits.allocate(added * limits.char_width(s))
 
 
 def _sequence_size(seq, n: int) -> None:
@@ -83,7 +83,7 @@ def _sequence_size(seq, n: int) -> None:
     if type(seq) is str or type(seq) is bytes:
         limits.work_text(n)
         if n > limits.SMALL_WORK:
-            limits.allocate(n)
+            limits.allocate(limits.text_bytes(seq, n))
     else:
         limits.work_items(n)
         limits.allocate_items(n)
@@ -258,24 +258,28 @@ def index(obj, key):
     raise ScriptError("TypeError", f"cannot index {type_name(obj)}")
 
 
-_MAP_CHUNK = 4096            # entries a map grows by between two charges
-_MAP_CHUNK_BYTES = 4096 * 64  # what they are charged: an entry, its key and its hash slot
+_SMALL = limits.SMALL_WORK
+_ENTRY_BYTES = limits.MAP_ENTRY_BYTES
+_kept = limits.kept
 
 
 def store(obj, key, value) -> None:
-    """`obj[key] = value` (and `obj.name = value`): a map that grows by a chunk of entries is
-    charged them against the memory budget, and refused past the size cap."""
+    """`obj[key] = value` (and `obj.name = value`): a map that grows by an entry past
+    SMALL_WORK entries is charged it, its key and its value against the memory budget
+    (lang/limits.py "Memory"), and refused past the size cap. Replacing a value charges
+    nothing."""
     if type(obj) is dict:
         n = len(obj)
         obj[key] = value
-        grown = len(obj)
-        if grown > n and not grown % _MAP_CHUNK:
-            if grown > MAX_SIZE:
+        if n >= _SMALL and len(obj) > n:
+            if n >= MAX_SIZE:
                 del obj[key]
                 raise _too_large("map")
-            limits.allocate(_MAP_CHUNK_BYTES)
+            if n == _SMALL:
+                limits.crossing(obj)
+            limits.allocate(_ENTRY_BYTES + _kept(key) + _kept(value))
         return
-    obj[key] = value
+    obj[key] = value  # a list's slot replaced: nothing more is kept
 
 
 def slice_of(obj, lower, upper):
@@ -314,9 +318,23 @@ def check_str(s: str) -> str:
     n = len(s)
     if n > MAX_SIZE:
         raise _too_large("string")
-    if n > limits.SMALL_WORK * limits.TEXT_PER_STEP:
+    if n > limits.KEPT_TEXT:  # longer text is not charged when stored: it is charged here
         limits.work_text(n)
-        limits.allocate(n)
+        limits.allocate(limits.text_bytes(s, n))
+    return s
+
+
+def text_part(value) -> str:
+    """The one dynamic part of an interpolation that also has literal text: its text, and,
+    when long, the copy the interpolation makes of it charged (short text is charged when
+    stored, lang/limits.py "Memory")."""
+    s = value if type(value) is str else to_str(value)
+    n = len(s)
+    if n > limits.KEPT_TEXT:
+        if n > MAX_SIZE:
+            raise _too_large("string")
+        limits.work_text(n)
+        limits.allocate(limits.text_bytes(s, n))
     return s
 
 
@@ -351,4 +369,4 @@ def frozen_capture(name: str):
 
 __all__ = ["add", "sub", "store", "slice_of", "sized", "checked", "grown", "less", "less_equal", "greater",
            "greater_equal", "contains", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
-           "check_str", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]
+           "check_str", "text_part", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

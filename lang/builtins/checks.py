@@ -57,8 +57,12 @@ def elements(fname: str, value) -> list:
     if kind in LIST_TYPES:
         return value
     if kind is str or kind in MAP_TYPES or kind is bytes:
-        limits.work_items(len(value))
-        limits.allocate_items(len(value))
+        n = len(value)
+        limits.work_items(n)
+        if n > limits.SMALL_WORK:
+            # a string's characters past Latin-1 are objects of their own (the rest are shared)
+            fresh = n * limits.kept(value[:2]) if kind is str and limits.char_width(value) > 1 else 0
+            limits.allocate(limits.list_bytes(n) + fresh)
         return list(value)
     raise type_error(fname, "a list, string or map", value)
 

@@ -1,7 +1,8 @@
 """The methods of lists: `xs.append(v)`, `xs.sort()`, `xs.index(v)`...
 
 Strategy: plain functions `(xs, *args)`; growth is checked against the size cap before it
-happens, search uses the language's `equals` (so `true` is not found as `1`), and sorting is
+happens and charged where memory is kept (lang/limits.py "Memory": the slots as the list
+grows, and each stored value's own size through `limits.keep`), search uses the language's `equals` (so `true` is not found as `1`), and sorting is
 `checks.sorted_list`, shared with the `sorted` builtin.
 """
 from __future__ import annotations
@@ -12,41 +13,56 @@ from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
 from .checks import as_int, charge_search, elements, sorted_list
 
 
-_GROWTH_CHUNK = 4096  # list slots charged to the memory budget at once, as a list grows
+_GROWTH_CHUNK = 64  # list slots charged to the memory budget at once, as a list grows
+_CHUNK_BYTES = _GROWTH_CHUNK * limits.GROWN_SLOT_BYTES
+_SMALL = limits.SMALL_WORK
+_kept = limits.kept
+_NoneType = type(None)
 
 
 def _growing(xs) -> None:
-    """Before one more slot: the size cap, and the chunk of slots just filled against the
-    memory budget each time the list grows past a multiple of _GROWTH_CHUNK (a list's first
-    chunk is free, like all small work)."""
+    """Before one more slot in a list that is no longer small: the size cap; past a multiple
+    of _GROWTH_CHUNK, the next chunk of slots, and at the crossing what the list held while
+    it was small (limits.crossing)."""
     n = len(xs)
     if n >= MAX_SIZE:
         raise size_error("list")
-    if n and not n % _GROWTH_CHUNK:
-        limits.allocate_items(_GROWTH_CHUNK)
+    if n == _SMALL:
+        limits.crossing(xs)
+    if not n % _GROWTH_CHUNK:
+        limits.allocate(_CHUNK_BYTES)
 
 
 def _l_append(xs, value):
-    n = len(xs)  # _growing's test, inlined: append is the hot one
-    if n >= MAX_SIZE or (n and not n % _GROWTH_CHUNK):
-        _growing(xs)
-    kind = type(value)
-    if kind is list or kind is dict:  # a fresh container kept: what it holds is memory too
-        limits.allocate(limits.kept_bytes(value))
+    n = len(xs)
+    if n >= _SMALL:  # a small list is free until it grows (lang/limits.py "Memory")
+        if n >= MAX_SIZE or not n % _GROWTH_CHUNK:
+            _growing(xs)
+        kind = type(value)
+        if kind is not bool and kind is not _NoneType:  # the value itself, when small and fresh
+            nbytes = _kept(value)
+            if nbytes:
+                limits.allocate(nbytes)
     xs.append(value)
 
 
 def _l_extend(xs, values):
     values = elements("list.extend", values)
-    check_length(len(xs) + len(values), "list")
-    limits.work_items(len(values))
-    limits.allocate_items(len(values))
+    n, added = len(xs), len(values)
+    check_length(n + added, "list")
+    limits.work_items(added)
+    if n + added > _SMALL:
+        if n <= _SMALL:
+            limits.crossing(xs)
+        limits.allocate(added * limits.GROWN_SLOT_BYTES + limits.kept_items(values))
     xs.extend(values)
 
 
 def _l_insert(xs, index, value):
     as_int("list.insert", index)
-    _growing(xs)
+    if len(xs) >= _SMALL:
+        _growing(xs)
+        limits.keep(value)
     limits.work_items(len(xs))
     xs.insert(index, value)
 
@@ -93,7 +109,7 @@ def _l_reverse(xs):
 
 def _l_copy(xs):
     limits.work_items(len(xs))
-    limits.allocate_items(len(xs))
+    limits.allocate_items(len(xs))  # the copy's slots; its elements are shared
     return list(xs)
 
 

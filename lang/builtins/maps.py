@@ -1,7 +1,8 @@
 """The methods of maps: `m.get(k)`, `m.pop(k)`, `m.update(other)`...
 
 Strategy: plain functions `(m, *args)`; a new key is checked to be a valid map key and the
-map's growth against the size cap before it happens.
+map's growth against the size cap before it happens; growth and the lists `keys`, `values`,
+`items` build are charged at CPython's real sizes (lang/limits.py "Memory").
 """
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ def _m_get(m, key, default=None):
     return m.get(key, default)
 
 
-def _building(m, per_item: int = 1) -> None:
-    limits.work_items(len(m) * per_item)
-    limits.allocate_items(len(m) * per_item)
+def _building(m, per_item: int = 0) -> None:
+    """Charge making a list of len(m) slots, each with `per_item` bytes of fresh objects."""
+    n = len(m)
+    limits.work_items(n)
+    if n > limits.SMALL_WORK:
+        limits.allocate(limits.list_bytes(n) + n * per_item)
 
 
 def _m_keys(m):
@@ -31,7 +35,7 @@ def _m_values(m):
 
 
 def _m_items(m):
-    _building(m, 10)  # a pair: a 2-element list, its header and its slot
+    _building(m, limits.PAIR_BYTES)  # a fresh 2-element list per entry
     return [[k, v] for k, v in m.items()]
 
 
@@ -49,9 +53,13 @@ def _m_pop(m, key, default=_MISSING):
 def _m_setdefault(m, key, default=None):
     check_map_key(key)
     if key not in m:
-        if len(m) >= MAX_SIZE:
+        n = len(m)
+        if n >= MAX_SIZE:
             raise size_error("map")
-        limits.allocate(limits.ITEM_BYTES * 4)
+        if n >= limits.SMALL_WORK:  # as `m[key] = default` (ops.store)
+            if n == limits.SMALL_WORK:
+                limits.crossing(m)
+            limits.allocate(limits.MAP_ENTRY_BYTES + limits.kept(key) + limits.kept(default))
     return m.setdefault(key, default)
 
 
@@ -59,12 +67,19 @@ def _m_update(m, other):
     map_arg("map.update", other)
     if len(m) + len(other) > MAX_SIZE:
         check_length(len(m) + sum(1 for k in other if k not in m), "map")
-    _building(other, 4)
+    limits.work_items(len(other))
+    if len(m) + len(other) > limits.SMALL_WORK:
+        if len(m) <= limits.SMALL_WORK:
+            limits.crossing(m)
+        limits.allocate(limits.MAP_ENTRY_BYTES * len(other) + limits.kept_items(other)
+                        + (sum(map(limits.kept, other)) if len(other) <= limits.SMALL_WORK else 0))
     m.update(other)
 
 
 def _m_copy(m):
-    _building(m, 4)
+    limits.work_items(len(m))
+    if len(m) > limits.SMALL_WORK:
+        limits.allocate(limits.map_bytes(m))
     return dict(m)
 
 

@@ -3,7 +3,9 @@
 
 Strategy: the language has no iterators, so each builtin is eager and returns a new list or
 map; a result whose length is known up front (`range`) is checked against the size cap
-before it is built.
+before it is built, and every result is charged at CPython's real size before it is built
+(lang/limits.py "Memory"): its slots, and the fresh objects it makes (the pairs of `items`,
+`enumerate` and `zip`, the ints of `range`); the elements it shares with its operand are not.
 """
 from __future__ import annotations
 
@@ -14,13 +16,21 @@ from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elem
                      python_type, sorted_list, type_error)
 
 
-_PAIR = 10  # slots a 2-element list costs with its header, and its slot in the result
+def _building(n: int, per_item: int = 0) -> None:
+    """Charge making a list of n slots, each with `per_item` bytes of fresh objects, before
+    making it."""
+    limits.work_items(n)
+    if n > limits.SMALL_WORK:
+        limits.allocate(limits.list_bytes(n) + n * per_item)
 
 
-def _building(n: int, per_item: int = 1) -> None:
-    """Charge making a list of n items (each itself `per_item` slots) before making it."""
-    limits.work_items(n * per_item)
-    limits.allocate_items(n * per_item)
+def _fresh_ints(numbers: range) -> int:
+    """How many of a range's ints are objects of their own (CPython shares -5..256)."""
+    if not numbers:
+        return 0
+    low, high = min(numbers[0], numbers[-1]), max(numbers[0], numbers[-1])
+    shared = len(range(max(low, -5), min(high, 256) + 1))
+    return len(numbers) if shared <= 0 else max(0, len(numbers) - shared)
 
 
 @builtin
@@ -37,7 +47,9 @@ def range_(start, stop=None, step=1) -> list:
     except OverflowError:
         raise size_error("list") from None
     check_length(length, "list")
-    _building(length)
+    limits.work_items(length)
+    if length > limits.SMALL_WORK:
+        limits.allocate(limits.list_bytes(length) + limits.INT_BYTES * _fresh_ints(numbers))
     return list(numbers)
 
 
@@ -59,7 +71,7 @@ def reversed_(values) -> list:
 def enumerate_(values, start=0) -> list:
     as_int("enumerate", start)
     values = elements("enumerate", values)
-    _building(len(values), _PAIR)
+    _building(len(values), limits.PAIR_BYTES + limits.INT_BYTES)
     return [[i, v] for i, v in enumerate(values, start)]
 
 
@@ -67,7 +79,7 @@ def enumerate_(values, start=0) -> list:
 def zip_(*lists) -> list:
     columns = [elements("zip", xs) for xs in lists]
     if columns:
-        _building(min(map(len, columns)), _PAIR + len(columns))
+        _building(min(map(len, columns)), limits.small_list_bytes(len(columns)))
     return [list(group) for group in zip(*columns)]
 
 
@@ -85,7 +97,7 @@ def values_(m) -> list:
 
 @builtin
 def items_(m) -> list:
-    _building(len(map_arg("items", m)), _PAIR)
+    _building(len(map_arg("items", m)), limits.PAIR_BYTES)
     return [[k, v] for k, v in m.items()]
 
 
@@ -112,10 +124,11 @@ def map_(*args) -> object:
         values = elements("map", values)
         _building(len(values))
         out = []
+        keep = limits.keep if len(values) > limits.SMALL_WORK else None  # a small result is free
         for v in values:
             result = fn(v)
-            if type(result) is list or type(result) is dict:  # a fresh container kept
-                limits.allocate(limits.kept_bytes(result))
+            if keep is not None:
+                keep(result)  # each result is kept in the list
             out.append(result)
         return out
     if not args:
@@ -124,11 +137,15 @@ def map_(*args) -> object:
         raise ScriptError("TypeError", "map() takes (function, list), a list of pairs, or a map")
     source = args[0]
     if python_type(source) in MAP_TYPES:
-        _building(len(source), 4)
+        limits.work_items(len(source))
+        if len(source) > limits.SMALL_WORK:
+            limits.allocate(limits.map_bytes(source))
         return dict(source)
     if python_type(source) not in LIST_TYPES:
         raise type_error("map", "a list of [key, value] pairs or a map", source)
-    _building(len(source), 4)
+    limits.work_items(len(source))
+    if len(source) > limits.SMALL_WORK:
+        limits.allocate(limits.MAP_ENTRY_BYTES * len(source))
     result = {}
     for pair in source:
         if python_type(pair) not in LIST_TYPES or len(pair) != 2:
