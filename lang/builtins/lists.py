@@ -29,13 +29,15 @@ def _growing(xs) -> None:
         raise size_error("list")
     if n == _SMALL:
         limits.crossing(xs)
+    elif n < _SMALL:
+        return
     if not n % _GROWTH_CHUNK:
         limits.allocate(_CHUNK_BYTES)
 
 
 def _l_append(xs, value):
     n = len(xs)
-    if n >= _SMALL:  # a small list is free until it grows (lang/limits.py "Memory")
+    if n >= _SMALL or n >= MAX_SIZE:  # a small list is free until it grows (limits "Memory")
         if n >= MAX_SIZE or not n % _GROWTH_CHUNK:
             _growing(xs)
         kind = type(value)
@@ -60,7 +62,7 @@ def _l_extend(xs, values):
 
 def _l_insert(xs, index, value):
     as_int("list.insert", index)
-    if len(xs) >= _SMALL:
+    if len(xs) >= _SMALL or len(xs) >= MAX_SIZE:
         _growing(xs)
         limits.keep(value)
     limits.work_items(len(xs))
