@@ -263,23 +263,44 @@ _ENTRY_BYTES = limits.MAP_ENTRY_BYTES
 _kept = limits.kept
 
 
+_ABSENT = object()
+
+
 def store(obj, key, value) -> None:
-    """`obj[key] = value` (and `obj.name = value`): a map that grows by an entry past
-    SMALL_WORK entries is charged it, its key and its value against the memory budget
-    (lang/limits.py "Memory"), and refused past the size cap. Replacing a value charges
-    nothing."""
-    if type(obj) is dict:
+    """`obj[key] = value` (and `obj.name = value`) into a map or list that is no longer small
+    (lang/limits.py "Memory"): a new map entry is charged with its key and value, and refused
+    past the size cap; replacing a value charges what the new one is bigger than the old."""
+    t = type(obj)
+    if t is dict:
         n = len(obj)
+        if n < _SMALL:
+            obj[key] = value
+            return
+        old = obj.get(key, _ABSENT)
         obj[key] = value
-        if n >= _SMALL and len(obj) > n:
+        if old is _ABSENT:
             if n >= MAX_SIZE:
                 del obj[key]
                 raise _too_large("map")
             if n == _SMALL:
                 limits.crossing(obj)
             limits.allocate(_ENTRY_BYTES + _kept(key) + _kept(value))
+        elif old is not value:
+            _replaced(old, value)
         return
-    obj[key] = value  # a list's slot replaced: nothing more is kept
+    if t is list and len(obj) > _SMALL:
+        old = obj[key]
+        obj[key] = value
+        if old is not value:
+            _replaced(old, value)
+        return
+    obj[key] = value
+
+
+def _replaced(old, value) -> None:
+    grown = _kept(value) - _kept(old)
+    if grown > 0:
+        limits.allocate(grown)
 
 
 def slice_of(obj, lower, upper):

@@ -16,35 +16,29 @@ from .checks import as_int, charge_search, elements, sorted_list
 _GROWTH_CHUNK = 64  # list slots charged to the memory budget at once, as a list grows
 _CHUNK_BYTES = _GROWTH_CHUNK * limits.GROWN_SLOT_BYTES
 _SMALL = limits.SMALL_WORK
-_kept = limits.kept
-_NoneType = type(None)
 
 
 def _growing(xs) -> None:
-    """Before one more slot in a list that is no longer small: the size cap; past a multiple
-    of _GROWTH_CHUNK, the next chunk of slots, and at the crossing what the list held while
-    it was small (limits.crossing)."""
+    """Before one more slot in a list that is no longer small: the size cap; at a multiple of
+    _GROWTH_CHUNK, the next chunk of slots and the values appended in the last chunk (so a
+    list holds at most one chunk of values not yet charged); at the crossing, what the list
+    held while it was small (limits.crossing)."""
     n = len(xs)
     if n >= MAX_SIZE:
         raise size_error("list")
+    if n < _SMALL or n % _GROWTH_CHUNK:
+        return
     if n == _SMALL:
         limits.crossing(xs)
-    elif n < _SMALL:
-        return
-    if not n % _GROWTH_CHUNK:
         limits.allocate(_CHUNK_BYTES)
+    else:
+        limits.allocate(_CHUNK_BYTES + limits.kept_all(xs[n - _GROWTH_CHUNK:]))
 
 
 def _l_append(xs, value):
-    n = len(xs)
-    if n >= _SMALL or n >= MAX_SIZE:  # a small list is free until it grows (limits "Memory")
-        if n >= MAX_SIZE or not n % _GROWTH_CHUNK:
-            _growing(xs)
-        kind = type(value)
-        if kind is not bool and kind is not _NoneType:  # the value itself, when small and fresh
-            nbytes = _kept(value)
-            if nbytes:
-                limits.allocate(nbytes)
+    n = len(xs)  # a small list is free until it grows (lang/limits.py "Memory")
+    if (n >= _SMALL and not n % _GROWTH_CHUNK) or n >= MAX_SIZE:
+        _growing(xs)
     xs.append(value)
 
 
@@ -64,7 +58,7 @@ def _l_insert(xs, index, value):
     as_int("list.insert", index)
     if len(xs) >= _SMALL or len(xs) >= MAX_SIZE:
         _growing(xs)
-        limits.keep(value)
+        limits.keep(value)  # charged now: an insert may land before the last chunk
     limits.work_items(len(xs))
     xs.insert(index, value)
 
