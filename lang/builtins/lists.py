@@ -18,7 +18,7 @@ _CHUNK_BYTES = _GROWTH_CHUNK * limits.GROWN_SLOT_BYTES
 _SMALL = limits.SMALL_WORK
 
 
-def _growing(xs) -> None:
+def _growing(xs, values: bool = True) -> None:
     """Before one more slot in a list that is no longer small: the size cap; at a multiple of
     _GROWTH_CHUNK, the next chunk of slots and the values appended in the last chunk (so a
     list holds at most one chunk of values not yet charged); at the crossing, what the list
@@ -31,8 +31,10 @@ def _growing(xs) -> None:
     if n == _SMALL:
         limits.crossing(xs)
         limits.allocate(_CHUNK_BYTES)
-    else:
+    elif values:
         limits.allocate(_CHUNK_BYTES + limits.kept_all(xs[n - _GROWTH_CHUNK:]))
+    else:
+        limits.allocate(_CHUNK_BYTES)
 
 
 def _l_append(xs, value):
@@ -57,8 +59,8 @@ def _l_extend(xs, values):
 def _l_insert(xs, index, value):
     as_int("list.insert", index)
     if len(xs) >= _SMALL or len(xs) >= MAX_SIZE:
-        _growing(xs)
-        limits.keep(value)  # charged now: an insert may land before the last chunk
+        _growing(xs, values=False)  # the slots only: the last chunk may not be what was inserted
+        limits.keep(value)
     limits.work_items(len(xs))
     xs.insert(index, value)
 

@@ -56,7 +56,6 @@ def range_(start, stop=None, step=1) -> list:
 @builtin
 def sorted_(values, key=None, reverse=False) -> list:
     values = elements("sorted", values)
-    _building(len(values))
     return sorted_list("sorted", list(values), key, reverse)
 
 
