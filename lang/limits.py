@@ -349,11 +349,39 @@ def keep(value) -> None:
 
 def allocate(nbytes: int) -> None:
     """Count `nbytes` of a value about to be built against this invocation's memory budget."""
+    global release_due
     budget = _local.budget
     budget.memory_left -= nbytes
-    if budget.memory_left < 0:
-        budget.memory_left = 0
-        raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
+    if budget.memory_left < budget.max_memory - RELEASE_AFTER if budget.max_memory else False:
+        release_due = True
+        if budget.memory_left < 0:
+            budget.memory_left = 0
+            raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
+
+
+# Memory a heavy invocation freed stays with the C allocator: with --async each worker thread
+# has its own glibc arena, and what one thread freed is not reused by the next invocation on
+# another, so RSS could sum several budgets. An invocation that charged more than
+# RELEASE_AFTER sets `release_due`; the host calls `release_memory()` before its next
+# invocation starts (runtime/scripts/mount.py), which hands the freed pages back (glibc's
+# malloc_trim; nothing elsewhere).
+RELEASE_AFTER = 16 * 1024 * 1024
+release_due = False
+_trim = None
+
+
+def release_memory() -> None:
+    """Give the memory freed since a heavy invocation back to the operating system."""
+    global release_due, _trim
+    release_due = False
+    if _trim is None:
+        try:
+            import ctypes
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _trim = False
+    if _trim:
+        _trim(0)
 
 
 def output(nbytes: int) -> str:

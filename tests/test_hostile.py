@@ -27,27 +27,11 @@ SCRIPTS = sorted(HOSTILE_DIR.glob("*.script"))
 
 # Known gaps, open in the tracker (issue 11's closing note), each with the cause measured:
 # these cases run and are reported (xfail, not skip); one that starts passing shows as XPASS.
-_UNDERCHARGED = ("memory charged per item below what Python really allocates for it: RSS "
-                 "passes idle + 2 x --max-memory before the budget stops the request")
 _SCAN = ("one C-level scan of a 16 MB string per call holds the GIL for milliseconds; "
          "thousands of them starve the event loop under --async")
 KNOWN_GAPS = {
-    ("*", "repeat", "map-grow"): _UNDERCHARGED + " (maps: also one long step inline)",
-    ("async", "repeat", "many-16mb-concat"): _UNDERCHARGED,
-    ("async", "repeat", "many-16mb-replace"): _UNDERCHARGED,
-    ("async", "repeat", "many-lists"): _UNDERCHARGED,
-    ("*", "search", "items-huge"): _UNDERCHARGED,
-    ("*", "search", "map-builtin-huge"): _UNDERCHARGED,
-    ("*", "search", "reversed-huge"): _UNDERCHARGED,
-    ("*", "search", "copy-huge"): _UNDERCHARGED,
-    ("*", "search", "slice-huge"): _UNDERCHARGED,
     ("async", "search", "find-huge"): _SCAN,
     ("async", "search", "in-string-huge"): _SCAN,
-    # Under --async the rest of these two classes passes alone but sits at the edge: peak RSS
-    # within a few MiB of the bound and /ping p99 near 100 ms, so a full run fails one or
-    # another of them (a different one each run). The same undercharging, at its edge.
-    ("async", "repeat", "*"): _UNDERCHARGED + " (at the edge under --async)",
-    ("async", "search", "*"): _UNDERCHARGED + " (at the edge under --async)",
 }
 
 

@@ -219,6 +219,8 @@ class ScriptApp:
         Each thread keeps one Budget (lang.limits); an invocation just refills it, which is
         cheaper than making and activating a new one per request."""
         settings = self.settings
+        if limits.release_due:  # a heavy invocation (on any thread) has ended
+            limits.release_memory()
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
         budget.max_memory = budget.memory_left = settings.max_memory
