@@ -64,6 +64,7 @@ translated.
 """
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -207,6 +208,7 @@ INT_BYTES = 32           # an int under 2**60 (28 bytes, rounded); bigger: its g
 FLOAT_BYTES = 32         # a float (24 bytes, rounded)
 STR_BYTES = 49           # sys.getsizeof(""): a compact ASCII string's header (+1 per char)
 BYTES_BYTES = 33         # sys.getsizeof(b"")
+_WIDE_STR_BYTES = 72     # the header of a non-ASCII string (then 1, 2 or 4 bytes per char and a NUL)
 PAIR_BYTES = 80          # a fresh 2-element list (72 bytes, rounded): `items`, `enumerate`
 KEPT_TEXT = 512          # strings and bytes up to this length are charged when stored, longer
 #                          ones when built (every builder of longer text charges it)
@@ -308,8 +310,9 @@ def kept_items(values) -> int:
 
 
 def small_list_bytes(n: int) -> int:
-    """A fresh list object of `n` slots, rounded as the allocator does (a pair, a zip row)."""
-    return _real(LIST_BYTES + SLOT_BYTES * n)
+    """A fresh list object of `n` slots made from a tuple (a zip row): CPython gives it an even
+    number of slots; rounded as the allocator does."""
+    return _real(LIST_BYTES + SLOT_BYTES * ((n + 1) & ~1))
 
 
 def list_bytes(n: int) -> int:
@@ -326,12 +329,17 @@ def char_width(s) -> int:
     """Bytes per character of a string (1, 2 or 4: CPython's compact kinds); 1 for bytes."""
     if type(s) is bytes or s.isascii():
         return 1
-    return (_getsizeof(s) - 72) // (len(s) + 1)
+    return (_getsizeof(s) - _WIDE_STR_BYTES) // (len(s) + 1)
 
 
 def text_bytes(s, n: int) -> int:
     """A string (or bytes) of `n` characters of `s`'s kind, about to be built."""
-    return STR_BYTES + char_width(s) * n if type(s) is str else BYTES_BYTES + n
+    if type(s) is bytes:
+        return BYTES_BYTES + n
+    if s.isascii():
+        return STR_BYTES + n
+    width = char_width(s)
+    return _WIDE_STR_BYTES + width * (n + 1)  # the header of a non-ASCII string, its NUL
 
 
 def allocate_items(n: int) -> None:
@@ -349,31 +357,32 @@ def keep(value) -> None:
 
 def allocate(nbytes: int) -> None:
     """Count `nbytes` of a value about to be built against this invocation's memory budget."""
-    global release_due
     budget = _local.budget
     budget.memory_left -= nbytes
-    if budget.memory_left < budget.max_memory - RELEASE_AFTER if budget.max_memory else False:
-        release_due = True
-        if budget.memory_left < 0:
-            budget.memory_left = 0
-            raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
+    if budget.memory_left < 0:
+        budget.memory_left = 0
+        raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
 
 
 # Memory a heavy invocation freed stays with the C allocator: with --async each worker thread
 # has its own glibc arena, and what one thread freed is not reused by the next invocation on
-# another, so RSS could sum several budgets. An invocation that charged more than
-# RELEASE_AFTER sets `release_due`; the host calls `release_memory()` before its next
-# invocation starts (runtime/scripts/mount.py), which hands the freed pages back (glibc's
-# malloc_trim; nothing elsewhere).
+# another, so RSS could sum several budgets. When an invocation that charged more than
+# RELEASE_AFTER has ended and its values are dropped, the host calls `release_if_heavy()`
+# (runtime/scripts/mount.py) on its thread, which collects its cycles (a failed invocation's
+# frames and exception) and hands the freed pages back (glibc's malloc_trim; elsewhere only
+# the collection).
 RELEASE_AFTER = 16 * 1024 * 1024
-release_due = False
 _trim = None
 
 
-def release_memory() -> None:
-    """Give the memory freed since a heavy invocation back to the operating system."""
-    global release_due, _trim
-    release_due = False
+def release_if_heavy() -> None:
+    """After an invocation on this thread: if it was heavy, give what it freed back."""
+    global _trim
+    budget = _local.budget
+    if budget.max_memory is None or budget.max_memory - budget.memory_left <= RELEASE_AFTER:
+        return
+    budget.memory_left = budget.max_memory  # released once
+    gc.collect()
     if _trim is None:
         try:
             import ctypes

@@ -91,3 +91,108 @@ def test_size_limits_fail_at_once(expr):
     with pytest.raises(LimitError):
         load(f"let x = {expr}")
     assert time.monotonic() - started < 5  # refused before allocating, not after
+
+
+# --------------------------------------------------------------------------- memory rates
+# The memory budget's rates are CPython's real sizes (lang/limits.py "Memory"): each constant
+# is checked here against sys.getsizeof, and the allocator's rounding against tracemalloc.
+
+import sys  # noqa: E402
+import tracemalloc  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def test_the_rates_are_cpythons_sizes():
+    assert limits.LIST_BYTES == sys.getsizeof([])
+    assert limits.SLOT_BYTES == sys.getsizeof([0]) - sys.getsizeof([])
+    assert limits.INT_BYTES == limits._real(sys.getsizeof(1 << 59)) >= limits._real(sys.getsizeof(257))
+    assert limits.FLOAT_BYTES == limits._real(sys.getsizeof(0.5))
+    assert limits.STR_BYTES == sys.getsizeof("")
+    assert limits.BYTES_BYTES == sys.getsizeof(b"")
+    assert limits.PAIR_BYTES == limits._real(sys.getsizeof([1, 2]))
+    for n in range(1, 9):
+        assert limits.small_list_bytes(n) == limits._real(sys.getsizeof(list(tuple(range(n)))))  # a zip row
+
+
+def test_a_list_grown_by_append_costs_at_most_its_slot_rate():
+    xs, worst = [], 0.0
+    for i in range(200_000):
+        xs.append(i)
+        if i > 64:
+            worst = max(worst, (sys.getsizeof(xs) - limits.LIST_BYTES) / len(xs))
+    assert 8 < worst <= limits.GROWN_SLOT_BYTES
+
+
+def test_a_map_grown_by_stores_costs_at_most_its_entry_rate():
+    m, worst = {}, 0.0
+    for i in range(200_000):
+        m[i] = i
+        if i > 64:
+            worst = max(worst, sys.getsizeof(m) / len(m))
+    assert 40 < worst <= limits.MAP_ENTRY_BYTES
+
+
+@pytest.mark.parametrize("text", ["ascii text", "latin-1: caf\u00e9", "bmp: \u20ac uro", "astral: \U0001F600"])
+def test_text_bytes_is_getsizeof_for_every_kind_of_string(text):
+    s = text * 50
+    assert limits.text_bytes(s, len(s)) == sys.getsizeof(s)
+    assert limits.text_bytes(s.encode(), len(s.encode())) == sys.getsizeof(s.encode())
+
+
+def _traced(make, copies: int = 200):
+    """Bytes tracemalloc sees one `make()` allocate and keep (the mean of `copies`, so the
+    interpreter's own first-call allocations wash out), and one of the values."""
+    keep = [None] * copies
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(copies):
+            keep[i] = make()
+        return (tracemalloc.get_traced_memory()[0] - before) // copies, keep[0]
+    finally:
+        tracemalloc.stop()
+
+
+_SCALARS = st.one_of(st.integers(-10**30, 10**30), st.floats(allow_nan=False),
+                     st.text(max_size=40), st.booleans(), st.none())
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=8), st.dictionaries(st.text(max_size=8), inner, max_size=8)), max_leaves=30)
+
+
+def _copy(value):
+    """A fresh deep copy: every object new, as a literal built at run time makes it."""
+    t = type(value)
+    if t is list:
+        return [_copy(v) for v in value]
+    if t is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if t is int:
+        return int(str(value))
+    if t is str:
+        return "".join(list(value))
+    if t is float:
+        return float(repr(value))
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(_VALUES)
+def test_kept_is_the_real_size_of_a_fresh_small_value(value):
+    """`kept` charges at least what tracemalloc sees a fresh copy allocate (its keys aside:
+    a small map's keys are not counted, documented), and at most 16 bytes more per object
+    (the allocator's rounding) or what CPython shares anyway."""
+    real, copy = _traced(lambda: _copy(value))
+    charged = limits.kept(copy)
+
+    def keys(v):
+        if type(v) is dict:
+            return sum(limits.kept(k) for k in v) + sum(keys(x) for x in v.values())
+        return sum(keys(x) for x in v) if type(v) is list else 0
+
+    def objects(v):
+        if type(v) in (list, dict):
+            return 1 + sum(objects(x) for x in (v.values() if type(v) is dict else v))
+        return 1
+    assert charged + keys(copy) + 64 >= real
+    assert charged <= real + 16 * objects(copy) + 64

@@ -219,8 +219,6 @@ class ScriptApp:
         Each thread keeps one Budget (lang.limits); an invocation just refills it, which is
         cheaper than making and activating a new one per request."""
         settings = self.settings
-        if limits.release_due:  # a heavy invocation (on any thread) has ended
-            limits.release_memory()
         budget = limits.current()
         budget.max_steps = budget.remaining = settings.max_steps
         budget.max_memory = budget.memory_left = settings.max_memory
@@ -304,7 +302,10 @@ class ScriptApp:
             # rendered here too unless native middleware wants to read the Response.
             if result.__class__ is not str:
                 result = to_wire_or_500(result, req, source, not app.middleware)
-            return result if app.middleware else render(req, result)
+            if not app.middleware:
+                result = render(req, result)
+            limits.release_if_heavy()  # its values are dropped: if it was heavy, give them back
+            return result
 
         submit = self._submit
 
