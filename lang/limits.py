@@ -1,4 +1,4 @@
-"""Per-invocation limits: the step budget and the wall-clock deadline.
+"""Per-invocation limits: the step budget, the wall-clock deadline and the memory budget.
 
 Strategy. Compiled code keeps a step *credit* in a closure cell of its module (the cheapest
 counter Python offers): each call and loop back-edge does `credit -= 1` and, only when the
@@ -43,20 +43,28 @@ temporaries never runs out:
   elements together with what it holds (walked, at most `KEPT_NODES` containers: nested
   literals count; a small map's keys are not, being mostly literal names CPython shares).
   Bigger values were charged when built, so storing them costs their slot only. Replacing
-  the value of an existing key or index charges nothing: the old value goes.
+  the value of an existing key or index (in a container past `SMALL_WORK`) charges what the
+  new value is bigger than the old one (`kept`), nothing when it is not: a counter updated
+  in place costs nothing.
 - *Small containers* are free while they stay small (at most `SMALL_WORK` elements), like
   small work: a loop that builds and drops a little list or map per iteration charges
   nothing. A small container is charged when it is kept in another container (`kept` walks
   it), and when it grows past `SMALL_WORK` (`crossing`: everything it holds so far, keys
-  included); from then on each store into it charges as above.
+  included); from then on each store into it charges as above. A list grown by `append`
+  charges its values by chunks of 64 (`kept_all`, at C speed for a chunk of one scalar
+  kind), when the next chunk starts: it holds at most one chunk not yet charged.
 
 Double counting, the rule: a small value is charged each time it is stored, even when it is
 the same object stored again (CPython shares it; telling fresh from shared would cost a walk
-per store). The overcharge per store is bounded by `KEPT_MAX` (16 KiB; in practice a few hundred bytes: a short string,
-a small row), so a script that stores one
-small value a million times is refused at most a few times earlier than what it really holds.
-Values CPython always shares cost nothing: nil, booleans, ints -5..256, strings of one
-Latin-1 character, frozen (load-time) values.
+per store). The overcharge per store is bounded by `KEPT_MAX` (16 KiB; in practice a few
+dozen bytes: a short string, a number, a small row), so a script that stores one small value
+a million times is refused at most a few times earlier than what it really holds. Values
+CPython always shares cost nothing: nil, booleans, ints -5..256, strings of one Latin-1
+character, frozen (load-time) values. A list that hovers around a multiple of 64 elements
+(append, pop, append) charges its last chunk again at each crossing.
+
+Memory freed by a heavy invocation is handed back to the system when it ends
+(`release_if_heavy`, below).
 
 Call depth is Python's own recursion limit (one script call is one Python frame), set by
 `depth_guard` around an invocation; RecursionError becomes LimitError where errors are

@@ -196,3 +196,21 @@ def test_kept_is_the_real_size_of_a_fresh_small_value(value):
         return 1
     assert charged + keys(copy) + 64 >= real
     assert charged <= real + 16 * objects(copy) + 64
+
+
+def test_a_heavy_invocation_is_released_once_and_a_light_one_not(monkeypatch):
+    calls = []
+    monkeypatch.setattr(limits.gc, "collect", lambda: calls.append("collect"))
+    budget = limits.Budget(max_memory=64 * 1024 * 1024)
+    previous = limits.activate(budget)
+    try:
+        limits.allocate(limits.RELEASE_AFTER // 2)
+        limits.release_if_heavy()
+        assert calls == [] and budget.memory_left < budget.max_memory
+        limits.allocate(limits.RELEASE_AFTER)
+        limits.release_if_heavy()
+        assert calls == ["collect"] and budget.memory_left == budget.max_memory
+        limits.release_if_heavy()
+        assert calls == ["collect"]
+    finally:
+        limits.activate(previous)
