@@ -374,31 +374,52 @@ def allocate(nbytes: int) -> None:
 
 # Memory a heavy invocation freed stays with the C allocator: with --async each worker thread
 # has its own glibc arena, and what one thread freed is not reused by the next invocation on
-# another, so RSS could sum several budgets. When an invocation that charged more than
-# RELEASE_AFTER has ended and its values are dropped, the host calls `release_if_heavy()`
-# (runtime/scripts/mount.py) on its thread, which collects its cycles (a failed invocation's
-# frames and exception) and hands the freed pages back (glibc's malloc_trim; elsewhere only
-# the collection).
+# another, so RSS could sum several budgets. Two measures: `settle_allocator()` (the host
+# calls it once before serving with worker threads) fixes glibc's thresholds, so blocks of
+# RELEASE_BLOCK and more are mapped and unmapped on their own and free memory at the top of
+# an arena goes back past RELEASE_BLOCK (glibc otherwise raises both thresholds as the
+# process frees big blocks, up to 32 and 64 MiB, and then keeps that much per arena); and
+# when an invocation that charged more than RELEASE_AFTER has ended and its values are
+# dropped, the host calls `release_if_heavy()` (runtime/scripts/mount.py), which collects
+# its cycles (a failed invocation's frames and exception) and hands the free pages of every
+# arena back (malloc_trim). Elsewhere than glibc, only the collection.
 RELEASE_AFTER = 16 * 1024 * 1024
-_trim = None
+RELEASE_BLOCK = 1024 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_libc = None
+
+
+def _glibc():
+    """glibc's functions, or False elsewhere."""
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+            libc = ctypes.CDLL("libc.so.6")
+            _libc = libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else False
+        except OSError:
+            _libc = False
+    return _libc
+
+
+def settle_allocator() -> None:
+    """Fix the C allocator's thresholds for serving (see above); nothing off glibc."""
+    libc = _glibc()
+    if libc:
+        libc.mallopt(_M_MMAP_THRESHOLD, RELEASE_BLOCK)
+        libc.mallopt(_M_TRIM_THRESHOLD, RELEASE_BLOCK)
 
 
 def release_if_heavy() -> None:
     """After an invocation on this thread: if it was heavy, give what it freed back."""
-    global _trim
     budget = _local.budget
     if budget.max_memory is None or budget.max_memory - budget.memory_left <= RELEASE_AFTER:
         return
     budget.memory_left = budget.max_memory  # released once
     gc.collect()
-    if _trim is None:
-        try:
-            import ctypes
-            _trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _trim = False
-    if _trim:
-        _trim(0)
+    libc = _glibc()
+    if libc:
+        libc.malloc_trim(0)
 
 
 def output(nbytes: int) -> str:
