@@ -140,9 +140,10 @@ def test_text_bytes_is_getsizeof_for_every_kind_of_string(text):
     assert limits.text_bytes(s.encode(), len(s.encode())) == sys.getsizeof(s.encode())
 
 
-def _traced(make, copies: int = 200):
+def _traced(make, copies: int = 2000):
     """Bytes tracemalloc sees one `make()` allocate and keep (the mean of `copies`, so the
-    interpreter's own first-call allocations wash out), and one of the values."""
+    interpreter's own first-call allocations and its free lists of floats, lists and maps,
+    reused without an allocation tracemalloc sees, wash out), and one of the values."""
     keep = [None] * copies
     tracemalloc.start()
     try:
@@ -214,3 +215,31 @@ def test_a_heavy_invocation_is_released_once_and_a_light_one_not(monkeypatch):
         assert calls == ["collect"]
     finally:
         limits.activate(previous)
+
+
+_ROWS = st.lists(st.one_of(
+    st.lists(st.one_of(st.integers(-10**6, 10**6), st.text(max_size=12)), max_size=6),
+    st.dictionaries(st.text(max_size=4), st.one_of(st.integers(), st.floats(), st.text(max_size=30)),
+                    max_size=6)), min_size=64, max_size=64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_ROWS)
+def test_a_sampled_chunk_of_rows_is_charged_exactly_on_average(monkeypatch_rows):
+    """kept_all samples 8 of 64 rows from a random offset: over the 8 offsets the charge
+    averages to the exact sum of `kept` (unbiased), and rows of one shape are exact."""
+    rows = monkeypatch_rows
+    exact = sum(map(limits.kept, rows))
+    offsets = iter(range(limits.SAMPLE_EVERY))
+    original = limits._random_bits
+    limits._random_bits = lambda bits: next(offsets)
+    try:
+        charges = [limits.kept_all(rows) for _ in range(limits.SAMPLE_EVERY)]
+    finally:
+        limits._random_bits = original
+    assert sum(charges) == limits.SAMPLE_EVERY * exact
+
+
+def test_rows_of_one_shape_are_charged_exactly():
+    rows = [{"id": i * 1000, "name": f"user {i}", "tags": [f"t{i}", "b"]} for i in range(64)]
+    assert limits.kept_all(rows) == pytest.approx(sum(map(limits.kept, rows)), rel=0.02)
