@@ -187,14 +187,19 @@ def test_body_and_bytes(server):
     assert (status, json.loads(body)) == (200, {"body": "héllo", "length": 6, "type": "bytes"})
 
 
-@pytest.mark.parametrize("path", ["/body-text", "/body", "/form"])
 @pytest.mark.parametrize("sent", [b"\xff\xfeok", b"caf\xc3", b"\xed\xa0\x80"])
-def test_invalid_utf8_body_is_the_clients_mistake_400(server, path, sent):
-    # Not the script's error (a 500), nor one it can swallow: the client sent a body that
-    # is not UTF-8, so the answer is 400, as for a body that is not JSON.
-    status, headers, body = call(server, path, "POST", body=sent)
-    assert (status, json.loads(body)) == (400, {"error": "request body is not valid UTF-8"})
-    assert headers["content-type"] == "application/json"
+def test_invalid_utf8_body_raises_a_catchable_value_error(server, sent):
+    # LANGUAGE.md §6: `req.body` on invalid UTF-8 raises ValueError, which the script catches.
+    status, _, body = call(server, "/body-text", "POST", body=sent)
+    assert (status, body) == (200, b"ValueError")
+
+
+@pytest.mark.parametrize("path", ["/body", "/form"])
+def test_invalid_utf8_body_uncaught_is_the_scripts_error(server, path):
+    # Uncaught, it is an error like any other: 500 naming the request, the line in the log.
+    status, headers, body = call(server, path, "POST", body=b"caf\xc3")
+    assert status == 500 and json.loads(body)["error"] == "internal server error"
+    assert "request body is not valid UTF-8" in server.log()
 
 
 def test_invalid_utf8_body_still_readable_as_bytes(server):
