@@ -195,11 +195,13 @@ def test_invalid_utf8_body_raises_a_catchable_value_error(server, sent):
 
 
 @pytest.mark.parametrize("path", ["/body", "/form"])
-def test_invalid_utf8_body_uncaught_is_the_scripts_error(server, path):
-    # Uncaught, it is an error like any other: 500 naming the request, the line in the log.
-    status, headers, body = call(server, path, "POST", body=b"caf\xc3")
-    assert status == 500 and json.loads(body)["error"] == "internal server error"
-    assert "request body is not valid UTF-8" in server.log()
+@pytest.mark.parametrize("sent", [b"\xff\xfeok", b"caf\xc3", b"\xed\xa0\x80"])
+def test_invalid_utf8_body_uncaught_is_the_clients_mistake_400(server, path, sent):
+    # Nothing caught the ValueError: the client sent a body that is not UTF-8, so the answer
+    # is 400 (as for a body that is not JSON), not a 500 blaming the script.
+    status, headers, body = call(server, path, "POST", body=sent)
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == "request body is not valid UTF-8"
 
 
 def test_invalid_utf8_body_still_readable_as_bytes(server):

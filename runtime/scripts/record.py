@@ -5,8 +5,9 @@ is how compiled code reads `req.name`; nothing is computed until a script asks, 
 map it hands out is frozen, so the record is safe to share with a worker thread. `body` is
 the UTF-8 text, `bytes` the raw body. As LANGUAGE.md §6 says, `req.body` (and `req.form()`,
 which reads it) on invalid UTF-8 raises `ValueError`, which a script may catch (or read
-`req.bytes` instead), while `req.json()` on a body that is not JSON answers `400` through
-`abort`.
+`req.bytes` instead); a body that is not UTF-8 is the client's mistake, so when nothing
+catches it (no `try`, no `on error`) the answer is `400`, not `500` (`BadBody`, mount.py).
+`req.json()` on a body that is not JSON answers `400` through `abort`.
 """
 from __future__ import annotations
 
@@ -71,11 +72,18 @@ def script_request(http_request) -> ScriptRequest:
     return request
 
 
+class BadBody(ScriptError):
+    """`req.body` on a body that is not UTF-8: a ValueError to the script."""
+
+    def __init__(self) -> None:
+        super().__init__("ValueError", "request body is not valid UTF-8 (req.bytes has it as sent)")
+
+
 def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScriptError("ValueError", "request body is not valid UTF-8 (req.bytes has it as sent)") from None
+        raise BadBody() from None
 
 
 def _query_all(req: ScriptRequest):
