@@ -217,10 +217,32 @@ def settle_collector() -> None:
     gc.set_threshold(COLLECT_EVERY, *gc.get_threshold()[1:])
 
 
+# Blocks at least this large are mapped on their own and given back when freed (glibc's
+# default start, 128 KiB); see settle_allocator.
+MMAP_AT = 128 * 1024
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def settle_allocator() -> None:
+    """Memory a request frees goes back to the system. glibc raises its mmap threshold each
+    time a large mapped block is freed (up to 32 MiB), so after one request drops a 16 MB
+    value, later large blocks come from the heap, whose freed holes are kept: with the
+    default, three identical requests growing a 2M-item list left the server 17, 49 and 81
+    MiB larger (tests/test_server_memory.py). Fixing the threshold (which also fixes the trim
+    threshold) keeps every large block mapped and returned when freed. Without glibc,
+    nothing to do."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_AT)
+    except (OSError, AttributeError):
+        pass
+
+
 def serve(app: Any, settings: Any) -> int:
     """Bind, serve until a shutdown signal, drain; returns the exit status (0)."""
     configure_logging(settings.log_format)
     settle_collector()
+    settle_allocator()
     sock = bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
     if settings.workers > 1:
         return _supervise(app, settings, sock)
