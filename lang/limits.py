@@ -391,40 +391,27 @@ def allocate(nbytes: int) -> None:
 
 # Memory a heavy invocation freed stays with the C allocator: with --async each worker thread
 # has its own glibc arena, and what one thread freed is not reused by the next invocation on
-# another, so RSS could sum several budgets. Two measures: `settle_allocator()` (the host
-# calls it once before serving with worker threads) fixes glibc's thresholds, so blocks of
-# RELEASE_BLOCK and more are mapped and unmapped on their own and free memory at the top of
-# an arena goes back past RELEASE_BLOCK (glibc otherwise raises both thresholds as the
-# process frees big blocks, up to 32 and 64 MiB, and then keeps that much per arena); and
-# when an invocation that charged more than RELEASE_AFTER has ended and its values are
-# dropped, the host calls `release_if_heavy()` (runtime/scripts/mount.py), which collects
+# another, so RSS could sum several budgets. The server fixes glibc's thresholds once
+# (runtime/http/server.py `settle_allocator`: large blocks mapped and unmapped on their
+# own); and when an invocation that charged more than RELEASE_AFTER has ended and its values
+# are dropped, the host calls `release_if_heavy()` (runtime/scripts/mount.py), which collects
 # its cycles (a failed invocation's frames and exception) and hands the free pages of every
 # arena back (malloc_trim). Elsewhere than glibc, only the collection.
 RELEASE_AFTER = 16 * 1024 * 1024
-RELEASE_BLOCK = 1024 * 1024
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 _libc = None
 
 
 def _glibc():
-    """glibc's functions, or False elsewhere."""
+    """glibc, or False elsewhere."""
     global _libc
     if _libc is None:
         try:
             import ctypes
             libc = ctypes.CDLL("libc.so.6")
-            _libc = libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else False
+            _libc = libc if hasattr(libc, "malloc_trim") else False
         except OSError:
             _libc = False
     return _libc
-
-
-def settle_allocator() -> None:
-    """Fix the C allocator's thresholds for serving (see above); nothing off glibc."""
-    libc = _glibc()
-    if libc:
-        libc.mallopt(_M_MMAP_THRESHOLD, RELEASE_BLOCK)
-        libc.mallopt(_M_TRIM_THRESHOLD, RELEASE_BLOCK)
 
 
 def release_if_heavy() -> None:

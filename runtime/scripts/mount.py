@@ -198,7 +198,6 @@ class ScriptApp:
 
     def _start_bridge(self) -> None:
         import asyncio
-        limits.settle_allocator()  # worker threads' arenas give freed memory back
         self.bridge.start(asyncio.get_running_loop())
 
     def _lifecycle(self, fn, what: str) -> None:
