@@ -11,7 +11,9 @@ operands (repeating, joining, comparing nested values, searching) charges it and
 the result's bytes before building it. The one exception is a native `+` in compiled code,
 which builds first and is checked at once after (`sized`, `checked`): a helper call on every
 numeric `+` would cost more than the bounded overshoot (one value of at most twice the size
-cap, dropped at once). `add`, `sub`, `less`... are the whole meaning of each operator: the
+cap, dropped at once). Storing (`store`: `m[k] = v`, `xs[i] = v`) charges what is kept, as
+lang/limits.py "Memory" says; an interpolation's one long dynamic part is charged as the copy
+it is (`text_part`). `add`, `sub`, `less`... are the whole meaning of each operator: the
 compiled fast paths must agree with them (tests/test_ops_differential.py).
 """
 from __future__ import annotations
