@@ -7,7 +7,7 @@ before it is built.
 """
 from __future__ import annotations
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
 from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
@@ -141,11 +141,11 @@ def map_(*args) -> object:
 def any_(values) -> bool:
     values = elements("any", values)
     limits.work_items(len(values))
-    return any(values)
+    return scans.any_true(values)
 
 
 @builtin
 def all_(values) -> bool:
     values = elements("all", values)
     limits.work_items(len(values))
-    return all(values)
+    return scans.all_true(values)
