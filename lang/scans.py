@@ -57,7 +57,10 @@ charged here, before the slice that does it.
 """
 from __future__ import annotations
 
+import sys
+import time
 from bisect import bisect_right
+from functools import partial
 from itertools import accumulate, chain, islice
 
 from . import limits
@@ -66,6 +69,21 @@ TEXT_SLICE = 1 << 18
 ITEM_SLICE = 1 << 14
 COMPARE_BYTES = 1 << 22
 _FIRST_PIECE = 64  # characters `strip` looks at first; each next piece doubles, up to a slice
+PAUSE = 0.002     # seconds a bridge worker leaves the lock free after a long needle's call
+
+
+def paused(call, *args):
+    """`call(*args)`, a C call that cannot be made short (a search for a needle longer than a
+    slice; parsing a long number's text). On a thread
+    beside the event loop, a call that held the lock past the switch interval is followed by
+    a pause (the lock free for PAUSE), so the loop and the other workers run a whole turn, not
+    just the one hand-over the forced switch gives."""
+    started = time.perf_counter()
+    result = call(*args)
+    if time.perf_counter() - started > sys.getswitchinterval() and limits.beside_a_loop():
+        limits.blocking()  # the jobs waiting behind this one go to other workers
+        time.sleep(PAUSE)
+    return result
 
 
 # --------------------------------------------------------------------------- text
@@ -90,11 +108,15 @@ def find(s, sub, start=None, end=None) -> int:
         return s.find(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
+    if width > TEXT_SLICE:
+        s_find = partial(paused, s.find)
+    else:
+        s_find = s.find
     if width == 0 or hi - lo <= TEXT_SLICE + width:
-        return s.find(sub, start, end)
+        return s_find(sub, start, end)
     step = max(TEXT_SLICE, width)
     for first in range(lo, hi - width + 1, step):  # windows: starts in [first, first + step)
-        found = s.find(sub, first, min(hi, first + step + width - 1))
+        found = s_find(sub, first, min(hi, first + step + width - 1))
         if found >= 0:
             return found
     return -1
@@ -111,35 +133,39 @@ def count(s, sub, start=None, end=None) -> int:
         return s.count(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
+    if width > TEXT_SLICE:
+        s_count, s_rfind = partial(paused, s.count), partial(paused, s.rfind)
+    else:
+        s_count, s_rfind = s.count, s.rfind
     if width == 0 or hi - lo <= TEXT_SLICE + width:
-        return s.count(sub, start, end)
+        return s_count(sub, start, end)
     step = max(TEXT_SLICE, 2 * width)
     total, pos = 0, lo
     while True:
         stop = min(hi, pos + step)
-        found = s.count(sub, pos, stop)  # the chain's elements that end by `stop`
+        found = s_count(sub, pos, stop)  # the chain's elements that end by `stop`
         total += found
         if stop >= hi:
             return total
         resume = stop - width + 1  # the first start whose occurrence could cross `stop`
         if found:
-            last = s.rfind(sub, pos, stop)  # the chain's last element is at or before it
+            last = s_rfind(sub, pos, stop)  # the chain's last element is at or before it
             if last + width > resume:
                 limits.work_text(stop - pos)
-                if s.count(sub, pos, last + width - 1) < found:
+                if s_count(sub, pos, last + width - 1) < found:
                     resume = last + width  # `last` is the chain's: it ends there
                 else:
-                    resume = _chain_end(s, sub, pos, resume, last + width - 1, found)
+                    resume = _chain_end(s_count, sub, pos, resume, last + width - 1, found)
         pos = resume
 
 
-def _chain_end(s, sub, pos: int, low: int, high: int, found: int) -> int:
+def _chain_end(s_count, sub, pos: int, low: int, high: int, found: int) -> int:
     """The smallest x in [low, high] with s.count(sub, pos, x) == found (which holds at
     high): the end of the chain's last element, or `low` if it ends before."""
     while low < high:
         middle = (low + high) // 2
         limits.work_text(middle - pos)
-        if s.count(sub, pos, middle) == found:
+        if s_count(sub, pos, middle) == found:
             high = middle
         else:
             low = middle + 1
@@ -233,6 +259,7 @@ def _spans(n: int, texts=None):
         start, before = 0, 0
         while start < len(totals):
             cut = max(start + 1, bisect_right(totals, before + COMPARE_BYTES, start))
+            limits.work_text(totals[cut - 1] - before)  # what the span's comparisons may read
             yield lo + start, lo + cut
             before, start = totals[cut - 1], cut
 
@@ -243,7 +270,10 @@ def extreme(pick, values, key=None, texts=None):
     call's (the first of equal extremes wins; NaN behaves the same). `texts`: the strings
     being compared, when they are strings (they bound the work of a slice)."""
     n = len(values)
-    if n <= ITEM_SLICE and (texts is None or sum(map(len, texts)) <= COMPARE_BYTES):
+    if n <= ITEM_SLICE and texts is None:
+        return pick(values, key=key)
+    if n <= ITEM_SLICE and (length := sum(map(len, texts))) <= COMPARE_BYTES:
+        limits.work_text(length)
         return pick(values, key=key)
     items = iter(values)
     best = _NOTHING = object()

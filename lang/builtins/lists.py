@@ -57,7 +57,8 @@ def _l_pop(xs, index=-1):
         raise ScriptError("IndexError", "pop from an empty list")
     if not -len(xs) <= index < len(xs):
         raise ScriptError("IndexError", "index out of range")
-    if len(xs) > scans.ITEM_SLICE:  # the tail moves down a slice at a time
+    if len(xs) > scans.ITEM_SLICE:  # the tail moves down, a slice at a time
+        limits.work_text((len(xs) - index % len(xs)) * limits.ITEM_BYTES)  # the slots it moves
         return scans.pop(xs, index)
     return xs.pop(index)
 

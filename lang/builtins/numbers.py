@@ -56,11 +56,16 @@ def _extreme(fname: str, pick, args, key):
         raise ScriptError("TypeError", f"{fname}() takes a list or at least two values")
     if not values:
         raise ScriptError("ValueError", f"{fname}() of an empty list")
-    charge_search(values, values[0])
     if key is None:
         order = order_key(fname, values)
-        texts = values if order is None and python_type(values[0]) is str else None
-        return scans.extreme(pick, values, order, texts)
+        if order is None and python_type(values[0]) is str:
+            # Each comparison reads up to the shorter text: charged as the slices go, by the
+            # text they hold (values[0] alone says nothing of the others' lengths).
+            limits.work_items(len(values))
+            return scans.extreme(pick, values, None, values)
+        charge_search(values, values[0])
+        return scans.extreme(pick, values, order)
+    charge_search(values, values[0])
     if not callable(key):
         raise ScriptError("TypeError", f"{fname}(): key must be a function, not {type_name(key)}")
     keys = [key(v) for v in values]
