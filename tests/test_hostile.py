@@ -29,8 +29,6 @@ SCRIPTS = sorted(HOSTILE_DIR.glob("*.script"))
 # these cases run and are reported (xfail, not skip); one that starts passing shows as XPASS.
 _UNDERCHARGED = ("memory charged per item below what Python really allocates for it: RSS "
                  "passes idle + 2 x --max-memory before the budget stops the request")
-_SCAN = ("one C-level scan of a 16 MB string per call holds the GIL for milliseconds; "
-         "thousands of them starve the event loop under --async")
 KNOWN_GAPS = {
     ("*", "repeat", "map-grow"): _UNDERCHARGED + " (maps: also one long step inline)",
     ("async", "repeat", "many-16mb-concat"): _UNDERCHARGED,
@@ -41,8 +39,6 @@ KNOWN_GAPS = {
     ("*", "search", "reversed-huge"): _UNDERCHARGED,
     ("*", "search", "copy-huge"): _UNDERCHARGED,
     ("*", "search", "slice-huge"): _UNDERCHARGED,
-    ("async", "search", "find-huge"): _SCAN,
-    ("async", "search", "in-string-huge"): _SCAN,
     # Under --async the rest of these two classes passes alone but sits at the edge: peak RSS
     # within a few MiB of the bound and /ping p99 near 100 ms, so a full run fails one or
     # another of them (a different one each run). The same undercharging, at its edge.
@@ -83,7 +79,7 @@ def servers():
 
 def test_the_corpus_covers_every_class():
     classes = {script.stem: len(hostile_routes(script)) for script in SCRIPTS}
-    assert set(classes) >= {"format", "repeat", "dag", "search", "deep", "loops", "output", "answers"}
+    assert set(classes) >= {"format", "repeat", "dag", "search", "scans", "deep", "loops", "output", "answers"}
     assert all(count >= 5 for count in classes.values()), classes
     assert len(CASES) >= 300
 
