@@ -23,6 +23,16 @@ NATIVE_ROUTES = str(Path(__file__).resolve().parent / "native_routes.py")
 _LISTENING = re.compile(rb"listening on http://[^:]+:(\d+)")
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: SIGKILL it when the test process ends, however it ends (a
+    killed pytest must not leave servers behind). Linux only; elsewhere nothing."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ServerProcess:
     def __init__(self, *args: str, native: str | None = NATIVE_ROUTES, cwd: str | None = None,
                  env: dict | None = None) -> None:
@@ -44,7 +54,7 @@ class ServerProcess:
     def start(self, timeout: float = 20.0) -> "ServerProcess":
         self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = _LISTENING.search(self.log_bytes())

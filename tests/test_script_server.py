@@ -187,14 +187,21 @@ def test_body_and_bytes(server):
     assert (status, json.loads(body)) == (200, {"body": "héllo", "length": 6, "type": "bytes"})
 
 
-@pytest.mark.parametrize("path", ["/body-text", "/body", "/form"])
 @pytest.mark.parametrize("sent", [b"\xff\xfeok", b"caf\xc3", b"\xed\xa0\x80"])
-def test_invalid_utf8_body_is_the_clients_mistake_400(server, path, sent):
-    # Not the script's error (a 500), nor one it can swallow: the client sent a body that
-    # is not UTF-8, so the answer is 400, as for a body that is not JSON.
+def test_invalid_utf8_body_raises_a_catchable_value_error(server, sent):
+    # LANGUAGE.md §6: `req.body` on invalid UTF-8 raises ValueError, which the script catches.
+    status, _, body = call(server, "/body-text", "POST", body=sent)
+    assert (status, body) == (200, b"ValueError")
+
+
+@pytest.mark.parametrize("path", ["/body", "/form"])
+@pytest.mark.parametrize("sent", [b"\xff\xfeok", b"caf\xc3", b"\xed\xa0\x80"])
+def test_invalid_utf8_body_uncaught_is_the_clients_mistake_400(server, path, sent):
+    # Nothing caught the ValueError: the client sent a body that is not UTF-8, so the answer
+    # is 400 (as for a body that is not JSON), not a 500 blaming the script.
     status, headers, body = call(server, path, "POST", body=sent)
-    assert (status, json.loads(body)) == (400, {"error": "request body is not valid UTF-8"})
-    assert headers["content-type"] == "application/json"
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == "request body is not valid UTF-8"
 
 
 def test_invalid_utf8_body_still_readable_as_bytes(server):

@@ -38,6 +38,7 @@ class Failure(tuple):
                         headers=headers, content_type="application/json")
 
 
+BAD_BODY = Failure(400, "request body is not valid UTF-8")  # a script read it as text; nothing caught it
 NOT_FOUND = Failure(404, "not found")                      # no route for the path
 METHOD_NOT_ALLOWED = Failure(405, "method not allowed")    # a route, not for this method (+ Allow)
 INTERNAL = Failure(500, "internal server error")           # a handler failed or hit a limit

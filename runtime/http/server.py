@@ -18,7 +18,6 @@ reports the cause once, and the process exits 1 (with workers, the supervisor st
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import inspect
 import json
@@ -218,23 +217,25 @@ def settle_collector() -> None:
     gc.set_threshold(COLLECT_EVERY, *gc.get_threshold()[1:])
 
 
-# Blocks at least this big are mapped on their own and go back to the system when freed.
-MMAP_THRESHOLD = 1 << 20
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+# Blocks at least this large are mapped on their own and given back when freed (glibc's
+# default start, 128 KiB); see settle_allocator.
+MMAP_AT = 128 * 1024
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
 def settle_allocator() -> None:
-    """Fix glibc malloc's mmap threshold for serving. By default it rises each time a big
-    block is freed (up to 32 MiB), after which big values come from the heaps, which keep
-    their pages: under --async each worker thread's heap kept the peak of the last request it
-    ran, and RSS grew by tens of MiB per worker with nothing live (tests/hostile/ measured it
-    past idle + 2 x --max-memory). Fixed, the threshold stays put, so every value over 1 MiB
-    is its own mapping and RSS follows what is live. No-op where there is no glibc."""
+    """Memory a request frees goes back to the system. glibc raises its mmap threshold each
+    time a large mapped block is freed (up to 32 MiB), so after one request drops a 16 MB
+    value, later large blocks come from the heap, whose freed holes are kept: with the
+    default, three identical requests growing a 2M-item list left the server 17, 49 and 81
+    MiB larger (tests/test_server_memory.py). Fixing the threshold (which also fixes the trim
+    threshold) keeps every large block mapped and returned when freed. Without glibc,
+    nothing to do."""
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return
-    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        import ctypes
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_AT)
+    except (OSError, AttributeError):
+        pass
 
 
 def serve(app: Any, settings: Any) -> int:

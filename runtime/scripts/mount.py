@@ -41,10 +41,10 @@ from rtserve.stdlib.log import Output as ScriptOutput
 from ..http import wire
 from .bridge import Bridge, QueueFull
 from .checks import METHODS, join_paths, route_errors
-from ..http.response import (BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND, HTTPError,
-                             Rendered, Response)
+from ..http.response import (BAD_BODY, BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND,
+                             HTTPError, Rendered, Response)
 from ..router import METHOD_NOT_ALLOWED as NO_METHOD
-from .record import ScriptRequest, script_request
+from .record import BadBody, ScriptRequest, script_request
 from ..static import StaticFiles
 
 log = logging.getLogger("rt.script")
@@ -244,6 +244,8 @@ class ScriptApp:
         raise exc
 
     def _uncaught(self, sreq: ScriptRequest, exc: BaseException, where: str):
+        if isinstance(exc, BadBody) and self.on_error is None:
+            return BAD_BODY.response(sreq.http.id)  # the client's mistake, not the script's
         self._log_failure(sreq, exc, where)
         if self.on_error is not None:
             err = translate_exception(exc)

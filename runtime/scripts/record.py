@@ -3,10 +3,11 @@
 Strategy. `ScriptRequest` wraps the protocol's lazy `Request` and answers `get(name)`, which
 is how compiled code reads `req.name`; nothing is computed until a script asks, and every
 map it hands out is frozen, so the record is safe to share with a worker thread. `body` is
-the UTF-8 text, `bytes` the raw body. A body the client got wrong is the client's mistake,
-never the script's: `req.body` and `req.form()` on invalid UTF-8, and `req.json()` on a body
-that is not JSON, end the request with `400` through `abort` (a script that wants to handle
-such bodies itself reads `req.bytes`).
+the UTF-8 text, `bytes` the raw body. As LANGUAGE.md §6 says, `req.body` (and `req.form()`,
+which reads it) on invalid UTF-8 raises `ValueError`, which a script may catch (or read
+`req.bytes` instead); a body that is not UTF-8 is the client's mistake, so when nothing
+catches it (no `try`, no `on error`) the answer is `400`, not `500` (`BadBody`, mount.py).
+`req.json()` on a body that is not JSON answers `400` through `abort`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import json
 from urllib.parse import parse_qsl
 
 from rtserve.lang.builtins import register_record_type
-from rtserve.lang.errors import Abort
+from rtserve.lang.errors import Abort, ScriptError
 from rtserve.lang.values import FrozenList, FrozenMap, set_answer_rules
 
 from ..http import wire
@@ -71,11 +72,18 @@ def script_request(http_request) -> ScriptRequest:
     return request
 
 
+class BadBody(ScriptError):
+    """`req.body` on a body that is not UTF-8: a ValueError to the script."""
+
+    def __init__(self) -> None:
+        super().__init__("ValueError", "request body is not valid UTF-8 (req.bytes has it as sent)")
+
+
 def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise Abort(400, {"error": "request body is not valid UTF-8"}) from None
+        raise BadBody() from None
 
 
 def _query_all(req: ScriptRequest):

@@ -27,14 +27,15 @@ so service resumes by itself when the backend is back.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from rtserve.lang import limits
 from rtserve.lang.errors import DeadlineExceeded, ScriptError
 
-__all__ = ["Result", "BackendDown", "DbRefused", "wait_budget", "guarded", "open_kv", "open_db",
-           "data_dir", "DEFAULT_DATA_DIR"]
+__all__ = ["Result", "BackendDown", "DbRefused", "PerProcess", "wait_budget", "guarded", "open_kv",
+           "open_db", "data_dir", "DEFAULT_DATA_DIR"]
 
 DEFAULT_DATA_DIR = "./.rt-data"
 DEFAULT_TIMEOUT = 5.0
@@ -56,6 +57,25 @@ class BackendDown(Exception):
 
 class DbRefused(Exception):
     """The database refused the statement (message for the script: the database's own)."""
+
+
+class PerProcess:
+    """A value made once per process, on first use: a connection pool. A worker forked after
+    the script loaded makes its own (its parent's sockets are not its to share)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._value = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._value is None or self._pid != os.getpid():
+            with self._lock:
+                if self._value is None or self._pid != os.getpid():
+                    self._value = self._make()
+                    self._pid = os.getpid()
+        return self._value
 
 
 def wait_budget(timeout: float) -> float:

@@ -36,7 +36,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from . import BackendDown, DbRefused, Result
+from . import BackendDown, DbRefused, PerProcess, Result
 from .sqltext import to_pyformat
 
 
@@ -134,9 +134,7 @@ class PostgresDb:
         self.url = url
         self.timeout = timeout
         self.pool_size = pool_size
-        self._pool = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._pool = PerProcess(self._new_pool)
         self._local = _Local()
 
     @staticmethod
@@ -152,18 +150,13 @@ class PostgresDb:
         return {"autocommit": True, "connect_timeout": max(1, math.ceil(self.timeout)),
                 "options": f"-c statement_timeout={int(self.timeout * 1000)}"}
 
-    def _get_pool(self):
-        if self._pool is None or self._pid != os.getpid():
-            with self._lock:
-                if self._pool is None or self._pid != os.getpid():
-                    from psycopg_pool import ConnectionPool
-                    self._pool = ConnectionPool(
-                        self.url, kwargs=self._connect_kwargs(), min_size=1,
-                        max_size=max(1, self.pool_size), timeout=self.timeout,
-                        reconnect_timeout=0, open=False, name="rt-db")
-                    self._pool.open(wait=False)
-                    self._pid = os.getpid()
-        return self._pool
+    def _new_pool(self):
+        from psycopg_pool import ConnectionPool
+        pool = ConnectionPool(self.url, kwargs=self._connect_kwargs(), min_size=1,
+                              max_size=max(1, self.pool_size), timeout=self.timeout,
+                              reconnect_timeout=0, open=False, name="rt-db")
+        pool.open(wait=False)
+        return pool
 
     def _down(self, exc: BaseException, wait: float) -> BackendDown:
         import psycopg_pool
@@ -209,7 +202,7 @@ class PostgresDb:
         try:
             if conn is not None:
                 return self._execute(conn, sql, params, max_rows, wait)
-            with self._get_pool().connection(timeout=wait) as conn:
+            with self._pool.get().connection(timeout=wait) as conn:
                 return self._execute(conn, sql, params, max_rows, wait)
         except psycopg_pool.PoolTimeout as exc:
             raise self._down(exc, wait) from None
@@ -228,7 +221,7 @@ class PostgresDb:
         import psycopg_pool
         local = self._local
         try:
-            with self._get_pool().connection(timeout=wait) as conn:
+            with self._pool.get().connection(timeout=wait) as conn:
                 with conn.transaction():
                     local.conn = conn
                     try:

@@ -20,10 +20,7 @@ replies (redis-py picks it up by itself).
 """
 from __future__ import annotations
 
-import os
-import threading
-
-from . import BackendDown
+from . import BackendDown, PerProcess
 
 _INCR = """
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -64,9 +61,7 @@ class RedisKv:
         self.url = url
         self.timeout = timeout
         self.pool_size = pool_size
-        self._pool = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._pool = PerProcess(self._new_pool)
         self._loaded: set[str] = set()  # sha1 of the scripts Redis has been sent
 
     def describe(self) -> str:
@@ -74,22 +69,17 @@ class RedisKv:
         parts = urlsplit(self.url)
         return f"Redis at {parts.hostname}:{parts.port or 6379}"
 
-    def _get_pool(self):
-        if self._pool is None or self._pid != os.getpid():
-            with self._lock:
-                if self._pool is None or self._pid != os.getpid():
-                    import redis
-                    self._pool = redis.BlockingConnectionPool.from_url(
-                        self.url, max_connections=self.pool_size, timeout=self.timeout,
-                        socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
-                        socket_keepalive=True, retry=None, protocol=2, driver_info=None)
-                    self._pid = os.getpid()
-        return self._pool
+    def _new_pool(self):
+        import redis
+        return redis.BlockingConnectionPool.from_url(
+            self.url, max_connections=self.pool_size, timeout=self.timeout,
+            socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
+            socket_keepalive=True, retry=None, protocol=2, driver_info=None)
 
     def command(self, wait: float, *args):
         """One command's raw reply, waiting at most `wait` seconds in all."""
         import redis
-        pool = self._get_pool()
+        pool = self._pool.get()
         try:
             conn = pool.get_connection()
         except redis.ConnectionError as exc:  # BlockingConnectionPool: none free in time
