@@ -10,7 +10,7 @@ every such scan on a big operand becomes a loop of calls of about 1 ms each; the
 hands the lock over between two of them (after the 5 ms switch interval, forced).
 
 Strategy. The slice sizes are decided here, once, from measurements of the slowest case of
-each kind on this machine's CPython 3.11 (tests/test_scans.py checks none of them grew):
+each kind on this machine's CPython 3.11 (tests/test_scans.py checks a slice stays short):
 
 - TEXT_SLICE: characters (or bytes) one search call may cover. `find`/`count`/`in` of a short
   periodic needle that misses run at ~2.6 ns a character: 256 Ki characters is ~0.7 ms.
@@ -41,19 +41,35 @@ one short and charged here (`limits.work_text`) as extra work.
 Long needles: a window must be at least as long as the needle, so a search for an 8 MB
 needle in a 16 MB text cannot be made of short calls without quadratic work. Windows of
 about 2L starting every L keep the total linear; each call is then as long as ~2L
-characters take (30 ms for L = 8 MB). Between two such calls the eval loop's forced switch
-hands the lock to a waiting thread (CPython 3.11: a thread that waited the 5 ms switch
-interval sets the drop request; the holder drops the lock at its next check and waits until
-the waiter has it), so the event loop waits at most one call, not the whole search; nothing
-more is done about it (`time.sleep(0)` would add nothing: the switch is already forced).
+characters take (30 ms for L = 8 MB). CPython 3.11 hands the lock over like this: a thread
+that waited the 5 ms switch interval sets the drop request, and the holder, at its next
+eval-loop check, drops the lock and waits until the waiter has it. So after a long call the
+event loop gets exactly one turn, and the worker takes the lock back as soon as the loop
+blocks again, while a /ping needs several hand-overs (loop, the worker that runs /ping, loop):
+measured, /ping p99 stayed at 120-260 ms. `time.sleep(0)` adds nothing (the switch is
+already forced). So `paused`: on a --async worker (`limits.beside_a_loop()`), a call that
+held the lock past the switch interval is followed by PAUSE (2 ms) with the lock free; p99
+then 15-30 ms, at a cost under 10% of the long calls' time. `int`/`float` of a long text
+(a regular expression match and a parse that cannot be sliced) go through it too.
 
-Left whole, measured at the 16 MiB cap: `==` and `<` of two strings or bytes (memcmp, ~1 ms),
-one `startswith`/`endswith` affix (memcmp, under 1 ms); operations that build their result
-(`upper`, `split`, `replace` with hits, `join`, `sorted`, slicing...): each is charged its
-result's bytes against the memory budget before it runs, so a request can repeat them only a
-few times. What is charged is decided by the callers (lang/limits rates); only work whose size
-shows as the scan goes (the count search above, `strip` with a set of characters, affixes) is
-charged here, before the slice that does it.
+Sliced (one call at the 16 MiB cap before; all measured on this machine): string `find`
+(42 ms), `count` (42 ms), `in` for strings and bytes (46 ms), `isdigit` (20 ms), `strip`
+family (5 ms for spaces; with a set of characters 75 ms, quadratic for a long set: a look-up
+in the set per character), `split`/`replace` pre-counts (42 ms; a miss now returns without
+the second scan), `startswith`/`endswith` with a list of affixes (one memcmp each, unbounded
+count); lists (16M elements): `in` and `index` for strings and nil (120-270 ms), `min`/`max`
+(167 ms), `sum` (75 ms), `any`/`all` (100 ms), the type scan of `min`/`max`/`sorted`
+(500 ms), `reverse` (5.5 ms), `pop(0)` (6 ms, a memmove of the tail).
+
+Left whole: `==` and `<` of two strings or bytes (memcmp, ~1 ms); one `startswith`/`endswith`
+affix (memcmp, under 1 ms); list `==`/`<` (already a Python loop, lang/nested.py); sorting
+(~1 s for 4M random floats: charged n log n and bounded by the memory budget to a call or two
+a request); operations that build their result (`upper`, `split` and `replace` with hits,
+`join`, slices, `reversed`, `copy`): each is charged its result's bytes against the memory
+budget before it runs, so a request can repeat them only a few times. What is charged is
+decided by the callers (lang/limits rates); only work whose size shows as the scan goes (the
+count search above, `strip` with a set of characters, affixes, `min` over strings) is charged
+here, before the slice that does it.
 """
 from __future__ import annotations
 
@@ -74,10 +90,10 @@ PAUSE = 0.002     # seconds a bridge worker leaves the lock free after a long ne
 
 def paused(call, *args):
     """`call(*args)`, a C call that cannot be made short (a search for a needle longer than a
-    slice; parsing a long number's text). On a thread
-    beside the event loop, a call that held the lock past the switch interval is followed by
-    a pause (the lock free for PAUSE), so the loop and the other workers run a whole turn, not
-    just the one hand-over the forced switch gives."""
+    slice; parsing a long number's text). On a thread beside the event loop, a call that held
+    the lock past the switch interval is followed by a pause (the lock free for PAUSE), so
+    the loop and the other workers run a whole turn, not just the one hand-over the forced
+    switch gives; the jobs queued behind this one go to other workers first."""
     started = time.perf_counter()
     result = call(*args)
     if time.perf_counter() - started > sys.getswitchinterval() and limits.beside_a_loop():

@@ -292,3 +292,59 @@ def test_no_single_call_runs_long(name, fn):
     big = _big()
     best = min(_longest_call(fn, big) for _ in range(3))
     assert best < _SLICE_MS, f"{name}: a {best:.1f} ms call"
+
+
+def _charged(fn, *args, steps: int = 10**12) -> int:
+    budget = limits.Budget(max_steps=steps)
+    previous = limits.activate(budget)
+    try:
+        fn(*args)
+    finally:
+        limits.activate(previous)
+    return steps - budget.remaining
+
+
+def test_a_long_needle_call_is_followed_by_a_pause_on_a_worker_only(monkeypatch):
+    """Beside an event loop (the bridge sets an on_slow hook), a call past the switch
+    interval leaves the lock free for scans.PAUSE; on the loop's own thread, never."""
+    monkeypatch.setattr("sys.getswitchinterval", lambda: 0.0)  # every call counts as long
+    slept, announced = [], []
+    monkeypatch.setattr(scans.time, "sleep", slept.append)
+    s, needle = "a" * 2_000_000, "a" * 400_000 + "b"
+    assert scans.find(s, needle) == -1 and slept == []
+    limits.set_on_slow(lambda: announced.append(1))
+    try:
+        assert scans.find(s, needle) == -1
+        assert scans.count(s, needle) == 0
+    finally:
+        limits.set_on_slow(None)
+    assert slept and set(slept) == {scans.PAUSE} and len(announced) == len(slept)
+    slept.clear()
+    limits.set_on_slow(lambda: None)
+    try:
+        scans.find(s, "ab")  # a short needle: short calls, no pause
+    finally:
+        limits.set_on_slow(None)
+    assert slept == []
+
+
+def test_numbers_from_long_texts_are_charged_as_read():
+    text = "1" * 1_000_000
+    assert _charged(BUILTINS["float"], text) >= len(text) // limits.TEXT_PER_STEP
+    with pytest.raises(LimitError):  # the digits are over the integer cap: charged first
+        _charged(BUILTINS["int"], text, steps=100)
+    with pytest.raises(LimitError, match="step budget"):
+        _charged(BUILTINS["float"], text + "x", steps=100)
+
+
+def test_min_of_strings_is_charged_by_the_text_compared():
+    """values[0] says nothing of the others: strings sharing a long prefix read it each time."""
+    p, q = "a" * 100_000 + "x", "a" * 100_000 + "y"
+    values = ["b"] + [q, p] * 200
+    assert _charged(BUILTINS["min"], values) >= 400 * 100_000 // limits.TEXT_PER_STEP
+
+
+def test_pop_from_the_front_of_a_long_list_is_charged_the_slots_it_moves():
+    xs = list(range(1_000_000))
+    assert _charged(call_method, xs, "pop", 0) >= 1_000_000 * limits.ITEM_BYTES // limits.TEXT_PER_STEP
+    assert _charged(call_method, xs, "pop") == 0
