@@ -59,12 +59,16 @@ in the set per character), `split`/`replace` pre-counts (42 ms; a miss now retur
 the second scan), `startswith`/`endswith` with a list of affixes (one memcmp each, unbounded
 count); lists (16M elements): `in` and `index` for strings and nil (120-270 ms), `min`/`max`
 (167 ms), `sum` (75 ms), `any`/`all` (100 ms), the type scan of `min`/`max`/`sorted`
-(500 ms), `reverse` (5.5 ms), `pop(0)` (6 ms, a memmove of the tail).
+(500 ms), `reverse` (5.5 ms), `pop(0)` (6 ms, a memmove of the tail); and, though they
+build their result, `upper`/`lower` of non-ASCII text (100-160 ms: three of them, all the
+memory budget allows, still held the loop past the p99 bound), in pieces cut where the
+final-sigma rule cannot see across (`case_spans`).
 
 Left whole: `==` and `<` of two strings or bytes (memcmp, ~1 ms); one `startswith`/`endswith`
 affix (memcmp, under 1 ms); list `==`/`<` (already a Python loop, lang/nested.py); sorting
 (~1 s for 4M random floats: charged n log n and bounded by the memory budget to a call or two
-a request); operations that build their result (`upper`, `split` and `replace` with hits,
+a request); operations that build their result (ASCII `upper`/`lower`, 9-16 ms; `split` and
+`replace` with hits,
 `join`, slices, `reversed`, `copy`): each is charged its result's bytes against the memory
 budget before it runs, so a request can repeat them only a few times. What is charged is
 decided by the callers (lang/limits rates); only work whose size shows as the scan goes (the
@@ -78,6 +82,7 @@ import time
 from bisect import bisect_right
 from functools import partial
 from itertools import accumulate, chain, islice
+from unicodedata import category
 
 from . import limits
 
@@ -242,6 +247,44 @@ def strip_bounds(s, chars, left: bool, right: bool) -> tuple[int, int]:
                 break
             size *= 2
     return lo, hi
+
+
+_SIGMA = "\u03a3"
+_CASE_SAFE = frozenset(("Lu", "Ll", "Lt", "Lo", "Nd", "Zs"))  # never Case_Ignorable
+_SAFE_SEARCH = 256  # characters looked at for a safe end of a piece before giving it up
+
+
+def case_spans(s: str, lower: bool):
+    """(lo, hi) pieces of about TEXT_SLICE characters whose case mappings, joined, are the
+    whole string's. Upper-casing is per character. Lower-casing is too except for capital
+    sigma, which becomes final sigma by what surrounds it (CPython looks back and forward over
+    case-ignorable characters): with a Σ in `s`, a piece ends only between two characters that
+    are letters, digits or spaces (never case-ignorable) and not Σ, where no Σ's look can
+    cross. Where none is near the planned end, the piece goes on to the next chance (a text
+    with a Σ and only case-ignorable characters for megabytes maps in one call)."""
+    n = len(s)
+    careful = lower and contains(s, _SIGMA)
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + TEXT_SLICE)
+        while careful and hi < n:
+            cut = _safe_cut(s, hi)
+            if cut is not None:
+                hi = cut
+                break
+            hi = min(n, hi + TEXT_SLICE)
+        yield lo, hi
+        lo = hi
+
+
+def _safe_cut(s: str, at: int):
+    """The first index in [at, at + _SAFE_SEARCH) between two safe characters, or None."""
+    window = s[at - 1:at + _SAFE_SEARCH]
+    safe = [c != _SIGMA and category(c) in _CASE_SAFE for c in window]
+    for k in range(1, len(window)):
+        if safe[k - 1] and safe[k]:
+            return at - 1 + k
+    return None
 
 
 # --------------------------------------------------------------------------- lists

@@ -348,3 +348,27 @@ def test_pop_from_the_front_of_a_long_list_is_charged_the_slots_it_moves():
     xs = list(range(1_000_000))
     assert _charged(call_method, xs, "pop", 0) >= 1_000_000 * limits.ITEM_BYTES // limits.TEXT_PER_STEP
     assert _charged(call_method, xs, "pop") == 0
+
+
+_CASE_ALPHABET = "aAßİΣσς ' \u0301\u00adΑ1.İ"
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=_CASE_ALPHABET, max_size=40))
+@with_tiny_slices
+def test_case_mapping_in_pieces_is_the_whole_strings(s):
+    """Σ lower-cases to ς or σ by what surrounds it, over case-ignorable characters."""
+    for method, lower in ((str.upper, False), (str.lower, True)):
+        pieces = [method(s[lo:hi]) for lo, hi in scans.case_spans(s, lower)]
+        assert "".join(pieces) == method(s)
+        assert sum(hi - lo for lo, hi in scans.case_spans(s, lower)) == len(s)
+
+
+def test_upper_and_lower_of_long_text_in_pieces_and_capped(tiny, monkeypatch):
+    from rtserve.lang.builtins import strings
+    text = "ÄΣ ß" * 10 + "ΣΑ'Σ"
+    assert call_method(text, "upper") == text.upper()
+    assert call_method(text, "lower") == text.lower()
+    monkeypatch.setattr(strings, "MAX_SIZE", 50)
+    with pytest.raises(LimitError):  # İ lower-cases to two characters: past the cap, refused
+        call_method("İ" * 30, "lower")
