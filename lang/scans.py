@@ -354,11 +354,15 @@ def total(values, start):
 
 
 def any_true(values) -> bool:
+    if len(values) <= ITEM_SLICE:
+        return any(values)
     items = iter(values)
     return any(any(islice(items, ITEM_SLICE)) for _ in range(0, len(values), ITEM_SLICE))
 
 
 def all_true(values) -> bool:
+    if len(values) <= ITEM_SLICE:
+        return all(values)
     items = iter(values)
     return all(all(islice(items, ITEM_SLICE)) for _ in range(0, len(values), ITEM_SLICE))
 
