@@ -446,6 +446,13 @@ def set_on_slow(hook) -> None:
     _local.on_slow = hook
 
 
+def beside_a_loop() -> bool:
+    """Is this thread one a host runs invocations on beside its event loop (the --async
+    bridge's workers, which set an on_slow hook)? Such a thread may yield the interpreter
+    lock after a long C call; the loop's own thread never should."""
+    return _local.on_slow is not None
+
+
 def blocking() -> None:
     """Every blocking call the standard library makes for a script announces itself here."""
     if _local.on_slow is not None:

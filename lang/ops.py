@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import operator as _operator
 
-from . import limits
+from . import limits, scans
 from .errors import Abort, LimitError, ScriptError
 from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, compare, equals,
                      to_str, translate_exception, type_name)
@@ -196,18 +196,24 @@ def contains(container, item) -> bool:
         if type(item) is not str:
             raise ScriptError("TypeError", f"'in <string>' needs a string on the left, not {type_name(item)}")
         limits.work_text(len(container))
+        if len(container) > scans.TEXT_SLICE:
+            return scans.contains(container, item)  # in short calls (lang/scans.py)
         return item in container
     if t is bytes:
         if type(item) is not bytes:
             raise ScriptError("TypeError", f"'in <bytes>' needs bytes on the left, not {type_name(item)}")
         limits.work_text(len(container))
+        if len(container) > scans.TEXT_SLICE:
+            return scans.contains(container, item)
         return item in container
     if t is list or t is FrozenList:
         limits.work_items(len(container))
         if type(item) is str or type(item) is bytes:
             limits.work_text(len(container) * len(item))  # each comparison may read it all
-        if type(item) is str or item is None:
-            return item in container  # C speed: Python's == agrees with ours here
+        if type(item) is str or item is None:  # C speed: Python's == agrees with ours here
+            if len(container) > scans.ITEM_SLICE or (item is not None and len(item) * len(container) > scans.COMPARE_BYTES):
+                return scans.list_index(container, item) >= 0
+            return item in container
         for x in container:
             if equals(x, item):
                 return True

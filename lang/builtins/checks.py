@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import FrozenList, FrozenMap, compare, type_name
 
@@ -81,7 +81,7 @@ def order_key(fname: str, values):
     or ScriptError TypeError naming the first two values that cannot be compared."""
     if len(values) < 2:
         return None
-    classes = set(map(_ORDER_CLASSES.get, map(python_type, values)))
+    classes = set(map(_ORDER_CLASSES.get, scans.types(values)))
     if len(classes) == 1 and None not in classes:
         return cmp_to_key(compare) if "list" in classes else None
     first = values[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+from .. import limits, scans
 from ..errors import LimitError, ScriptError
 from ..values import FrozenList, FrozenMap, check_int, repr_value, to_str, type_name
 from .checks import builtin, python_type, type_error
@@ -46,8 +47,18 @@ _FLOAT_TEXT = re.compile(
 _MAX_INT_DIGITS = 1300  # 4096 bits is 1234 decimal digits: longer text is over the limit
 
 
+def _long_text(text: str, pattern: re.Pattern):
+    """A number's text past a slice: charged as read, and matched (then parsed) as calls that
+    cannot be sliced, each followed by a pause on a --async worker (lang/scans.py)."""
+    limits.work_text(len(text))
+    return scans.paused(pattern.fullmatch, text)
+
+
 def _int_from_text(text: str) -> int:
-    if not _INT_TEXT.fullmatch(text):
+    if len(text) > scans.TEXT_SLICE:
+        if not _long_text(text, _INT_TEXT):
+            raise ScriptError("ValueError", f"int() cannot parse {repr_value(text[:50])}")
+    elif not _INT_TEXT.fullmatch(text):
         raise ScriptError("ValueError", f"int() cannot parse {repr_value(text[:50])}")
     if len(text.strip().replace("_", "").lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS:
         raise LimitError("integer too large (over 4096 bits)")
@@ -72,6 +83,10 @@ def int_(value) -> int:
 
 
 def _float_from_text(text: str) -> float:
+    if len(text) > scans.TEXT_SLICE:
+        if not _long_text(text, _FLOAT_TEXT):
+            raise ScriptError("ValueError", f"float() cannot parse {repr_value(text[:50])}")
+        return scans.paused(float, text)
     if not _FLOAT_TEXT.fullmatch(text):
         raise ScriptError("ValueError", f"float() cannot parse {repr_value(text[:50])}")
     return float(text)

@@ -7,7 +7,7 @@ grows, and each stored value's own size through `limits.keep`), search uses the 
 """
 from __future__ import annotations
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
 from .checks import as_int, charge_search, elements, sorted_list
@@ -71,11 +71,16 @@ def _l_pop(xs, index=-1):
         raise ScriptError("IndexError", "pop from an empty list")
     if not -len(xs) <= index < len(xs):
         raise ScriptError("IndexError", "index out of range")
+    if len(xs) > scans.ITEM_SLICE:  # the tail moves down, a slice at a time
+        limits.work_text((len(xs) - index % len(xs)) * limits.SLOT_BYTES)  # the slots it moves
+        return scans.pop(xs, index)
     return xs.pop(index)
 
 
 def _position(xs, value) -> int:
     charge_search(xs, value)
+    if type(value) is str or value is None:  # C speed, in short calls: Python's == is ours here
+        return scans.list_index(xs, value)
     for i, x in enumerate(xs):
         if equals(x, value):
             return i
@@ -102,7 +107,7 @@ def _l_sort(xs, key=None, reverse=False):
 
 def _l_reverse(xs):
     limits.work_items(len(xs))
-    xs.reverse()
+    scans.reverse(xs)
 
 
 def _l_copy(xs):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import check_int, repr_value, type_name
 from .checks import NUMBER_TYPES, as_int, builtin, charge_search, elements, order_key, python_type, type_error
@@ -43,7 +43,7 @@ def sum_(values, start=0):
     for v in values:
         if python_type(v) not in NUMBER_TYPES:
             raise ScriptError("TypeError", f"sum() takes a list of numbers, not a list containing {type_name(v)}")
-    total = sum(values, start)
+    total = scans.total(values, start)
     return check_int(total) if python_type(total) is int else total
 
 
@@ -56,15 +56,23 @@ def _extreme(fname: str, pick, args, key):
         raise ScriptError("TypeError", f"{fname}() takes a list or at least two values")
     if not values:
         raise ScriptError("ValueError", f"{fname}() of an empty list")
-    charge_search(values, values[0])
     if key is None:
-        return pick(values, key=order_key(fname, values))
+        order = order_key(fname, values)
+        if order is None and python_type(values[0]) is str:
+            # Each comparison reads up to the shorter text: charged as the slices go, by the
+            # text they hold (values[0] alone says nothing of the others' lengths).
+            limits.work_items(len(values))
+            return scans.extreme(pick, values, None, values)
+        charge_search(values, values[0])
+        return scans.extreme(pick, values, order)
+    charge_search(values, values[0])
     if not callable(key):
         raise ScriptError("TypeError", f"{fname}(): key must be a function, not {type_name(key)}")
     keys = [key(v) for v in values]
     compare_keys = order_key(fname, keys)
-    index = pick(range(len(values)), key=keys.__getitem__ if compare_keys is None else (lambda i: compare_keys(keys[i])))
-    return values[index]
+    by_key = keys.__getitem__ if compare_keys is None else (lambda i: compare_keys(keys[i]))
+    texts = keys if compare_keys is None and python_type(keys[0]) is str else None
+    return values[scans.extreme(pick, range(len(values)), by_key, texts)]
 
 
 @builtin

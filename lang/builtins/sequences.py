@@ -9,7 +9,7 @@ before it is built, and every result is charged at CPython's real size before it
 """
 from __future__ import annotations
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
 from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
@@ -157,11 +157,11 @@ def map_(*args) -> object:
 def any_(values) -> bool:
     values = elements("any", values)
     limits.work_items(len(values))
-    return any(values)
+    return scans.any_true(values)
 
 
 @builtin
 def all_(values) -> bool:
     values = elements("all", values)
     limits.work_items(len(values))
-    return all(values)
+    return scans.all_true(values)

@@ -3,13 +3,15 @@
 Strategy: each method is a plain function `(s, *args)` that checks its arguments in the
 language's type names, then calls Python's own str method; methods whose result can grow
 past the size cap (`join`, `replace`, `format`) compute its length first. `format` is our
-own parser: Python's str.format would evaluate `{0.__class__}`, a sandbox escape.
+own parser: Python's str.format would evaluate `{0.__class__}`, a sandbox escape. Scans of a
+long string (`find`, `count`, `isdigit`, `strip`, affixes, case mapping of non-ASCII text) go
+through lang/scans.py, which does them in short calls with the one call's result.
 """
 from __future__ import annotations
 
 import re
 
-from .. import limits
+from .. import limits, scans
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, repr_value, size_error, to_str, type_name
 from .checks import LIST_TYPES, as_int, elements, python_type
@@ -42,18 +44,18 @@ def _scanning(s) -> None:
 
 
 _PIECE_BYTES = 64  # a new string object and its list slot, past its text
-_CASE_CHUNK = 1 << 20
 
 
-def _s_upper(s):
+def _case_mapped(s, method):
+    """upper / lower. Non-ASCII text maps at ~9 ns a character (150 ms for 16 MB in one call)
+    and may grow (ß -> SS, İ -> i̇): past a slice it maps in pieces (lang/scans.py says where a
+    piece may end), refused as soon as it passes the cap, never built whole first."""
     _copying(s)
-    if s.isascii() or len(s) * 3 <= MAX_SIZE:
-        return s.upper()
-    # Non-ASCII text may grow up to 3x (ß -> SS): in chunks, refused as soon as it passes the
-    # cap, never built whole first. (Upper-casing needs no context, so chunks are exact.)
+    if s.isascii() or (len(s) <= scans.TEXT_SLICE and len(s) * 3 <= MAX_SIZE):
+        return method(s)
     pieces, total = [], 0
-    for start in range(0, len(s), _CASE_CHUNK):
-        piece = s[start:start + _CASE_CHUNK].upper()
+    for lo, hi in scans.case_spans(s, method is str.lower):
+        piece = method(s[lo:hi])
         total += len(piece)
         if total > MAX_SIZE:
             raise size_error("string")
@@ -62,21 +64,39 @@ def _s_upper(s):
     return "".join(pieces)
 
 
+def _s_upper(s):
+    return _case_mapped(s, str.upper)
+
+
 def _s_lower(s):
-    _copying(s)
-    return s.lower()
+    return _case_mapped(s, str.lower)
+
+
+def _stripped(s, chars, name: str, left: bool, right: bool):
+    """strip, lstrip, rstrip: each stripped character is a look-up in `chars`. Past a little
+    work, found in charged pieces (lang/scans.py), and the copy kept is charged as built."""
+    chars = _optional_chars(name, chars)
+    if len(s) * (1 if chars is None else len(chars) or 1) <= limits.SMALL_WORK * limits.TEXT_PER_STEP:
+        return s.strip(chars) if left and right else s.lstrip(chars) if left else s.rstrip(chars)
+    lo, hi = scans.strip_bounds(s, chars, left, right)
+    if hi - lo == len(s):
+        return s
+    limits.work_text(hi - lo)
+    if hi - lo > limits.SMALL_WORK:
+        limits.allocate(hi - lo)
+    return s[lo:hi]
 
 
 def _s_strip(s, chars=None):
-    return s.strip(_optional_chars("strip", chars))
+    return _stripped(s, chars, "strip", True, True)
 
 
 def _s_lstrip(s, chars=None):
-    return s.lstrip(_optional_chars("lstrip", chars))
+    return _stripped(s, chars, "lstrip", True, False)
 
 
 def _s_rstrip(s, chars=None):
-    return s.rstrip(_optional_chars("rstrip", chars))
+    return _stripped(s, chars, "rstrip", False, True)
 
 
 def _s_split(s, sep=None, maxsplit=-1):
@@ -85,11 +105,13 @@ def _s_split(s, sep=None, maxsplit=-1):
     as_int("string.split", maxsplit)
     _copying(s)
     if sep is not None:  # the number of pieces is known before they are made
-        pieces = s.count(sep) + 1
+        pieces = scans.count(s, sep) + 1
         if maxsplit >= 0:
             pieces = min(pieces, maxsplit + 1)
         limits.work_items(pieces)
         limits.allocate(pieces * _PIECE_BYTES)
+        if pieces == 1:  # no separator (or maxsplit 0): not searched for a second time
+            return [s]
         return s.split(sep, maxsplit)
     parts = s.split(None, maxsplit)  # whitespace: at most len(s) / 2 pieces, charged after
     limits.work_items(len(parts))
@@ -118,8 +140,9 @@ def _s_replace(s, old, new, count=-1):
     as_int("string.replace", count)
     _scanning(s)
     length = len(s)
+    hits = None
     if len(new) > len(old):
-        hits = s.count(old) if old else len(s) + 1
+        hits = scans.count(s, old) if old else len(s) + 1
         if count >= 0:
             hits = min(hits, count)
         length += (len(new) - len(old)) * hits
@@ -127,23 +150,32 @@ def _s_replace(s, old, new, count=-1):
     limits.work_text(length)
     if length > limits.SMALL_WORK:
         limits.allocate(length)
+    if len(s) > scans.TEXT_SLICE and old:  # nothing to replace: not searched a second time
+        if hits is None:
+            hits = scans.count(s, old)
+        if hits == 0 or count == 0:
+            return s
     return s.replace(old, new, count)
 
 
-def _affixes(name: str, value):
+def _affix_test(name: str, s, value, test) -> bool:
+    """startswith / endswith: one affix is one comparison of up to its length; several are
+    charged one each and compared in short groups (lang/scans.py)."""
     if python_type(value) is str:
-        return value
+        limits.work_text(min(len(value), len(s)))
+        return test(s, value)
     if python_type(value) in LIST_TYPES and all(python_type(v) is str for v in value):
-        return tuple(value)
+        limits.work_items(len(value))
+        return scans.any_affix(s, value, test)
     raise method_type_error("string", name, "a string or a list of strings", value)
 
 
 def _s_startswith(s, prefix):
-    return s.startswith(_affixes("startswith", prefix))
+    return _affix_test("startswith", s, prefix, str.startswith)
 
 
 def _s_endswith(s, suffix):
-    return s.endswith(_affixes("endswith", suffix))
+    return _affix_test("endswith", s, suffix, str.endswith)
 
 
 def _bounds(name: str, start, end):
@@ -156,12 +188,20 @@ def _bounds(name: str, start, end):
 
 def _s_find(s, sub, start=None, end=None):
     _scanning(s)
-    return s.find(_string_arg("find", sub), *_bounds("find", start, end))
+    sub = _string_arg("find", sub)
+    start, end = _bounds("find", start, end)
+    if len(s) <= scans.TEXT_SLICE:
+        return s.find(sub, start, end)
+    return scans.find(s, sub, start, end)
 
 
 def _s_count(s, sub, start=None, end=None):
     _scanning(s)
-    return s.count(_string_arg("count", sub), *_bounds("count", start, end))
+    sub = _string_arg("count", sub)
+    start, end = _bounds("count", start, end)
+    if len(s) <= scans.TEXT_SLICE:
+        return s.count(sub, start, end)
+    return scans.count(s, sub, start, end)
 
 
 _ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -169,7 +209,10 @@ _ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 def _s_isdigit(s):
     """ASCII digits only (unlike Python), so `s.isdigit()` promises `int(s)` works."""
-    return _ASCII_DIGITS.fullmatch(s) is not None
+    if len(s) <= scans.TEXT_SLICE:
+        return _ASCII_DIGITS.fullmatch(s) is not None
+    _scanning(s)
+    return scans.every_slice(_ASCII_DIGITS.fullmatch, s)
 
 
 # `format`: {} {0} {name}, with an optional !r/!s conversion and a :spec for numbers and
