@@ -1,9 +1,10 @@
 """The methods of lists: `xs.append(v)`, `xs.sort()`, `xs.index(v)`...
 
 Strategy: plain functions `(xs, *args)`; growth is checked against the size cap before it
-happens and charged where memory is kept (lang/limits.py "Memory": the slots as the list
-grows, and each stored value's own size through `limits.keep`), search uses the language's `equals` (so `true` is not found as `1`), and sorting is
-`checks.sorted_list`, shared with the `sorted` builtin.
+happens and charged where memory is kept (lang/limits.py "Memory": once a list is past
+SMALL_WORK elements, its slots as it grows and the values it keeps, by chunks of 64 for
+`append`); search uses the language's `equals` (so `true` is not found as `1`), and sorting
+is `checks.sorted_list`, shared with the `sorted` builtin.
 """
 from __future__ import annotations
 
