@@ -375,17 +375,13 @@ def _measure_tiny(value, t) -> int | None:
     scalars, in one loop that builds nothing; None for any other value."""
     if t in _MAP_TYPES:
         size = 4 * len(value)
-        for key, item in dict.items(value):
+        for key in value:
             if type(key) is str:
                 size += len(key)
-            kind = type(item)
-            if kind is str:
-                size += len(item)
-            elif kind not in _SCALAR_TYPES:
-                return None
-        return size
-    size = len(value)
-    for item in value:
+        items = dict.values(value)
+    else:
+        size, items = len(value), value
+    for item in items:
         kind = type(item)
         if kind is str:
             size += len(item)
