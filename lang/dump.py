@@ -12,9 +12,6 @@ import ast
 import os
 import sys
 
-KINDS = ("script", "router")
-
-
 def wanted(kind: str) -> bool:
     """Whether `RT_DUMP` asks for the code of `kind` ("script" or "router")."""
     return kind in os.environ.get("RT_DUMP", "").replace(" ", "").split(",")

@@ -107,10 +107,6 @@ class ErrorList(RtError):
         return self.render()
 
 
-# Error kinds a script can see in `err.kind`.
-KINDS = ("TypeError", "ValueError", "IndexError", "KeyError", "AssertionError", "UserError")
-
-
 class ScriptError(Exception):
     """A runtime error a script may catch. `value` is what `throw` threw (or the message)."""
 

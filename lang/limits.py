@@ -88,7 +88,6 @@ from .errors import DeadlineExceeded, LimitError
 
 CHUNK = 1000
 UNLIMITED = 1 << 62
-DEFAULT_MAX_STEPS = 10_000_000
 DEFAULT_MAX_DEPTH = 500
 MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log")
 MAX_OUTPUT_BYTES = 64 * 1024

@@ -46,7 +46,6 @@ class Function:
     outer_assigned: set = field(default_factory=set)  # Bindings of outer functions assigned here
     refs: set = field(default_factory=set)  # Bindings referenced here or in nested functions
     children: list = field(default_factory=list)
-    temps: int = 0
 
 
 @dataclass(eq=False)

@@ -437,11 +437,6 @@ equals = nested.equals    # `==` (§2), walked without recursion and charged per
 compare = nested.compare  # `<` and friends (§2), likewise
 
 
-def truthy(value) -> bool:
-    """Falsy: nil false 0 0.0 "" [] {} (and empty bytes); everything else is truthy."""
-    return bool(value)
-
-
 # --- freezing ---------------------------------------------------------------------------
 
 def is_script_function(f) -> bool:
