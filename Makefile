@@ -4,13 +4,16 @@
 # make fuzz:  the long fuzz runs: 100,000 cases per protocol and language fuzzer, and 40
 #             batches of composed hostile programs (FUZZ_CASES=N, FUZZ_BATCHES=N to change;
 #             RT_FUZZ_SEED=N replays a run). `make test` runs the same fuzzers briefly.
+# make test-random: the suite in a random order (pytest-randomly; SEED=N replays an order).
+#             `make test` keeps the fixed order: a failure there is reproducible from its
+#             name alone, and the shared servers of a module start once either way.
 PYTHON ?= python3
 VENV := .venv
 RT := $(VENV)/bin/rt
 STAMP := $(VENV)/.installed
 CONFORMANCE := ../shared/conformance
 
-.PHONY: serve test fuzz bench clean
+.PHONY: serve test test-random fuzz bench clean
 
 FUZZ_CASES ?= 100000
 FUZZ_BATCHES ?= 40
@@ -27,6 +30,9 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 	@if [ -x $(CONFORMANCE)/run ]; then $(CONFORMANCE)/run --rt $(RT); fi
+
+test-random: $(STAMP)
+	$(VENV)/bin/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 fuzz: $(STAMP)
 	RT_FUZZ_CASES=$(FUZZ_CASES) RT_FUZZ_PROGRAM_BATCHES=$(FUZZ_BATCHES) $(VENV)/bin/python -m pytest \
