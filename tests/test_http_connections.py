@@ -236,3 +236,23 @@ def test_the_body_deadline_stands_still_while_rt_is_not_reading():
             sock.sendall(b"cd")
             reply = read_response(rfile)
     assert (reply.status, reply.body) == (200, b"abcd")
+
+
+@pytest.mark.parametrize("path, body", [("/plaintext", b"Hello, World!"), ("/slow?s=0.2&tag=h", b"slow h")],
+                         ids=["first-answered-at-once", "first-still-running-at-eof"])
+def test_client_half_close_still_gets_its_answers(server, path, body):
+    # A client may send its requests and shut down its sending side (RFC 9112 9.6), as
+    # `printf ... | nc` does: every request it sent in full is still answered, in order, then
+    # rt closes (protocol.eof_received: "answer what is pending, then close"). rt answers
+    # only the first when it was still running at the EOF (async or streamed) and drops the
+    # rest, which were already received and parsed.
+    with server.connect() as sock:
+        sock.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\nGET /users/3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     % path.encode())
+        sock.shutdown(socket.SHUT_WR)
+        rfile = sock.makefile("rb")
+        first, second = read_response(rfile), read_response(rfile)
+        sock.settimeout(10)
+        assert rfile.read() == b""
+    assert (first.status, first.body) == (200, body)
+    assert (second.status, second.body) == (200, b'{"id":"3"}')

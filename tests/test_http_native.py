@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, call, exchange
+from http_talk import FAULTY_ROUTES, H, SECRET, clean
+from serverproc import NATIVE_ROUTES, ROOT, ServerProcess, call, exchange, recv_all
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +232,20 @@ def test_app_serves_from_python_without_the_cli(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_native_handler_raising_system_exit_is_a_500_and_the_server_lives():
+    # "An exception becomes a 500": SystemExit is one a native handler can raise (sys.exit()
+    # in library code). rt drops the connection without an answer (uvloop logs "Fatal error
+    # on transport"); the client should get the same 500 as for any other exception.
+    with ServerProcess("--native", NATIVE_ROUTES, native=FAULTY_ROUTES) as srv:
+        with srv.connect() as sock:
+            sock.sendall(b"GET /audit/system-exit HTTP/1.1\r\n" + H + b"\r\n")
+            data = recv_all(sock, timeout=10)
+        clean(data)
+        with srv.connect() as sock:
+            sock.sendall(b"GET /plaintext HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n")
+            after = recv_all(sock, timeout=10)
+        assert after.startswith(b"HTTP/1.1 200 ") and srv.proc.poll() is None
+    assert data.startswith(b"HTTP/1.1 500 "), data
+    assert SECRET.encode() not in data

@@ -5,12 +5,15 @@ import time
 
 import pytest
 
+from http_talk import answered, clean
 from serverproc import ServerProcess, closed_by_peer, read_response, recv_all
+
+HEAD_TIMEOUT = 0.8
 
 
 @pytest.fixture(scope="module")
 def server():
-    with ServerProcess("--keep-alive", "0.6", "--head-timeout", "0.8",
+    with ServerProcess("--keep-alive", "0.6", "--head-timeout", str(HEAD_TIMEOUT),
                        "--body-timeout", "0.8") as srv:
         yield srv
 
@@ -81,3 +84,43 @@ def test_slow_but_moving_body_is_accepted(server):
             sock.sendall(piece)
         reply = read_response(sock.makefile("rb"))
     assert reply.status == 200 and reply.body == b"abcdef"
+
+
+def test_slowloris_on_a_reused_connection_sending_whole_header_lines_is_408(server):
+    # After a request the quick path answered, a head that keeps arriving (one complete
+    # header line every 0.2 s) but never ends is cut off --head-timeout after it began.
+    with server.connect() as sock:
+        rfile = sock.makefile("rb")
+        sock.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(rfile).status == 200
+        started = time.monotonic()
+        sock.sendall(b"GET /plaintext HTTP/1.1\r\n")
+        i = 0
+        try:
+            while time.monotonic() - started < 12 and not answered(sock):
+                sock.sendall(b"X-Line-%d: v\r\n" % i)
+                i += 1
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reply = read_response(rfile)
+        elapsed = time.monotonic() - started
+        clean(reply.body)
+        assert reply.status == 408 and reply.headers["connection"] == "close"
+        assert HEAD_TIMEOUT * 0.5 <= elapsed < 10
+        sock.settimeout(10)
+        assert rfile.read() == b""
+
+
+def test_partial_head_after_a_whole_request_in_the_same_read_times_out(server):
+    with server.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\nX-")
+        rfile = sock.makefile("rb")
+        first = read_response(rfile)
+        second = read_response(rfile)
+        elapsed = time.monotonic() - started
+    clean(second.body)
+    assert (first.status, first.body) == (200, b"Hello, World!")
+    assert second.status == 408 and second.headers["connection"] == "close"
+    assert HEAD_TIMEOUT * 0.5 <= elapsed < 10

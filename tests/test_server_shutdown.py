@@ -95,3 +95,22 @@ def test_pipelined_requests_received_before_shutdown_are_all_answered():
         assert closed_by_peer(sock, timeout=5)
         assert server.proc.wait(10) == 0
         sock.close()
+
+
+def test_shutdown_answers_a_head_that_was_half_sent_with_close():
+    # SIGTERM while a client is mid-head: the head may still complete within --drain; its
+    # answer says Connection: close, then rt exits 0.
+    with ServerProcess("--drain", "5") as srv:
+        with srv.connect() as sock:
+            sock.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-A: 1")
+            time.sleep(0.3)
+            srv.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            sock.sendall(b"\r\n\r\n")
+            rfile = sock.makefile("rb")
+            reply = read_response(rfile)
+            sock.settimeout(10)
+            assert rfile.read() == b""
+        assert srv.proc.wait(10) == 0
+    assert (reply.status, reply.body) == (200, b"Hello, World!")
+    assert reply.headers["connection"] == "close"

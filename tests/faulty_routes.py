@@ -1,4 +1,5 @@
-"""Extra native routes for tests/test_http_audit.py (served next to tests/native_routes.py):
+"""Extra native routes for the strict server of tests/http_talk.py (served next to
+tests/native_routes.py):
 handlers whose results or failures a server must turn into clean answers."""
 import asyncio
 
