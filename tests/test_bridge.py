@@ -5,7 +5,8 @@ Strategy: a real loop and real threads; jobs are plain Python callables that rec
 thread ran them and when, so each property is observed rather than assumed: every job runs
 once and its outcome reaches its waiter; a failing job (even with a BaseException) fails only
 its own request and the worker lives on; a full queue refuses at once; a slow or blocking job
-hands the rest of its batch to other workers instead of holding them up.
+hands the rest of its batch to other workers instead of holding them up; exactly `threads`
+workers run at once; a job stopped by its deadline fails alone, after the rest of its batch.
 """
 import asyncio
 import threading
@@ -103,3 +104,51 @@ def test_stop_ends_every_worker():
         return workers
     workers = run_with_bridge(body, threads=3)
     assert len(workers) == 3 and not any(t.is_alive() for t in workers)
+
+
+def test_exactly_threads_workers_run_jobs_at_once():
+    # Jobs that announce a blocking wait hand the rest of their batch on, so three jobs
+    # meet at a barrier of three on a pool of three; a barrier of four never fills.
+    def meet(barrier):
+        limits.blocking()
+        barrier.wait()
+        return threading.current_thread().name
+
+    async def body(bridge):
+        three = threading.Barrier(3, timeout=20)
+        met = [await d for d in [bridge.submit_call(meet, three) for _ in range(3)]]
+        four = threading.Barrier(4, timeout=1)
+        missed = []
+        for d in [bridge.submit_call(meet, four) for _ in range(4)]:
+            try:
+                missed.append(await d)
+            except threading.BrokenBarrierError as exc:
+                missed.append(exc)
+        return met, missed
+    met, missed = run_with_bridge(body, threads=3)
+    assert sorted(met) == ["rt-worker-0", "rt-worker-1", "rt-worker-2"]
+    assert all(isinstance(m, threading.BrokenBarrierError) for m in missed)
+
+
+def test_a_job_past_its_deadline_fails_alone_while_its_batch_is_answered():
+    # A script's deadline is checked as it refills its step credit; that refill also hands
+    # the rest of its batch on, so the others are answered long before it is stopped.
+    def endless():
+        previous = limits.activate(limits.Budget(deadline=time.monotonic() + 0.5))
+        try:
+            while True:
+                limits.refill(-limits.CHUNK)
+        finally:
+            limits.activate(previous)
+
+    async def body(bridge):
+        doomed = bridge.submit(endless)
+        rest = [bridge.submit(time.monotonic) for _ in range(5)]
+        answered = [await d for d in rest]
+        with pytest.raises(RuntimeError, match="DeadlineExceeded"):  # a BaseException, as data
+            await doomed
+        stopped = time.monotonic()
+        after = await bridge.submit(lambda: "alive")
+        return answered, stopped, after
+    answered, stopped, after = run_with_bridge(body, threads=2)
+    assert max(answered) < stopped and after == "alive"
