@@ -37,8 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "rt.toml" if os.path.isfile("rt.toml") else None)
         settings = resolve({k: v for k, v in vars(args).items() if k in SPECS}, os.environ, config)
     except RtError as exc:
-        print(exc.render(), file=sys.stderr)
-        return exc.exit_code
+        return _failed(exc)
     configure_logging(settings.log_format)
     network = settings.network_backends()
     if network and not settings.async_mode:
@@ -52,23 +51,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             load_native(module, app)
         if args.file is not None:
             _mount_script(app, args.file, settings)
-    except RtError as exc:
-        print(exc.render(), file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:
-        print(f"rt: error: {exc}", file=sys.stderr)
-        return 1
+    except (RtError, OSError) as exc:
+        return _failed(exc)
     if not app.router.routes():
         logging.getLogger("rt").warning("no routes are registered: every request gets 404")
     try:
         return app.serve()
     except RtError as exc:  # `on start` failed: its stack is logged already
-        print(exc.render(), file=sys.stderr)
-        return exc.exit_code
+        return _failed(exc)
     except OSError as exc:  # e.g. the port is taken
-        print(f"rt: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return 1
+        return _failed(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
 
 
 def cmd_routes(args: argparse.Namespace) -> int:
@@ -83,12 +75,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
         for module in args.native or ():
             load_native(module, app)
         _mount_script(app, args.file, app.settings, migrate=False)
-    except RtError as exc:
-        print(exc.render(), file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"rt: error: {exc}", file=sys.stderr)
-        return 1
+    except (RtError, OSError) as exc:
+        return _failed(exc)
     rows = []
     for method, pattern, handler, source in app.router.routes():
         kind = "static" if isinstance(handler, StaticFiles) else getattr(handler, "kind", "native")
@@ -97,6 +85,17 @@ def cmd_routes(args: argparse.Namespace) -> int:
     for row in [("METHOD", "PATH", "KIND", "SOURCE")] + rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
     return 0
+
+
+def _failed(problem) -> int:
+    """Report what stopped a command on stderr and return its exit status: an rt error as it
+    renders itself (with its own exit code), anything else as one `rt: error:` line."""
+    from rtserve.lang.errors import RtError
+    if isinstance(problem, RtError):
+        print(problem.render(), file=sys.stderr)
+        return problem.exit_code
+    print(f"rt: error: {problem}", file=sys.stderr)
+    return 1
 
 
 def _mount_script(app, path: str, settings, migrate: bool = True) -> None:

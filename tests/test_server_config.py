@@ -322,3 +322,15 @@ def test_optional_numbers_are_none_or_checked():
         spec.check(float("nan"), "")
     with pytest.raises(ConfigError, match="must be 0 to 65,535"):
         spec.check(70000, "")
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(tmp_path):
+    import socket
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result, _ = _serve(tmp_path, "--native", str(ROOT / "tests" / "native_routes.py"),
+                           "--port", str(port))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == f"rt: error: cannot listen on 127.0.0.1:{port}: Address already in use"
