@@ -1,7 +1,8 @@
 """Test helpers: a real `rt serve` in a subprocess on a free port, and raw-socket HTTP I/O.
 
 `ServerProcess` runs `python -m runtime.cli serve --port 0 ...` and learns the port from the
-"listening on" log line, so parallel runs never race for a port. `read_response` parses one
+"listening on" log line, so parallel runs never race for a port; `wait_for_log` and
+`log_entry` read what it logged. `read_response` parses one
 HTTP/1.1 response from a buffered socket file (Content-Length, chunked, or until close), which
 is what pipelining and protocol-edge tests need and http.client does not offer.
 """
@@ -222,3 +223,33 @@ def recv_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
     except (ConnectionResetError, socket.timeout):
         pass
     return b"".join(parts)
+
+
+def wait_for_log(server: ServerProcess, *needles: str, timeout: float = 10.0) -> str:
+    """The server log once it contains every needle (fails after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.log()
+        if all(n in text for n in needles):
+            return text
+        if time.monotonic() > deadline:
+            missing = [n for n in needles if n not in text]
+            raise AssertionError(f"log never showed {missing!r}:\n{text[-3000:]}")
+        time.sleep(0.05)
+
+
+_LOG_RECORD_START = re.compile(r"\d{4}-\d\d-\d\d ")
+
+
+def log_entry(log: str, request_id: str) -> str:
+    """The log record (first line through its indented continuation) naming `request_id`."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if f"request_id={request_id}" in line:
+            entry = [line]
+            for more in lines[i + 1:]:
+                if _LOG_RECORD_START.match(more):
+                    break
+                entry.append(more)
+            return "\n".join(entry)
+    raise AssertionError(f"no log entry for request_id={request_id}:\n{log[-3000:]}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from answer_routes import HEADERS
-from serverproc import ServerProcess, exchange
+from serverproc import ServerProcess, exchange, recv_all
 
 ROUTES = str(Path(__file__).resolve().parent / "answer_routes.py")
 
@@ -85,12 +85,7 @@ def test_header_lines_are_exactly_as_set(server):
                      b"GET /header/empty-value HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /header/pairs HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /header/content-type HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        raw = b""
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            raw += data
+        raw = recv_all(sock, timeout=10)
     heads = [part.split(b"\r\n\r\n")[0] for part in raw.split(b"HTTP/1.1 ")[1:]]
     assert len(heads) == 7 and all(h.startswith(b"200 OK\r\n") for h in heads)
     cookies, number, spaced, padded, empty, pairs, ctype = heads

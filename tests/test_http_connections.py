@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from serverproc import ServerProcess, closed_by_peer, read_response, recv_all
+from serverproc import ServerProcess, closed_by_peer, read_response, recv_all, wait_for_log
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +17,6 @@ def server():
     with ServerProcess("--body-timeout", "1", "--body-deadline", "2.5", "--write-timeout", "1",
                        "--max-head", "2048", "--max-headers", "10") as srv:
         yield srv
-
-
-def wait_for_log(server, text: str, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = server.log()
-        if text in log:
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in log:\n{server.log()[-3000:]}")
 
 
 # --------------------------------------------------------------------------- body deadline

@@ -6,12 +6,10 @@ a framing header) are errors at the script line that set them; a header assigned
 infinities in JSON answers are a 500 logged with the route, never `Infinity` on the wire.
 Served inline and with --async; raw sockets where the bytes matter."""
 import json
-import re
-import time
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, exchange
+from serverproc import ROOT, ServerProcess, exchange, log_entry, recv_all, wait_for_log
 
 SCRIPT = "tests/scripts/answers.script"
 MODES = {"inline": [], "async": ["--async", "--threads", "2"]}
@@ -32,20 +30,7 @@ def line_of(text: str) -> int:
 
 def entry_for(server, rid: str, timeout: float = 10.0) -> str:
     """The log record naming request id `rid`, with its indented continuation lines."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = server.log().splitlines()
-        for i, line in enumerate(lines):
-            if f"request_id={rid}" in line:
-                entry = [line]
-                for more in lines[i + 1:]:
-                    if re.match(r"\d{4}-\d\d-\d\d ", more):
-                        break
-                    entry.append(more)
-                return "\n".join(entry)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no log entry for {rid}:\n{server.log()[-3000:]}")
-        time.sleep(0.05)
+    return log_entry(wait_for_log(server, f"request_id={rid}", timeout=timeout), rid)
 
 
 def get(server, path: str, rid: str):
@@ -119,12 +104,7 @@ def test_well_formed_neighbours_pass(server):
                      b"GET /ok-numbers HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /ok-index-set HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /ok-float HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        raw = b""
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            raw += data
+        raw = recv_all(sock, timeout=10)
     answers = raw.split(b"HTTP/1.1 ")[1:]
     assert len(answers) == 4
     cookies, numbers, index_set, floats = answers

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from serverproc import ROOT, ServerProcess, call, exchange, read_response
+from serverproc import ROOT, ServerProcess, call, exchange, log_entry, read_response, wait_for_log
 
 SCRIPTS = "tests/scripts"
 SERVE = f"{SCRIPTS}/serve.script"
@@ -29,33 +29,6 @@ MODES = {"inline": [], "async": ["--async", "--threads", "8"]}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def wait_for_log(server, *needles: str, timeout: float = 10.0) -> str:
-    """The server log once it contains every needle (fails after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = server.log()
-        if all(n in text for n in needles):
-            return text
-        if time.monotonic() > deadline:
-            missing = [n for n in needles if n not in text]
-            pytest.fail(f"log never showed {missing!r}:\n{text[-3000:]}")
-        time.sleep(0.05)
-
-
-def log_entry(log: str, request_id: str) -> str:
-    """The log record (first line through its indented continuation) naming `request_id`."""
-    lines = log.splitlines()
-    for i, line in enumerate(lines):
-        if f"request_id={request_id}" in line:
-            entry = [line]
-            for more in lines[i + 1:]:
-                if re.match(r"\d{4}-\d\d-\d\d ", more):
-                    break
-                entry.append(more)
-            return "\n".join(entry)
-    pytest.fail(f"no log entry for request_id={request_id}:\n{log[-3000:]}")
 
 
 def line_of(script: str, text: str) -> int:
