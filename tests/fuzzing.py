@@ -25,11 +25,6 @@ def seed() -> int:
     return int(raw) if raw.strip() else random.SystemRandom().randrange(1 << 32)
 
 
-def long_run() -> bool:
-    """`make fuzz`: the counts are large and the hypothesis budgets follow them."""
-    return case_count() > 10 * DEFAULT_CASES
-
-
 # Fragments worth splicing into anything: delimiters, escapes, control and non-ASCII
 # characters, huge numbers, CR/LF, NUL and bytes that are not UTF-8.
 NASTY = [b"\x00", b"\r", b"\n", b"\r\n", b"\t", b"\x7f", b"\x1b[2J", b"\xff", b"\xc3", b"\xe2\x80\xa8",
