@@ -66,7 +66,7 @@ def run_file(path: str, max_steps: int | None = None, lib: str | None = None) ->
     except RtError as e:
         print(e.render(), file=sys.stderr)
         return 1
-    except (ScriptError, LimitError, Abort, Exception, RecursionError, MemoryError) as e:
+    except (Exception, LimitError, Abort) as e:  # the script failed: its own report and stack
         sys.stdout.flush()
         print(describe_runtime_error(e), file=sys.stderr)
         return 1
