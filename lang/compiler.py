@@ -43,6 +43,7 @@ _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.Fl
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
 _ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
+_LONG_OPERAND = 1 << 17  # a string operand of `+` with a literal longer than this goes to ops.add
 _GROWTH_CHUNK = 1 << 16  # `s += "literal"` is checked each time s grows past a multiple of this
 
 
@@ -634,22 +635,41 @@ class Compiler:
             if self.number_certain(left_node) or self.number_certain(right_node):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
                                            self.small(left_node) or self.small(right_node), False), span)
-            r = P + "r"
-            result = A.BinOp(left=left, op=ast.Add(), right=right)
+            r, o = P + "r", P + "o"
             if _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
-                # A string result: long ones are charged and checked.
-                test = A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                                 ops=[ast.LtE()], comparators=[_const(SMALL_WORK)])
-            else:
-                # Numbers pass inline; anything else (or a huge int) goes to `sized`.
-                test = A.BoolOp(op=ast.Or(), values=[
-                    A.BoolOp(op=ast.And(), values=[
-                        A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                                  ops=[ast.Is()], comparators=[_helper("int")]),
-                        self.int_range(_name(r), _name(r))]),
-                    A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
-                ])
-            return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
+                # A string result: long ones are charged and checked. An operand that is a
+                # long string goes to ops.add, which builds a large result in pieces.
+                literal_left = _is_literal(left_node, (str,))
+                operand = A.NamedExpr(target=_name(o, ast.Store()), value=right if literal_left else left)
+                result = A.BinOp(left=left if literal_left else _name(o), op=ast.Add(),
+                                 right=_name(o) if literal_left else right)
+                native = A.IfExp(
+                    test=A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                   ops=[ast.LtE()], comparators=[_const(SMALL_WORK)]),
+                    body=_name(r), orelse=_call(_helper("sized"), _name(r)))
+                big = A.BoolOp(op=ast.And(), values=[
+                    A.Compare(left=_call(_helper("type"), operand), ops=[ast.Is()], comparators=[_helper("str_type")]),
+                    A.Compare(left=_call(_helper("len"), _name(o)), ops=[ast.Gt()], comparators=[_const(_LONG_OPERAND)])])
+                added = _call(_helper("add"), left, _name(o)) if literal_left else _call(_helper("add"), _name(o), right)
+                return _at(A.IfExp(test=big, body=added, orelse=native), span)
+            # Numbers pass inline (a huge int goes to `sized`); anything else goes to ops.add,
+            # which charges before it builds (and builds a large result in pieces).
+            result = A.BinOp(left=_name(o), op=ast.Add(), right=right)
+            test = A.BoolOp(op=ast.Or(), values=[
+                A.BoolOp(op=ast.And(), values=[
+                    A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                              ops=[ast.Is()], comparators=[_helper("int")]),
+                    self.int_range(_name(r), _name(r))]),
+                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+            ])
+            native = A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r)))
+            t = P + "t"
+            number = A.BoolOp(op=ast.Or(), values=[
+                A.Compare(left=A.NamedExpr(target=_name(t, ast.Store()), value=_call(
+                    _helper("type"), A.NamedExpr(target=_name(o, ast.Store()), value=left))),
+                    ops=[ast.Is()], comparators=[_helper("int")]),
+                A.Compare(left=_name(t), ops=[ast.Is()], comparators=[_helper("float")])])
+            return _at(A.IfExp(test=number, body=native, orelse=_call(_helper("add"), _name(o), right)), span)
         if op == "-":
             return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
                                        False, self.small(right_node)), span)

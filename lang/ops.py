@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import operator as _operator
 
-from . import limits, scans
+from . import builds, limits, scans
 from .errors import Abort, LimitError, ScriptError
 from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, compare, equals,
                      to_str, translate_exception, type_name)
@@ -98,10 +98,16 @@ def add(a, b):
     if ta in _ARITH and tb in _ARITH:
         return checked(a + b)
     if (ta is str and tb is str) or (ta is bytes and tb is bytes):
-        _sequence_size(a, len(a) + len(b))
+        n = len(a) + len(b)
+        _sequence_size(a, n)
+        if builds.large(a if len(a) >= len(b) else b, n):
+            return builds.concat((a, b))
         return a + b
     if ta in _LISTS and tb in _LISTS:
-        _sequence_size(a, len(a) + len(b))
+        n = len(a) + len(b)
+        _sequence_size(a, n)
+        if builds.large(a, n):
+            return builds.concat((a, b))
         return list(a) + list(b)
     raise _type_error("+", a, b)
 
@@ -134,6 +140,8 @@ def mul(a, b):
         raise _type_error("*", a, b)
     if n > 0:
         _sequence_size(seq, len(seq) * n)
+        if builds.large(seq, len(seq) * n):
+            return builds.repeat(seq, n)
     return (list(seq) if type(seq) is FrozenList else seq) * n
 
 
@@ -318,6 +326,8 @@ def slice_of(obj, lower, upper):
         n = len(range(*slice(lower, upper).indices(len(obj))))
         if n > limits.SMALL_WORK:
             _sequence_size(obj, n)
+            if builds.large(obj, n):
+                return builds.sliced(obj, lower, upper)
     return obj[lower:upper]
 
 

@@ -8,7 +8,7 @@ is `checks.sorted_list`, shared with the `sorted` builtin.
 """
 from __future__ import annotations
 
-from .. import limits, scans
+from .. import builds, limits, scans
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
 from .checks import as_int, charge_search, elements, sorted_list
@@ -54,6 +54,9 @@ def _l_extend(xs, values):
         if n <= _SMALL:
             limits.crossing(xs)
         limits.allocate(added * limits.GROWN_SLOT_BYTES + limits.kept_items(values))
+    if builds.large(values, added):
+        builds.extend(xs, values)
+        return
     xs.extend(values)
 
 
@@ -114,6 +117,8 @@ def _l_reverse(xs):
 def _l_copy(xs):
     limits.work_items(len(xs))
     limits.allocate_items(len(xs))  # the copy's slots; its elements are shared
+    if builds.large(xs, len(xs)):
+        return builds.sliced(xs, None, None)
     return list(xs)
 
 

@@ -9,7 +9,7 @@ before it is built, and every result is charged at CPython's real size before it
 """
 from __future__ import annotations
 
-from .. import limits, scans
+from .. import builds, limits, scans
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
 from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
@@ -63,6 +63,8 @@ def sorted_(values, key=None, reverse=False) -> list:
 def reversed_(values) -> list:
     values = elements("reversed", values)
     _building(len(values))
+    if builds.large(values, len(values)):
+        return builds.sliced(values, None, None, -1)
     return values[::-1]
 
 
@@ -106,6 +108,8 @@ def list_(values=None) -> list:
         return []
     values = elements("list", values)
     _building(len(values))
+    if builds.large(values, len(values)):
+        return builds.sliced(values, None, None)
     return list(values)
 
 
