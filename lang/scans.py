@@ -256,7 +256,8 @@ _SAFE_SEARCH = 256  # characters looked at for a safe end of a piece before givi
 
 
 def case_spans(s: str, lower: bool):
-    """(lo, hi) pieces of about TEXT_SLICE characters whose case mappings, joined, are the
+    """(lo, hi) pieces of about a quarter of TEXT_SLICE characters (mapping one costs ~9 ns,
+    its fresh result's pages as much again: ~1 ms a piece) whose case mappings, joined, are the
     whole string's. Upper-casing is per character. Lower-casing is too except for capital
     sigma, which becomes final sigma by what surrounds it (CPython looks back and forward over
     case-ignorable characters): with a Σ in `s`, a piece ends only between two characters that
@@ -265,15 +266,16 @@ def case_spans(s: str, lower: bool):
     with a Σ and only case-ignorable characters for megabytes maps in one call)."""
     n = len(s)
     careful = lower and contains(s, _SIGMA)
+    size = max(1, TEXT_SLICE // 4)
     lo = 0
     while lo < n:
-        hi = min(n, lo + TEXT_SLICE)
+        hi = min(n, lo + size)
         while careful and hi < n:
             cut = _safe_cut(s, hi)
             if cut is not None:
                 hi = cut
                 break
-            hi = min(n, hi + TEXT_SLICE)
+            hi = min(n, hi + size)
         yield lo, hi
         lo = hi
 
