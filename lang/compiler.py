@@ -630,7 +630,9 @@ class Compiler:
     def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
         """Native where Python agrees with the language and nothing can blow up; the result
         of a native `+`/`-` is checked inline (the int cap, the size cap and the work of a
-        long string or list: lang/ops.py `checked`/`sized`)."""
+        long string: lang/ops.py `checked`/`sized`). A `+` whose left operand is not a number
+        (or a long string beside a string literal) goes to ops.add, which charges a string or
+        list before building it, in pieces when large (lang/builds.py)."""
         if op == "+":
             if self.number_certain(left_node) or self.number_certain(right_node):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),

@@ -8,10 +8,11 @@ so the error names the language's types, not Python's.
 
 Strategy for work and memory (lang/limits.py): an operator whose work grows with its
 operands (repeating, joining, comparing nested values, searching) charges it and allocates
-the result's bytes before building it. The one exception is a native `+` in compiled code,
-which builds first and is checked at once after (`sized`, `checked`): a helper call on every
-numeric `+` would cost more than the bounded overshoot (one value of at most twice the size
-cap, dropped at once). Storing (`store`: `m[k] = v`, `xs[i] = v`) charges what is kept, as
+the result's bytes before building it. A large result is built in pieces on a --async
+worker (lang/builds.py decides when). The compiled `+` stays native for numbers, checked at
+once after (`checked`, `sized` for a huge int); any other left operand, and a long string
+beside a string literal, come here (`add`), so a big string or list is charged before it is
+built and built in pieces, never built whole first. Storing (`store`: `m[k] = v`, `xs[i] = v`) charges what is kept, as
 lang/limits.py "Memory" says; an interpolation's one long dynamic part is charged as the copy
 it is (`text_part`). `add`, `sub`, `less`... are the whole meaning of each operator: the
 compiled fast paths must agree with them (tests/test_ops_differential.py).

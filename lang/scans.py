@@ -61,17 +61,16 @@ count); lists (16M elements): `in` and `index` for strings and nil (120-270 ms),
 (167 ms), `sum` (75 ms), `any`/`all` (100 ms), the type scan of `min`/`max`/`sorted`
 (500 ms), `reverse` (5.5 ms), `pop(0)` (6 ms, a memmove of the tail); and, though they
 build their result, `upper`/`lower` of non-ASCII text (100-160 ms: three of them, all the
-memory budget allows, still held the loop past the p99 bound), in pieces cut where the
-final-sigma rule cannot see across (`case_spans`).
+memory budget allows, still held the loop past the p99 bound), in pieces of 64 Ki characters (~1 ms with their
+fresh result's page faults) cut where the final-sigma rule cannot see across (`case_spans`).
 
 Left whole: `==` and `<` of two strings or bytes (memcmp, ~1 ms); one `startswith`/`endswith`
 affix (memcmp, under 1 ms); list `==`/`<` (already a Python loop, lang/nested.py); sorting
 (812 ms for 3M random floats: charged n log n and bounded by the memory budget to a call or
 two a request; sorting runs of 8 Ki and merging them pairwise, measured, took twice as long
-in all and its last merges were still 190 ms calls); operations that build their result (ASCII `upper`/`lower`, 9-16 ms; `split` and
-`replace` with hits,
-`join`, slices, `reversed`, `copy`): each is charged its result's bytes against the memory
-budget before it runs, so a request can repeat them only a few times. What is charged is
+in all and its last merges were still 190 ms calls). Operations that build their result
+(concatenation, repetition, slices, `join`, `replace`, the joining of case-mapped pieces)
+are lang/builds.py's: built in pieces past 1 MiB beside a loop. What is charged is
 decided by the callers (lang/limits rates); only work whose size shows as the scan goes (the
 count search above, `strip` with a set of characters, affixes, `min` over strings) is charged
 here, before the slice that does it.
@@ -124,16 +123,22 @@ def _span(n: int, start, end) -> tuple[int, int]:
     return start, end
 
 
+def _searchers(s, sub, *names) -> list:
+    """`s`'s search methods `names`, each `paused` when `sub` is longer than a slice (a
+    window must hold the needle, so their calls cannot be made short)."""
+    calls = [getattr(s, name) for name in names]
+    if len(sub) > TEXT_SLICE:
+        return [partial(paused, call) for call in calls]
+    return calls
+
+
 def find(s, sub, start=None, end=None) -> int:
     """`s.find(sub, start, end)` for a str or bytes `s`, in windows of TEXT_SLICE starts."""
     if len(s) <= TEXT_SLICE:
         return s.find(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
-    if width > TEXT_SLICE:
-        s_find = partial(paused, s.find)
-    else:
-        s_find = s.find
+    s_find, = _searchers(s, sub, "find")
     if width == 0 or hi - lo <= TEXT_SLICE + width:
         return s_find(sub, start, end)
     step = max(TEXT_SLICE, width)
@@ -155,10 +160,7 @@ def count(s, sub, start=None, end=None) -> int:
         return s.count(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
-    if width > TEXT_SLICE:
-        s_count, s_rfind = partial(paused, s.count), partial(paused, s.rfind)
-    else:
-        s_count, s_rfind = s.count, s.rfind
+    s_count, s_rfind = _searchers(s, sub, "count", "rfind")
     if width == 0 or hi - lo <= TEXT_SLICE + width:
         return s_count(sub, start, end)
     step = max(TEXT_SLICE, 2 * width)

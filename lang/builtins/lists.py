@@ -4,7 +4,8 @@ Strategy: plain functions `(xs, *args)`; growth is checked against the size cap 
 happens and charged where memory is kept (lang/limits.py "Memory": once a list is past
 SMALL_WORK elements, its slots as it grows and the values it keeps, by chunks of 64 for
 `append`); search uses the language's `equals` (so `true` is not found as `1`), and sorting
-is `checks.sorted_list`, shared with the `sorted` builtin.
+is `checks.sorted_list`, shared with the `sorted` builtin. A big `extend` or `copy` is done
+in pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ Strategy: the language has no iterators, so each builtin is eager and returns a 
 map; a result whose length is known up front (`range`) is checked against the size cap
 before it is built, and every result is charged at CPython's real size before it is built
 (lang/limits.py "Memory"): its slots, and the fresh objects it makes (the pairs of `items`,
-`enumerate` and `zip`, the ints of `range`); the elements it shares with its operand are not.
+`enumerate` and `zip`, the ints of `range`); the elements it shares with its operand are not. A big `reversed` or `list` copy is built in
+pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 

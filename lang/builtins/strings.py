@@ -5,7 +5,8 @@ language's type names, then calls Python's own str method; methods whose result 
 past the size cap (`join`, `replace`, `format`) compute its length first. `format` is our
 own parser: Python's str.format would evaluate `{0.__class__}`, a sandbox escape. Scans of a
 long string (`find`, `count`, `isdigit`, `strip`, affixes, case mapping of non-ASCII text) go
-through lang/scans.py, which does them in short calls with the one call's result.
+through lang/scans.py, which does them in short calls with the one call's result. Big
+results (`join`, `replace`, case mapping) are built in pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 
