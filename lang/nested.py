@@ -23,7 +23,7 @@ from __future__ import annotations
 from itertools import chain, compress, repeat
 from operator import is_, length_hint
 
-from . import limits
+from . import builds, limits
 from .errors import LimitError, ScriptError
 
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
@@ -288,6 +288,8 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
             limits.charge(visited)
     limits.work_text(total)
     limits.allocate(total)
+    if builds.large("", total):  # many pieces: joined in runs (lang/builds.py)
+        return builds.joined("", out)
     return "".join(out)
 
 

@@ -24,12 +24,12 @@ def with_tiny_pieces(test):
     """Pieces of a few bytes (patched per hypothesis example, undone after each)."""
     @functools.wraps(test)
     def run(*args, **kwargs):
-        saved = builds.PIECE_BYTES
-        builds.PIECE_BYTES = 8
+        saved = builds.PIECE_BYTES, builds.RUN_ITEMS
+        builds.PIECE_BYTES, builds.RUN_ITEMS = 8, 3
         try:
             return test(*args, **kwargs)
         finally:
-            builds.PIECE_BYTES = saved
+            builds.PIECE_BYTES, builds.RUN_ITEMS = saved
     return run
 
 
@@ -152,6 +152,7 @@ OPERATIONS = [
     ("reversed", lambda: BUILTINS["reversed"](BIG_LIST), "sliced"),
     ("list()", lambda: BUILTINS["list"](BIG_LIST), "sliced"),
     ("copy", lambda: call_method(BIG_LIST, "copy"), "sliced"),
+    ("range", lambda: BUILTINS["range"](1 << 19), "sliced"),
 ]
 
 
@@ -227,3 +228,20 @@ def test_each_call_of_a_big_build_is_short(worker, monkeypatch):
         gaps = sorted(b - a for a, b in zip(stamps, stamps[1:]))
         assert len(gaps) > 100
         assert gaps[len(gaps) * 99 // 100] < 0.010, gaps[-5:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts | st.builds(lambda n: "y" * n, st.integers(0, 30)), max_size=12),
+       st.sampled_from(["", ",", "--", "\u00e9"]))
+@with_tiny_pieces
+def test_joined_runs_cover_every_item_once(items, sep):
+    same(builds.joined(sep, items), sep.join(items))
+
+
+def test_str_of_a_big_list_is_joined_in_runs(worker, monkeypatch):
+    from rtserve.lang.values import to_str
+    xs = list(range(300000))
+    expected = to_str(xs)
+    calls = _spy(monkeypatch)
+    assert to_str(xs) == expected == "[" + ", ".join(map(str, xs)) + "]"
+    assert calls == ["joined"]

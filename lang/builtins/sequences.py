@@ -51,6 +51,8 @@ def range_(start, stop=None, step=1) -> list:
     limits.work_items(length)
     if length > limits.SMALL_WORK:
         limits.allocate(limits.list_bytes(length) + limits.INT_BYTES * _fresh_ints(numbers))
+        if builds.large(numbers, length):
+            return builds.sliced(numbers, None, None)
     return list(numbers)
 
 
