@@ -11,7 +11,9 @@ element by element without being pushed.
 
 - `equals(a, b)` / `compare(a, b)`: the language's `==` and ordering (LANGUAGE.md §2);
 - `render(value)`: the source-like text of a container (what `str`, `print` and `"${}"` show),
-  refused past the string cap before the text is joined;
+  refused past the string cap before the text is joined; the pieces and stack a container's
+  children will hold are charged when it is entered, and a big text is joined in runs on a
+  --async worker (lang/builds.py);
 - `measure(value)`: a lower bound of the JSON text of `value` in bytes, after charging its
   nodes, checking its depth and refusing what cannot fit the string cap; the JSON encoders
   (stdlib json, the handler answer path) and the sendable conversion call it before building.
