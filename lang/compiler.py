@@ -48,6 +48,7 @@ _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.Fl
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
 _ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
+_LONG_OPERAND = 1 << 17  # a string operand of `+` with a literal longer than this goes to ops.add
 _GROWTH_CHUNK = 1 << 16  # `s += "literal"` is checked each time s grows past a multiple of this
 
 
@@ -634,27 +635,48 @@ class Compiler:
     def binary(self, op: str, left_node, right_node, left: ast.expr, right: ast.expr, span: Span) -> ast.expr:
         """Native where Python agrees with the language and nothing can blow up; the result
         of a native `+`/`-` is checked inline (the int cap, the size cap and the work of a
-        long string or list: lang/ops.py `checked`/`sized`)."""
+        long string: lang/ops.py `checked`/`sized`). A `+` whose left operand is not a number
+        (or a long string beside a string literal) goes to ops.add, which charges a string or
+        list before building it, in pieces when large (lang/builds.py)."""
         if op == "+":
             if self.number_certain(left_node) or self.number_certain(right_node):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
                                            self.small(left_node) or self.small(right_node), False), span)
-            r = P + "r"
-            result = A.BinOp(left=left, op=ast.Add(), right=right)
+            r, o = P + "r", P + "o"
             if _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
-                # A string result: long ones are charged and checked.
-                test = A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                                 ops=[ast.LtE()], comparators=[_const(SMALL_WORK)])
-            else:
-                # Numbers pass inline; anything else (or a huge int) goes to `sized`.
-                test = A.BoolOp(op=ast.Or(), values=[
-                    A.BoolOp(op=ast.And(), values=[
-                        A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                                  ops=[ast.Is()], comparators=[_helper("int")]),
-                        self.int_test(_name(r))]),
-                    A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
-                ])
-            return _at(A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r))), span)
+                # A string result: long ones are charged and checked. An operand that is a
+                # long string goes to ops.add, which builds a large result in pieces.
+                literal_left = _is_literal(left_node, (str,))
+                operand = A.NamedExpr(target=_name(o, ast.Store()), value=right if literal_left else left)
+                result = A.BinOp(left=left if literal_left else _name(o), op=ast.Add(),
+                                 right=_name(o) if literal_left else right)
+                native = A.IfExp(
+                    test=A.Compare(left=_call(_helper("len"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                                   ops=[ast.LtE()], comparators=[_const(SMALL_WORK)]),
+                    body=_name(r), orelse=_call(_helper("sized"), _name(r)))
+                big = A.BoolOp(op=ast.And(), values=[
+                    A.Compare(left=_call(_helper("type"), operand), ops=[ast.Is()], comparators=[_helper("str_type")]),
+                    A.Compare(left=_call(_helper("len"), _name(o)), ops=[ast.Gt()], comparators=[_const(_LONG_OPERAND)])])
+                added = _call(_helper("add"), left, _name(o)) if literal_left else _call(_helper("add"), _name(o), right)
+                return _at(A.IfExp(test=big, body=added, orelse=native), span)
+            # Numbers pass inline (a huge int goes to `sized`); anything else goes to ops.add,
+            # which charges before it builds (and builds a large result in pieces).
+            result = A.BinOp(left=_name(o), op=ast.Add(), right=right)
+            test = A.BoolOp(op=ast.Or(), values=[
+                A.BoolOp(op=ast.And(), values=[
+                    A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
+                              ops=[ast.Is()], comparators=[_helper("int")]),
+                    self.int_test(_name(r))]),
+                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
+            ])
+            native = A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r)))
+            t = P + "t"
+            number = A.BoolOp(op=ast.Or(), values=[
+                A.Compare(left=A.NamedExpr(target=_name(t, ast.Store()), value=_call(
+                    _helper("type"), A.NamedExpr(target=_name(o, ast.Store()), value=left))),
+                    ops=[ast.Is()], comparators=[_helper("int")]),
+                A.Compare(left=_name(t), ops=[ast.Is()], comparators=[_helper("float")])])
+            return _at(A.IfExp(test=number, body=native, orelse=_call(_helper("add"), _name(o), right)), span)
         if op == "-":
             return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
                                        False, self.small(right_node)), span)

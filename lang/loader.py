@@ -57,7 +57,7 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "sized": ops.sized, "store": ops.store, "slice_of": ops.slice_of, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
+        "add": ops.add, "sized": ops.sized, "store": ops.store, "slice_of": ops.slice_of, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
         "less": ops.less, "less_equal": ops.less_equal, "greater": ops.greater,
         "greater_equal": ops.greater_equal,
         "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
@@ -65,7 +65,7 @@ def _base_globals() -> dict:
         "loop_range": ops.loop_range, "check_str": ops.check_str, "text_part": ops.text_part, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "frozen_capture": ops.frozen_capture, "refill": limits.refill,
-        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str,
+        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str, "str_type": str,
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})

@@ -11,7 +11,9 @@ element by element without being pushed.
 
 - `equals(a, b)` / `compare(a, b)`: the language's `==` and ordering (LANGUAGE.md §2);
 - `render(value)`: the source-like text of a container (what `str`, `print` and `"${}"` show),
-  refused past the string cap before the text is joined;
+  refused past the string cap before the text is joined; the pieces and stack a container's
+  children will hold are charged when it is entered, and a big text is joined in runs on a
+  --async worker (lang/builds.py);
 - `measure(value)`: a lower bound of the JSON text of `value` in bytes, after charging its
   nodes, checking its depth and refusing what cannot fit the string cap; the JSON encoders
   (stdlib json, the handler answer path) and the sendable conversion call it before building.
@@ -23,7 +25,7 @@ from __future__ import annotations
 from itertools import chain, compress, repeat
 from operator import is_, length_hint
 
-from . import limits
+from . import builds, limits
 from .errors import LimitError, ScriptError
 
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
@@ -31,6 +33,12 @@ _BATCH = 1024      # nodes visited between two charges (each also checks the dea
 _LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
 _WIDE = 1 << 12         # a level this wide is checked for shared containers
 _PIECE_BYTES = 64       # a piece of text being rendered: its object and its slot in the list
+# What rendering a container's child holds until the text is joined, charged when the
+# container is entered (a flat list of a million ints is one entry, and its pieces and stack
+# took 3x what the text does): its piece, a shared separator's slot, two stack slots; a map
+# entry is two pieces, two separators and four stack slots.
+_LIST_CHILD_BYTES = _PIECE_BYTES + 3 * limits.SLOT_BYTES
+_MAP_ENTRY_BYTES = 2 * _PIECE_BYTES + 6 * limits.SLOT_BYTES
 _TEXT_SHIFT = limits.TEXT_PER_STEP.bit_length() - 1  # len >> this: the steps of reading a text
 
 NoneType = type(None)
@@ -224,7 +232,6 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
     emit = out.append
     total = 0
     visited = 0
-    kept = 0  # pieces already counted against the memory budget
     active: set[int] = set()
     stack: list = [value]
     pop, push = stack.pop, stack.append
@@ -248,6 +255,8 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
                         raise nesting_error()
                     active.add(key)
                     push(_Leave(key))
+                    if len(item) > limits.SMALL_WORK:  # what its children will hold, before
+                        limits.allocate(len(item) * (_LIST_CHILD_BYTES if t in lists else _MAP_ENTRY_BYTES))
                     if t in lists:
                         push(_CLOSE_LIST)
                         for i in range(len(item) - 1, -1, -1):
@@ -269,8 +278,6 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
                 if visited >= _BATCH:
                     limits.charge(visited)
                     visited = 0
-                    limits.allocate((len(out) - kept) * _PIECE_BYTES)  # the pieces held so far
-                    kept = len(out)
             else:
                 if (t is str or t is bytes) and total + len(item) > max_size:
                     from .values import size_error
@@ -288,6 +295,8 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
             limits.charge(visited)
     limits.work_text(total)
     limits.allocate(total)
+    if builds.large("", total):  # many pieces: joined in runs (lang/builds.py)
+        return builds.joined("", out)
     return "".join(out)
 
 

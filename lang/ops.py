@@ -8,10 +8,11 @@ so the error names the language's types, not Python's.
 
 Strategy for work and memory (lang/limits.py): an operator whose work grows with its
 operands (repeating, joining, comparing nested values, searching) charges it and allocates
-the result's bytes before building it. The one exception is a native `+` in compiled code,
-which builds first and is checked at once after (`sized`, `checked`): a helper call on every
-numeric `+` would cost more than the bounded overshoot (one value of at most twice the size
-cap, dropped at once). Storing (`store`: `m[k] = v`, `xs[i] = v`) charges what is kept, as
+the result's bytes before building it. A large result is built in pieces on a --async
+worker (lang/builds.py decides when). The compiled `+` stays native for numbers, checked at
+once after (`checked`, `sized` for a huge int); any other left operand, and a long string
+beside a string literal, come here (`add`), so a big string or list is charged before it is
+built and built in pieces, never built whole first. Storing (`store`: `m[k] = v`, `xs[i] = v`) charges what is kept, as
 lang/limits.py "Memory" says; an interpolation's one long dynamic part is charged as the copy
 it is (`text_part`). `add`, `sub`, `less`... are the whole meaning of each operator: the
 compiled fast paths must agree with them (tests/test_ops_differential.py).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import operator as _operator
 
-from . import limits, scans
+from . import builds, limits, scans
 from .errors import Abort, LimitError, ScriptError
 from .values import (MAX_INT_BITS, MAX_SIZE, ErrorValue, FrozenList, FrozenMap, compare, equals,
                      to_str, translate_exception, type_name)
@@ -98,10 +99,16 @@ def add(a, b):
     if ta in _ARITH and tb in _ARITH:
         return checked(a + b)
     if (ta is str and tb is str) or (ta is bytes and tb is bytes):
-        _sequence_size(a, len(a) + len(b))
+        n = len(a) + len(b)
+        _sequence_size(a, n)
+        if builds.large(a if len(a) >= len(b) else b, n):
+            return builds.concat((a, b))
         return a + b
     if ta in _LISTS and tb in _LISTS:
-        _sequence_size(a, len(a) + len(b))
+        n = len(a) + len(b)
+        _sequence_size(a, n)
+        if builds.large(a, n):
+            return builds.concat((a, b))
         return list(a) + list(b)
     raise _type_error("+", a, b)
 
@@ -134,6 +141,8 @@ def mul(a, b):
         raise _type_error("*", a, b)
     if n > 0:
         _sequence_size(seq, len(seq) * n)
+        if builds.large(seq, len(seq) * n):
+            return builds.repeat(seq, n)
     return (list(seq) if type(seq) is FrozenList else seq) * n
 
 
@@ -318,6 +327,8 @@ def slice_of(obj, lower, upper):
         n = len(range(*slice(lower, upper).indices(len(obj))))
         if n > limits.SMALL_WORK:
             _sequence_size(obj, n)
+            if builds.large(obj, n):
+                return builds.sliced(obj, lower, upper)
     return obj[lower:upper]
 
 

@@ -61,17 +61,16 @@ count); lists (16M elements): `in` and `index` for strings and nil (120-270 ms),
 (167 ms), `sum` (75 ms), `any`/`all` (100 ms), the type scan of `min`/`max`/`sorted`
 (500 ms), `reverse` (5.5 ms), `pop(0)` (6 ms, a memmove of the tail); and, though they
 build their result, `upper`/`lower` of non-ASCII text (100-160 ms: three of them, all the
-memory budget allows, still held the loop past the p99 bound), in pieces cut where the
-final-sigma rule cannot see across (`case_spans`).
+memory budget allows, still held the loop past the p99 bound), in pieces of 64 Ki characters (~1 ms with their
+fresh result's page faults) cut where the final-sigma rule cannot see across (`case_spans`).
 
 Left whole: `==` and `<` of two strings or bytes (memcmp, ~1 ms); one `startswith`/`endswith`
 affix (memcmp, under 1 ms); list `==`/`<` (already a Python loop, lang/nested.py); sorting
 (812 ms for 3M random floats: charged n log n and bounded by the memory budget to a call or
 two a request; sorting runs of 8 Ki and merging them pairwise, measured, took twice as long
-in all and its last merges were still 190 ms calls); operations that build their result (ASCII `upper`/`lower`, 9-16 ms; `split` and
-`replace` with hits,
-`join`, slices, `reversed`, `copy`): each is charged its result's bytes against the memory
-budget before it runs, so a request can repeat them only a few times. What is charged is
+in all and its last merges were still 190 ms calls). Operations that build their result
+(concatenation, repetition, slices, `join`, `replace`, the joining of case-mapped pieces)
+are lang/builds.py's: built in pieces past 1 MiB beside a loop. What is charged is
 decided by the callers (lang/limits rates); only work whose size shows as the scan goes (the
 count search above, `strip` with a set of characters, affixes, `min` over strings) is charged
 here, before the slice that does it.
@@ -124,16 +123,22 @@ def _span(n: int, start, end) -> tuple[int, int]:
     return start, end
 
 
+def _searchers(s, sub, *names) -> list:
+    """`s`'s search methods `names`, each `paused` when `sub` is longer than a slice (a
+    window must hold the needle, so their calls cannot be made short)."""
+    calls = [getattr(s, name) for name in names]
+    if len(sub) > TEXT_SLICE:
+        return [partial(paused, call) for call in calls]
+    return calls
+
+
 def find(s, sub, start=None, end=None) -> int:
     """`s.find(sub, start, end)` for a str or bytes `s`, in windows of TEXT_SLICE starts."""
     if len(s) <= TEXT_SLICE:
         return s.find(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
-    if width > TEXT_SLICE:
-        s_find = partial(paused, s.find)
-    else:
-        s_find = s.find
+    s_find, = _searchers(s, sub, "find")
     if width == 0 or hi - lo <= TEXT_SLICE + width:
         return s_find(sub, start, end)
     step = max(TEXT_SLICE, width)
@@ -155,10 +160,7 @@ def count(s, sub, start=None, end=None) -> int:
         return s.count(sub, start, end)
     lo, hi = _span(len(s), start, end)
     width = len(sub)
-    if width > TEXT_SLICE:
-        s_count, s_rfind = partial(paused, s.count), partial(paused, s.rfind)
-    else:
-        s_count, s_rfind = s.count, s.rfind
+    s_count, s_rfind = _searchers(s, sub, "count", "rfind")
     if width == 0 or hi - lo <= TEXT_SLICE + width:
         return s_count(sub, start, end)
     step = max(TEXT_SLICE, 2 * width)
@@ -256,7 +258,8 @@ _SAFE_SEARCH = 256  # characters looked at for a safe end of a piece before givi
 
 
 def case_spans(s: str, lower: bool):
-    """(lo, hi) pieces of about TEXT_SLICE characters whose case mappings, joined, are the
+    """(lo, hi) pieces of about a quarter of TEXT_SLICE characters (mapping one costs ~9 ns,
+    its fresh result's pages as much again: ~1 ms a piece) whose case mappings, joined, are the
     whole string's. Upper-casing is per character. Lower-casing is too except for capital
     sigma, which becomes final sigma by what surrounds it (CPython looks back and forward over
     case-ignorable characters): with a Σ in `s`, a piece ends only between two characters that
@@ -265,15 +268,16 @@ def case_spans(s: str, lower: bool):
     with a Σ and only case-ignorable characters for megabytes maps in one call)."""
     n = len(s)
     careful = lower and contains(s, _SIGMA)
+    size = max(1, TEXT_SLICE // 4)
     lo = 0
     while lo < n:
-        hi = min(n, lo + TEXT_SLICE)
+        hi = min(n, lo + size)
         while careful and hi < n:
             cut = _safe_cut(s, hi)
             if cut is not None:
                 hi = cut
                 break
-            hi = min(n, hi + TEXT_SLICE)
+            hi = min(n, hi + size)
         yield lo, hi
         lo = hi
 
@@ -378,15 +382,23 @@ def types(values) -> set:
     return found
 
 
+def _moved_items() -> int:
+    """Elements `reverse` and `pop` move per call: half a slice, so that the temporary slices
+    (64 KiB) stay under the mmap threshold and reuse heap memory; 1 MiB ones were fresh pages
+    each time, faulted in with the lock held (6M elements reversed: 70 ms in all, 18 ms so)."""
+    return max(1, ITEM_SLICE // 2)
+
+
 def reverse(xs: list) -> None:
     """`xs.reverse()` in place, swapping slices from both ends."""
     n = len(xs)
-    if n <= 8 * ITEM_SLICE:
+    block = _moved_items()
+    if n <= 8 * ITEM_SLICE:  # one short call
         xs.reverse()
         return
     half = n // 2
-    for lo in range(0, half, 8 * ITEM_SLICE):
-        k = min(8 * ITEM_SLICE, half - lo)
+    for lo in range(0, half, block):
+        k = min(block, half - lo)
         front, back = xs[lo:lo + k], xs[n - lo - k:n - lo]
         front.reverse()
         back.reverse()
@@ -398,13 +410,14 @@ def pop(xs: list, index: int):
     """`xs.pop(index)` (index already checked in range): the elements after it move down a
     slice at a time instead of in one memmove of the whole tail."""
     n = len(xs)
+    block = _moved_items()
     if index < 0:
         index += n
     if n - index <= 8 * ITEM_SLICE:
         return xs.pop(index)
     value = xs[index]
-    for lo in range(index, n - 1, 8 * ITEM_SLICE):
-        hi = min(n - 1, lo + 8 * ITEM_SLICE)
+    for lo in range(index, n - 1, block):
+        hi = min(n - 1, lo + block)
         xs[lo:hi] = xs[lo + 1:hi + 1]
     xs.pop()
     return value

@@ -458,3 +458,11 @@ def test_any_kept_literal_shape_is_charged_at_its_real_size(literal):
     # shapes of mostly shared leaves (nil, true, literals) are charged per store above what
     # CPython shares: the documented bound, at most KEPT_MAX per store
     assert held >= HOARD_BUDGET * UNDER or count * limits.KEPT_MAX >= HOARD_BUDGET, (literal, held, count)
+
+
+def test_rendering_a_flat_list_charges_its_pieces_before_making_them():
+    """A flat list is one container: its children's pieces and stack are charged on entry (a
+    million ints held 3x their text before they were, past the budget)."""
+    ex = load("fn shown(n) { return len(str(range(n))) }")
+    refused(ex["shown"], 1_000_000, match="memory budget", steps=None, memory=64 * 1024 * 1024)
+    assert run(ex["shown"], 100_000, steps=None, memory=64 * 1024 * 1024) == len(str(list(range(100_000))))

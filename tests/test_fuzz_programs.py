@@ -167,10 +167,12 @@ def script_of(programs: list[str]) -> str:
     return PRELUDE + "\n" + "\n".join(routes)
 
 
-# Composed from the same operators as tests/hostile, so it meets the known gaps listed in
-# tests/test_hostile.py (KNOWN_GAPS: memory undercharged per item, long C-level scans) at
-# random: reported as xfail until they are closed, as XPASS when a run misses them.
-@pytest.mark.xfail(reason="meets the known gaps of tests/test_hostile.py KNOWN_GAPS at random",
+# Composed from the same operators as tests/hostile, and, unlike the corpus, its programs may
+# succeed: a big answer (`return "x" * 16000000`, the JSON of 4M pairs) is encoded in one call
+# that holds the loop past the p99 bound under --async (an open gap of the answer path; the
+# corpus's cases end in 500 or 503). Met at random: reported as xfail until it is closed, as
+# XPASS when a run misses it.
+@pytest.mark.xfail(reason="meets the open gap of big answers encoded in one call at random",
                    strict=False)
 @settings(max_examples=BATCHES, deadline=None, phases=(Phase.generate,), database=None,
           suppress_health_check=list(HealthCheck))

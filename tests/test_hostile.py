@@ -25,16 +25,9 @@ from serverproc import ROOT, ServerProcess
 
 SCRIPTS = sorted(HOSTILE_DIR.glob("*.script"))
 
-# Known gaps, open in the tracker (issue 11's closing note), each with the cause measured:
-# these cases run and are reported (xfail, not skip); one that starts passing shows as XPASS.
-_LONG_STEP = ("one C-level step builds tens of MB (a 32 MB list concatenated, 16M characters "
-              "upper-cased in 1M chunks, each block freshly mapped and faulted in): 50-130 ms on "
-              "a loaded 2-core machine, so /ping's p99 sits at the 100 ms edge under --async")
-KNOWN_GAPS = {
-    ("async", "repeat", "list-doubling"): _LONG_STEP,
-    ("async", "repeat", "str-doubling"): _LONG_STEP,
-    ("async", "search", "upper-grows"): _LONG_STEP,
-}
+# Known gaps, open in the tracker, each with the cause measured: these cases run and are
+# reported (xfail, not skip); one that starts passing shows as XPASS. None today.
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def _case(mode: str, script, route: str):

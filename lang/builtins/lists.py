@@ -4,11 +4,12 @@ Strategy: plain functions `(xs, *args)`; growth is checked against the size cap 
 happens and charged where memory is kept (lang/limits.py "Memory": once a list is past
 SMALL_WORK elements, its slots as it grows and the values it keeps, by chunks of 64 for
 `append`); search uses the language's `equals` (so `true` is not found as `1`), and sorting
-is `checks.sorted_list`, shared with the `sorted` builtin.
+is `checks.sorted_list`, shared with the `sorted` builtin. A big `extend` or `copy` is done
+in pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 
-from .. import limits, scans
+from .. import builds, limits, scans
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, equals, repr_value, size_error
 from .checks import as_int, charge_search, elements, sorted_list
@@ -58,6 +59,9 @@ def _l_extend(xs, values):
         if n <= _SMALL:
             limits.crossing(xs)
         limits.allocate(added * limits.GROWN_SLOT_BYTES + limits.kept_items(values))
+    if builds.large(values, added):
+        builds.extend(xs, values)
+        return
     xs.extend(values)
 
 
@@ -118,6 +122,8 @@ def _l_reverse(xs):
 def _l_copy(xs):
     limits.work_items(len(xs))
     limits.allocate_items(len(xs))  # the copy's slots; its elements are shared
+    if builds.large(xs, len(xs)):
+        return builds.sliced(xs, None, None)
     return list(xs)
 
 

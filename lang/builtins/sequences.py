@@ -5,11 +5,12 @@ Strategy: the language has no iterators, so each builtin is eager and returns a 
 map; a result whose length is known up front (`range`) is checked against the size cap
 before it is built, and every result is charged at CPython's real size before it is built
 (lang/limits.py "Memory"): its slots, and the fresh objects it makes (the pairs of `items`,
-`enumerate` and `zip`, the ints of `range`); the elements it shares with its operand are not.
+`enumerate` and `zip`, the ints of `range`); the elements it shares with its operand are not. A big `reversed` or `list` copy is built in
+pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 
-from .. import limits, scans
+from .. import builds, limits, scans
 from ..errors import ScriptError
 from ..values import check_length, repr_value, size_error
 from .checks import (LIST_TYPES, MAP_TYPES, as_int, builtin, check_map_key, elements, map_arg,
@@ -50,6 +51,8 @@ def range_(start, stop=None, step=1) -> list:
     limits.work_items(length)
     if length > limits.SMALL_WORK:
         limits.allocate(limits.list_bytes(length) + limits.INT_BYTES * _fresh_ints(numbers))
+        if builds.large(numbers, length):
+            return builds.sliced(numbers, None, None)
     return list(numbers)
 
 
@@ -63,6 +66,8 @@ def sorted_(values, key=None, reverse=False) -> list:
 def reversed_(values) -> list:
     values = elements("reversed", values)
     _building(len(values))
+    if builds.large(values, len(values)):
+        return builds.sliced(values, None, None, -1)
     return values[::-1]
 
 
@@ -106,6 +111,8 @@ def list_(values=None) -> list:
         return []
     values = elements("list", values)
     _building(len(values))
+    if builds.large(values, len(values)):
+        return builds.sliced(values, None, None)
     return list(values)
 
 

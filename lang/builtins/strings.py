@@ -5,13 +5,14 @@ language's type names, then calls Python's own str method; methods whose result 
 past the size cap (`join`, `replace`, `format`) compute its length first. `format` is our
 own parser: Python's str.format would evaluate `{0.__class__}`, a sandbox escape. Scans of a
 long string (`find`, `count`, `isdigit`, `strip`, affixes, case mapping of non-ASCII text) go
-through lang/scans.py, which does them in short calls with the one call's result.
+through lang/scans.py, which does them in short calls with the one call's result. Big
+results (`join`, `replace`, case mapping) are built in pieces beside a loop (lang/builds.py).
 """
 from __future__ import annotations
 
 import re
 
-from .. import limits, scans
+from .. import builds, limits, scans
 from ..errors import ScriptError
 from ..values import MAX_SIZE, check_length, repr_value, size_error, to_str, type_name
 from .checks import LIST_TYPES, as_int, elements, python_type
@@ -61,6 +62,8 @@ def _case_mapped(s, method):
             raise size_error("string")
         limits.allocate(len(piece))
         pieces.append(piece)
+    if builds.large(s, total):
+        return builds.concat(pieces)
     return "".join(pieces)
 
 
@@ -131,6 +134,8 @@ def _s_join(sep, items):
         limits.work_text(total)
         if total > limits.SMALL_WORK:
             limits.allocate(total)
+        if builds.large(sep or items[0], total):
+            return builds.joined(sep, items)
     return sep.join(items)
 
 
@@ -155,6 +160,8 @@ def _s_replace(s, old, new, count=-1):
             hits = scans.count(s, old)
         if hits == 0 or count == 0:
             return s
+    if builds.large(s if s else new, length):
+        return builds.replaced(s, old, new, count)
     return s.replace(old, new, count)
 
 

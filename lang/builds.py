@@ -1,0 +1,235 @@
+"""Large results in pieces: strings, bytes and lists of megabytes built by a Python loop of
+short C calls, so that no single call holds the interpreter lock for long.
+
+Why. Under `rt serve --async` a handler runs on a worker thread beside the event loop, which
+gets the lock back only between two calls (lang/scans.py says how CPython hands it over).
+Building a big value is one C call, and most of its time is not the copy: the server keeps
+every block past 128 KiB mapped on its own and unmapped when freed (runtime/http/server.py
+`settle_allocator`), so each big result is fresh memory whose pages the kernel faults in one
+by one, with the lock held. Measured on this machine (CPython 3.11, glibc, 2 cores):
+
+| one call | copy (memory reused) | fresh block, as the server runs |
+|---|---|---|
+| `s + s`, two 8M-character strings | 0.9 ms | 10 ms |
+| `xs + xs`, two 4M-element lists (64 MB) | 3 ms (plus increfs) | 31-47 ms |
+| `"".join` of 60 pieces of 512 Ki characters | 2 ms | 22 ms |
+| freeing a 64 MB list (decrefs and munmap) | | 4-7 ms |
+
+about 0.5 ms a megabyte of page faults, against 0.06 ms a megabyte of copying. `xs = xs + xs`
+in a loop held the loop past its 100 ms p99 bound; the memory charge, the collector and
+freeing the old value are each under a few ms.
+
+Strategy. A result larger than LARGE_BYTES, built on a thread beside an event loop
+(`limits.beside_a_loop()`), is built by appending pieces of at most PIECE_BYTES to a value
+that grows in place: a list by `extend`, a string by `+=` on a local (CPython resizes a string
+nothing else holds in place), bytes through `io.BytesIO` (whose `getvalue` hands over its
+buffer without a copy). A growing block past the mmap threshold is resized by `mremap`,
+which moves no bytes, so each call copies one piece and faults in its pages: ~0.1-0.4 ms.
+Pieces are taken from the operands by slices under the mmap threshold (reused heap memory),
+bytes through a memoryview. The piecewise build takes 1.3-1.8x the one call's time in all,
+so small results, and every result on the loop's own thread or inline, take the one call;
+`large` is the one place that decides.
+
+Each builder returns exactly the one-call result (tests/test_builds.py checks each against
+Python's own operation with tiny pieces, by hypothesis). Charging is the callers' (lang/ops,
+lang/builtins): they charge the work and the result's bytes before calling here, as before.
+
+One piece still costs a whole copy: a string result whose kind (ASCII, Latin-1, 2 or 4 bytes
+a character) is wider than what is built so far, i.e. `ascii + latin1`: the first wider
+piece converts what is built (CPython keeps a string in its narrowest kind, so there is no
+way to start wide). That copy is bounded by the memory budget, and measured at 4-6 ms for
+8M characters.
+"""
+from __future__ import annotations
+
+import io
+from bisect import bisect_right
+from itertools import accumulate, repeat as _same
+from operator import add
+
+from . import limits
+
+PIECE_BYTES = 1 << 16   # bytes one call adds: under the 128 KiB mmap threshold (reused heap)
+LARGE_BYTES = 1 << 20   # results past this many bytes are built in pieces (beside a loop)
+RUN_ITEMS = 4096        # items `joined` sums in one call (~40 us)
+_SURELY_SMALL = LARGE_BYTES // 8  # elements: no string or list this long is past LARGE_BYTES
+
+
+def _width(seq) -> int:
+    """Bytes an element of `seq` takes in a result: a list slot, or a character."""
+    if type(seq) is str:
+        return limits.char_width(seq)
+    return 1 if type(seq) is bytes else limits.SLOT_BYTES
+
+
+def large(seq, n: int) -> bool:
+    """Should a result of `n` elements of `seq`'s kind be built in pieces here?"""
+    return n > _SURELY_SMALL and n * _width(seq) > LARGE_BYTES and limits.beside_a_loop()
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def _pieces(seq, lo: int = 0, hi: int | None = None, step: int = 1):
+    """Pieces of `seq[lo:hi:step]` (lo, hi, step normalised as `slice.indices` gives them) of
+    at most PIECE_BYTES each, in order."""
+    indices = range(lo, len(seq) if hi is None else hi, step)
+    size = max(1, PIECE_BYTES // _width(seq))
+    if type(seq) is bytes and step == 1:
+        seq = memoryview(seq)
+    for k in range(0, len(indices), size):
+        part = indices[k:k + size]
+        stop = part[-1] + step
+        yield seq[part.start:stop if stop >= 0 else None:step]
+
+
+def _build(like, pieces):
+    """The concatenation of `pieces` (each of `like`'s type, or a memoryview of bytes)."""
+    if type(like) is str:
+        result = ""
+        for piece in pieces:
+            result += piece  # in place: `result` is the only reference
+        return result
+    if type(like) is bytes:
+        out = io.BytesIO()
+        for piece in pieces:
+            out.write(piece)
+        return out.getvalue()
+    result = []
+    for piece in pieces:
+        result.extend(piece)
+    return result
+
+
+def _all_pieces(parts):
+    for part in parts:
+        yield from _pieces(part)
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def concat(parts):
+    """`parts[0] + parts[1] + ...`: strings, bytes, or lists (a FrozenList gives a list)."""
+    return _build(parts[0], _all_pieces(parts))
+
+
+def repeat(seq, n: int):
+    """`seq * n` (n > 0): pieces of the operand, or a short operand repeated to a piece."""
+    size = max(1, PIECE_BYTES // _width(seq))
+    if len(seq) >= size:
+        return _build(seq, (piece for _ in range(n) for piece in _pieces(seq)))
+    if not seq:
+        return seq[:0] if type(seq) is not list else []
+    times = size // len(seq)
+    unit = seq * times
+    whole, rest = divmod(n, times)
+    tail = [seq * rest] if rest else []
+    return _build(seq, [*(unit for _ in range(whole)), *tail])
+
+
+def sliced(seq, lower, upper, step=None):
+    """`seq[lower:upper:step]` (a FrozenList gives a list)."""
+    lo, hi, step = slice(lower, upper, step).indices(len(seq))
+    return _build(seq, _pieces(seq, lo, hi, step))
+
+
+def joined(sep, items):
+    """`sep.join(items)` for strings or bytes: runs of items of at most PIECE_BYTES of text
+    (found at C speed: running sums of their lengths, bisected) joined in one call each, with
+    `sep` between runs; an item longer than that is copied in pieces."""
+    if not items:
+        return sep[:0]
+    if len(sep) > PIECE_BYTES:
+        return _build(sep, _all_pieces(_interleaved(sep, items)))
+    return _build(sep, _runs(sep, items))
+
+
+def _runs(sep, items):
+    """Blocks of RUN_ITEMS items, each summed at C speed: a block whose text fits a piece is
+    joined in one call; in a longer one, runs are found from the running sums of its lengths
+    (bisected), and an item longer than a piece is copied in pieces."""
+    limit = max(1, PIECE_BYTES // _width(sep or items[0]))
+    extra = len(sep)
+    for base in range(0, len(items), RUN_ITEMS):
+        if base:
+            yield sep
+        block = items[base:base + RUN_ITEMS]
+        if sum(map(len, block)) + extra * len(block) <= limit:
+            yield sep.join(block)
+            continue
+        ends = list(accumulate(map(add, map(len, block), _same(extra, len(block)))))
+        n, lo, before = len(block), 0, 0  # before: the text of the items ahead of `lo`
+        while lo < n:
+            if lo:
+                yield sep
+            hi = max(lo + 1, bisect_right(ends, before + limit, lo))
+            if hi == lo + 1 and len(block[lo]) > limit:
+                yield from _pieces(block[lo])
+            else:
+                yield sep.join(block[lo:hi])
+            before, lo = ends[hi - 1], hi
+
+
+def _interleaved(sep, items):
+    for i, item in enumerate(items):
+        if i:
+            yield sep
+        yield item
+
+
+def extend(xs: list, values) -> None:
+    """`xs.extend(values)` (values may be xs itself: its length is taken first)."""
+    for piece in _pieces(values, 0, len(values)):
+        xs.extend(piece)
+
+
+def replaced(s: str, old: str, new: str, count: int = -1) -> str:
+    """`s.replace(old, new, count)`, in windows whose results are at most about PIECE_BYTES.
+    Python replaces the greedy chain of non-overlapping occurrences from the start, and so do
+    the windows: `t.split(old)` of a window lists the chain's elements that end inside it (a
+    greedy chain cut to a prefix is a prefix of the chain), the window's result is everything
+    up to the end of the last of them, and the next window starts there; a window with none
+    gives its text up to where an occurrence could start and cross its end."""
+    if not old:
+        if count >= 0:
+            return s.replace(old, new, count)
+        return _build(s, _inserted(s, new))
+    return _build(s, _replaced_pieces(s, old, new, count))
+
+
+def _inserted(s: str, new: str):
+    """The pieces of `s.replace("", new)`: `new` before every character, and once at the end."""
+    size = max(1, PIECE_BYTES // (len(new) + 1))
+    for lo in range(0, len(s), size):
+        yield new
+        yield new.join(s[lo:lo + size])
+    yield new
+
+
+def _replaced_pieces(s: str, old: str, new: str, count: int):
+    width, n = len(old), len(s)
+    window = max(2 * width, PIECE_BYTES * width // max(width, len(new)))
+    left = count
+    pos = 0
+    while pos < n:
+        stop = min(n, pos + window)
+        if left == 0:
+            yield from _pieces(s, pos, n)
+            return
+        parts = s[pos:stop].split(old, left)
+        found = len(parts) - 1
+        if found:
+            tail = len(parts[-1])  # the window's text after the last occurrence replaced
+            parts[-1] = ""
+            yield new.join(parts)
+            pos = stop - tail
+            if left > 0:
+                left -= found
+        elif stop == n:
+            yield s[pos:n]
+            return
+        else:
+            cut = stop - width + 1
+            yield s[pos:cut]
+            pos = cut
