@@ -71,11 +71,13 @@ class Shared:
 
     __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
                  "max_head", "max_headers", "max_body", "whole", "count_headers_from",
-                 "body_deadline", "max_connections", "refused")
+                 "body_deadline", "max_connections", "refused", "metrics")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
-        self.dispatch = app.dispatcher()
+        # With the admin port on, every answer is counted (metrics.py); off, nothing is.
+        self.metrics = getattr(app, "metrics", None) if getattr(settings, "admin_port", 0) else None
+        self.dispatch = self._metered(app.dispatcher())
         self.settings = settings
         self.loop = loop
         self.connections: set[HttpProtocol] = set()
@@ -96,7 +98,10 @@ class Shared:
 
     def rebuild_dispatch(self) -> None:
         """The app's routes changed (a reload): answer the next requests from the new ones."""
-        self.dispatch = self.app.dispatcher()
+        self.dispatch = self._metered(self.app.dispatcher())
+
+    def _metered(self, dispatch: Any) -> Any:
+        return dispatch if self.metrics is None else self.metrics.meter(dispatch)
 
 
 class WholeReads:
