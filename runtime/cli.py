@@ -66,7 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc.render(), file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. the port is taken
-        print(f"rt: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+        where = getattr(exc, "address", f"{settings.host}:{settings.port}")
+        print(f"rt: error: cannot listen on {where}: {exc.strerror or exc}",
               file=sys.stderr)
         return 1
 

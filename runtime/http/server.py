@@ -81,7 +81,12 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port and hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        exc.address = f"{host}:{port}"  # which listener failed (the app's or the admin's)
+        raise
     sock.set_inheritable(True)
     return sock
 
