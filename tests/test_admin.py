@@ -174,6 +174,9 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
         assert call(server, "/spin")[0] == 500
     assert call(server, "/boom")[0] == 500
     assert call(server, "/items/9", method="HEAD")[0] == 200
+    with server.connect() as sock:  # a protocol error: no route, counted apart
+        sock.sendall(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 400 ")
     after = scrape(port)
     old, new = requests_by_key(before), requests_by_key(after)
     moved = {key: new[key] - old.get(key, 0) for key in new if new[key] != old.get(key, 0)}
@@ -182,6 +185,7 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
     limit = prometheus_text.value
     assert limit(after, "rt_limit_hits_total", kind="steps") - \
         limit(before, "rt_limit_hits_total", kind="steps") == 2
+    assert limit(after, "rt_protocol_errors_total") - limit(before, "rt_protocol_errors_total") == 1
 
 
 def test_the_latency_histogram_agrees_with_the_counts(served):

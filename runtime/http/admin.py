@@ -195,7 +195,7 @@ class Admin:
 
     def snapshot(self) -> dict:
         shared = self.shared
-        return self.metrics.snapshot(len(shared.connections), shared.refused)
+        return self.metrics.snapshot(len(shared.connections), shared.refused, shared.rejected)
 
     async def gathered(self) -> dict:
         """This process's snapshot, summed with its sibling workers' when there are any."""

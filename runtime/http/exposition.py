@@ -80,6 +80,9 @@ def render(snap: dict) -> str:
             [((), snap["connections"])])
     _simple(out, "rt_connections_refused_total", "counter",
             "Connections closed at once past --max-connections.", [((), snap["refused"])])
+    _simple(out, "rt_protocol_errors_total", "counter",
+            "Requests answered with a protocol error (malformed, too large, too slow), which "
+            "reach no route.", [((), snap["rejected"])])
     _simple(out, "rt_limit_hits_total", "counter",
             "Script invocations ended by a limit, by kind.",
             [((("kind", k),), n) for k, n in snap["limit_hits"].items()])

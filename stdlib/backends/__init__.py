@@ -25,7 +25,7 @@ not kept broken: a backend drops a connection that failed, and the next call ope
 so service resumes by itself when the backend is back.
 
 For the admin port: `OBSERVER`, when the runtime sets it, is told how long each guarded call
-took (`observer("kv.get", seconds)`); `pinger(name, config)` is the readiness check of the
+took (`observer("kv.get", nanoseconds)`); `pinger(name, config)` is the readiness check of the
 backend the operator chose for `kv` or `db`: a backend object of its own (its own connections,
 so a ping never waits behind the requests' pool) whose `ping(seconds)` raises BackendDown.
 """
@@ -47,8 +47,8 @@ DEFAULT_DATA_DIR = "./.rt-data"
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_ROWS = 10_000
 
-# Told `(what, seconds)` after every guarded call when set (the admin port's metrics).
-OBSERVER: Callable[[str, float], None] | None = None
+# Told `(what, nanoseconds)` after every guarded call when set (the admin port's metrics).
+OBSERVER: Callable[[str, int], None] | None = None
 
 
 @dataclass
@@ -106,11 +106,11 @@ def guarded(what: str, call: Callable[[float], Any], timeout: float) -> Any:
     observer = OBSERVER
     if observer is None:
         return _call(what, call, wait)
-    started = time.perf_counter()
+    started = time.perf_counter_ns()
     try:
         return _call(what, call, wait)
     finally:
-        observer(what.rstrip("()"), time.perf_counter() - started)
+        observer(what.rstrip("()"), time.perf_counter_ns() - started)
 
 
 def _call(what: str, call: Callable[[float], Any], wait: float) -> Any:
