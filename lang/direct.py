@@ -13,6 +13,10 @@ each method and of what it checks and charges), so the fast path cannot drift fr
 guard is the exact type `call_method` would look up, and the argument count is one the
 function accepts, so the only difference is that no lookup table is consulted per call. Any
 other receiver (a frozen list, a map of functions, a module) takes `call_method` as before.
+
+One call goes further: `xs.append(x)` charges nothing except when the list's length is at a
+chunk boundary (lang/builtins/lists.py APPEND_FREE_BITS), so the compiler tests that too and
+calls the list's own `append` between boundaries (`inline_append`).
 """
 from __future__ import annotations
 
@@ -54,6 +58,14 @@ def _tables() -> tuple[dict, dict]:
 def method_globals() -> dict[str, object]:
     """What compiled code's globals need for these calls (the loader adds them)."""
     return dict(_tables()[1])
+
+
+def inline_append() -> tuple[str, int]:
+    """The global naming the list type and the length bits that, when any is set, make an
+    append nothing but CPython's `list.append`."""
+    from .builtins.lists import APPEND_FREE_BITS
+    from .compiler import P
+    return P + "list", APPEND_FREE_BITS
 
 
 def direct_method(name: str, nargs: int) -> tuple[str, str] | None:

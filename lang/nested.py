@@ -317,7 +317,9 @@ def measure(value, max_size: int) -> int:
     if t not in _CONTAINERS:
         return 1  # a scalar: its text is short, and at least a character
     if len(value) <= _SHALLOW:
-        size = _measure_shallow(value, t)
+        size = _measure_tiny(value, t) if len(value) <= _TINY else None
+        if size is None:
+            size = _measure_shallow(value, t)
         if size is not None:
             return _checked_size(size, max_size)
     size = 0
@@ -365,6 +367,27 @@ def measure(value, max_size: int) -> int:
 
 
 _SHALLOW = 256  # children (and grandchildren) of a value measured by _measure_shallow
+_TINY = 8  # children of a value measured by _measure_tiny
+
+
+def _measure_tiny(value, t) -> int | None:
+    """measure for the smallest answers (`{"ok": true}`): at most _TINY children, all
+    scalars, in one loop that builds nothing; None for any other value."""
+    if t in _MAP_TYPES:
+        size = 4 * len(value)
+        for key in value:
+            if type(key) is str:
+                size += len(key)
+        items = dict.values(value)
+    else:
+        size, items = len(value), value
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            size += len(item)
+        elif kind not in _SCALAR_TYPES:
+            return None
+    return size
 
 
 def _measure_shallow(value, t) -> int | None:
@@ -373,36 +396,48 @@ def _measure_shallow(value, t) -> int | None:
     in all, charged a step per node as the walk would. A few C calls in all, where the walk
     makes a dozen per level. None for any other value (the general walk measures it)."""
     if t in _MAP_TYPES:
-        size = 4 * len(value) + sum(map(length_hint, value))  # a comma and "key": each
+        size = 4 * len(value) + _keys_length(value)  # a comma and "key": each
         children = list(dict.values(value))
     else:
         size = len(value)
         children = value
     kinds = list(map(type, children))
     kind_set = set(kinds)
-    if not kind_set <= _SCALAR_TYPES:
-        if not kind_set <= _SHALLOW_TYPES:
-            return None
+    if kind_set <= _SCALAR_TYPES:
+        return size + sum(map(len, compress(children, map(is_, kinds, repeat(str)))))
+    if kind_set <= _CONTAINERS:  # records: every child a container, no scalar among them
+        inner, strings = children, 0
+    elif kind_set <= _SHALLOW_TYPES:
         inner = list(compress(children, map(_CONTAINERS.__contains__, kinds)))
-        n = sum(map(len, inner))
-        if n > _SHALLOW:
-            return None
+        strings = sum(map(len, compress(children, map(is_, kinds, repeat(str)))))
+    else:
+        return None
+    n = sum(map(len, inner))
+    if n > _SHALLOW:
+        return None
+    inner_set = set(map(type, inner))
+    if inner_set <= _MAP_TYPES:
+        size += 4 * n + _keys_length(chain.from_iterable(inner))
+        grand = list(chain.from_iterable(map(dict.values, inner)))
+    elif inner_set <= _LIST_TYPES:
         size += n
-        inner_kinds = list(map(type, inner))
-        inner_set = set(inner_kinds)
-        if inner_set <= _MAP_TYPES:
-            size += 3 * n + sum(map(length_hint, chain.from_iterable(inner)))
-            grand = list(chain.from_iterable(map(dict.values, inner)))
-        elif inner_set <= _LIST_TYPES:
-            grand = list(chain.from_iterable(inner))
-        else:
-            return None  # lists and maps side by side: the general walk
-        grand_kinds = list(map(type, grand))
-        if not set(grand_kinds) <= _SCALAR_TYPES:
-            return None
-        limits.work_items(len(children) + n)
-        size += sum(map(len, compress(grand, map(is_, grand_kinds, repeat(str)))))
-    return size + sum(map(len, compress(children, map(is_, kinds, repeat(str)))))
+        grand = list(chain.from_iterable(inner))
+    else:
+        return None  # lists and maps side by side: the general walk
+    grand_kinds = list(map(type, grand))
+    if not set(grand_kinds) <= _SCALAR_TYPES:
+        return None
+    limits.work_items(len(children) + n)
+    return size + strings + sum(map(len, compress(grand, map(is_, grand_kinds, repeat(str)))))
+
+
+def _keys_length(keys) -> int:
+    """The characters of map keys that are strings (the others' texts: at least 0)."""
+    keys = list(keys)
+    try:
+        return sum(map(len, keys))
+    except TypeError:  # a key that is not a string
+        return sum(map(length_hint, keys))
 
 
 def _measure_shared(level: list, size: int, depth: int, max_size: int, root) -> int:

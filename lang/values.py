@@ -34,7 +34,7 @@ NoneType = type(None)
 
 # --- limits -----------------------------------------------------------------------------
 
-MAX_INT_BITS = 4096  # lang/compiler.py INT_LIMIT is 1 << this (a test holds them together)
+MAX_INT_BITS = 4096
 MAX_SIZE = 16 * 1024 * 1024  # code points, bytes, list elements or map entries
 
 

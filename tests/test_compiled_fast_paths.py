@@ -10,6 +10,7 @@ import types
 
 from hypothesis import given, settings, strategies as st
 
+from rtserve.lang import limits
 from rtserve.lang.builtins import METHODS, call_method
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.loader import Loader
@@ -27,6 +28,7 @@ def _source() -> str:
             lines.append(f"fn call_{name}_{n}(r, a, b, c) {{ return r.{name}({', '.join(ARGS[:n])}) }}")
     lines.append('fn show(lo, hi) { let out = []\n for i in range(lo, hi) { out.append("<${i}|${i}>") }\n return out }')
     lines.append('fn kw(r) { return r.split(sep: ",") }')
+    lines.append('fn append_all(xs, values) { for v in values { xs.append(v) } }')
     return "\n".join(lines) + "\n"
 
 
@@ -83,6 +85,30 @@ def test_method_calls_of_known_names_are_compiled_direct():
     assert {"ᵣm_list_append", "ᵣm_dict_get", "ᵣm_strtype_upper"} <= names
     # an unknown name, and a call with keywords, go through call_method
     assert "ᵣcall_method" in names
+
+
+def _charged(fn) -> int:
+    """The bytes `fn` charges to a fresh memory budget."""
+    budget = limits.Budget(None, max_memory=1 << 40)
+    previous = limits.activate(budget)
+    try:
+        fn()
+    finally:
+        limits.activate(previous)
+    return (1 << 40) - budget.memory_left
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 300), st.integers(0, 200), st.sampled_from(["ints", "strings"]))
+def test_compiled_appends_charge_as_the_method_does(start, count, kind):
+    """Compiled `xs.append(v)` skips the method's function between charging boundaries
+    (lang/direct.py inline_append): the list and the bytes charged must be the method's."""
+    values = [i * 1000 + 300 if kind == "ints" else "v" * (i % 40) for i in range(count)]
+    mine, theirs = list(range(start)), list(range(start))
+    append = METHODS[list]["append"]
+    charged_mine = _charged(lambda: SCRIPT.exports["append_all"](mine, values))
+    charged_theirs = _charged(lambda: [append(theirs, v) for v in values])
+    assert mine == theirs and charged_mine == charged_theirs
 
 
 @settings(max_examples=200, deadline=None)

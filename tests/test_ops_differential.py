@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rtserve.lang import limits, ops
 from rtserve.lang.errors import LimitError, ScriptError
+from rtserve.lang.compiler import INT_FAST
 from rtserve.lang.loader import Loader
 from rtserve.lang.values import FrozenList, FrozenMap, repr_value, translate_exception
 
@@ -139,7 +140,10 @@ def test_the_drift_found_stays_fixed(op, a, b):
     check(op, a, b)
 
 
-def test_the_compiled_int_cap_is_the_language_cap():
-    from rtserve.lang.compiler import INT_LIMIT
-    from rtserve.lang.values import MAX_INT_BITS
-    assert INT_LIMIT == 1 << MAX_INT_BITS
+@pytest.mark.parametrize("op", ["+", "-"])
+@pytest.mark.parametrize("a", [INT_FAST - 1, INT_FAST, -INT_FAST, 2 ** 62, 1.5e300, CAP - 2, -CAP + 2])
+@pytest.mark.parametrize("b", [0, 1, 2, -1, -2, INT_FAST, 0.5])
+def test_past_the_inline_bound_the_cap_is_exact(op, a, b):
+    """Results past the compiled inline bound (one 30-bit digit) take the slow path, which
+    must answer exactly as ops does, right up to the 4,096-bit cap and past it."""
+    check(op, a, b)

@@ -16,6 +16,10 @@ from .checks import as_int, charge_search, elements, sorted_list
 
 _GROWTH_CHUNK = 64  # list slots charged to the memory budget at once, as a list grows
 _CHUNK_BYTES = _GROWTH_CHUNK * limits.GROWN_SLOT_BYTES
+# `xs.append(v)` on a list whose length has any of these bits set is only the append (the
+# chunk boundaries, and MAX_SIZE, are multiples of _GROWTH_CHUNK): compiled code appends such
+# directly and calls _l_append for the rest (lang/direct.py).
+APPEND_FREE_BITS = _GROWTH_CHUNK - 1
 _SMALL = limits.SMALL_WORK
 
 

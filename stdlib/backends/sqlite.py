@@ -10,6 +10,14 @@ is contended only between processes; there they wait for at most the call's budg
 request's deadline is closer than --backend-timeout), and a progress handler interrupts a
 statement that runs past it. Both end as a BackendError, never a hang.
 
+Group commit (kv writes). Every `kv` write is a function of the connection; a writer queues
+it and the first of this process's writers to find no one committing becomes the leader: it
+takes every write queued, runs them in one `BEGIN IMMEDIATE` transaction (a SAVEPOINT each
+when there are several, so one write's error undoes only that write), commits once and hands
+each writer its own result or error. Concurrent writers (--async, threads) so share one
+fsync instead of queueing for one each; a lone writer commits alone, as before. A write
+returns only after the COMMIT that holds it.
+
 Durability: `synchronous=FULL`. In WAL mode, NORMAL syncs only at checkpoints, so a commit
 that returned survives the process being killed (the data is in the OS) but not the machine
 losing power; FULL syncs the WAL at every commit, so a write that returned survives both,
@@ -59,6 +67,7 @@ class _Sqlite:
         self._schema_ready_pid = 0
         self._writer = threading.Lock()
         self._writer_pid = os.getpid()
+        self._group = _Group()
 
     @contextmanager
     def _writing(self, wait: float):
@@ -74,6 +83,70 @@ class _Sqlite:
             yield self._conn(max(0.001, wait - (time.monotonic() - started)))
         finally:
             lock.release()
+
+    def _write(self, op: Callable[[sqlite3.Connection], Any], wait: float) -> Any:
+        """`op(conn)`'s result once a COMMIT holds its writes, run in a group with the writes
+        other threads of this process queued meanwhile (see "Group commit" above)."""
+        group = self._group
+        if group.pid != os.getpid():  # forked: the parent's queue and leader are not ours
+            group = self._group = _Group()
+        ticket = _Ticket(op)
+        stop_at = time.monotonic() + wait
+        with group.changed:
+            group.queued.append(ticket)
+            while group.leading and not ticket.done:
+                left = stop_at - time.monotonic()
+                if left <= 0 and not ticket.taken:
+                    group.queued.remove(ticket)
+                    raise BackendDown(f"{self.describe()} stayed busy for --backend-timeout")
+                group.changed.wait(left if left > 0 else 0.05)  # taken: its group ends soon
+            if not ticket.done:
+                group.leading = True
+                batch, group.queued = group.queued, []
+                for queued in batch:
+                    queued.taken = True
+        if not ticket.done:
+            try:
+                self._commit_group(batch, max(0.001, stop_at - time.monotonic()))
+            finally:
+                with group.changed:
+                    group.leading = False
+                    group.changed.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.result
+
+    def _commit_group(self, batch: list[_Ticket], wait: float) -> None:
+        """Run the batch's writes in one transaction and commit it; every ticket ends done."""
+        try:
+            conn = self._conn(wait)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                alone = len(batch) == 1
+                for ticket in batch:
+                    if not alone:
+                        conn.execute("SAVEPOINT rt_write")
+                    try:
+                        ticket.result = ticket.op(conn)
+                    except Exception as exc:  # this write only
+                        ticket.error = self._fail(exc) if isinstance(exc, sqlite3.Error) else exc
+                        if alone:
+                            raise
+                        conn.execute("ROLLBACK TO rt_write")
+                    if not alone:
+                        conn.execute("RELEASE rt_write")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except BaseException as exc:  # no write of the group holds
+            error = self._fail(exc) if isinstance(exc, sqlite3.Error) else exc
+            for ticket in batch:
+                ticket.result = None
+                ticket.error = ticket.error or error
+        for ticket in batch:
+            ticket.done = True
 
     def describe(self) -> str:
         return f"SQLite ({self.path})"
@@ -141,6 +214,27 @@ class _Sqlite:
         local.conn = None
 
 
+class _Group:
+    """This process's queue of kv writes and whether a leader is committing a group."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.changed = threading.Condition(threading.Lock())
+        self.queued: list[_Ticket] = []
+        self.leading = False
+
+
+class _Ticket:
+    """One queued write: what to run, then its outcome."""
+    __slots__ = ("op", "taken", "done", "result", "error")
+
+    def __init__(self, op: Callable[[sqlite3.Connection], Any]) -> None:
+        self.op = op
+        self.taken = self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -174,52 +268,37 @@ class SqliteKv(_Sqlite):
         return None if row is None else row[0]
 
     def set(self, key: str, data: bytes, ttl_ms: int | None, wait: float) -> None:
-        try:
-            with self._writing(wait) as conn:
-                conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                             "DO UPDATE SET value = excluded.value, expires = excluded.expires",
-                             (key, data, _expires(ttl_ms)))
-                self._write_done(conn)
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                         (key, data, _expires(ttl_ms)))
+            self._write_done(conn)
+        self._write(op, wait)
 
     def add(self, key: str, data: bytes, ttl_ms: int | None, wait: float) -> bool:
-        try:
-            with self._writing(wait) as conn:
-                cur = conn.execute(
-                    "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                    "DO UPDATE SET value = excluded.value, expires = excluded.expires "
-                    "WHERE kv.expires IS NOT NULL AND kv.expires <= ?",
-                    (key, data, _expires(ttl_ms), time.time()))
-                self._write_done(conn)
-                return cur.rowcount == 1
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value, expires = excluded.expires "
+                "WHERE kv.expires IS NOT NULL AND kv.expires <= ?",
+                (key, data, _expires(ttl_ms), time.time()))
+            self._write_done(conn)
+            return cur.rowcount == 1
+        return self._write(op, wait)
 
     def delete(self, key: str, wait: float) -> bool:
-        try:
-            with self._writing(wait) as conn:
-                row = conn.execute("DELETE FROM kv WHERE key = ? RETURNING expires", (key,)).fetchone()
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("DELETE FROM kv WHERE key = ? RETURNING expires", (key,)).fetchone()
             return row is not None and (row[0] is None or row[0] > time.time())
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+        return self._write(op, wait)
 
     def incr(self, key: str, by: int, ttl_ms: int | None, wait: float) -> int | bytes:
         """The new value, or the stored bytes when they are not an int (nothing changed)."""
-        try:
-            with self._writing(wait) as conn:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    value = self._incr_in_transaction(conn, key, by, ttl_ms)
-                    conn.execute("COMMIT" if type(value) is int else "ROLLBACK")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                self._write_done(conn)
-                return value
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+        def op(conn: sqlite3.Connection) -> int | bytes:
+            value = self._incr_in_transaction(conn, key, by, ttl_ms)
+            self._write_done(conn)
+            return value
+        return self._write(op, wait)
 
     @staticmethod
     def _incr_in_transaction(conn: sqlite3.Connection, key: str, by: int, ttl_ms: int | None):
@@ -247,30 +326,22 @@ class SqliteKv(_Sqlite):
         """A token from the bucket at `key` (middleware.rate_limit): 0, or the seconds until
         one is there. The bucket is a kv value {"t": tokens, "u": when counted}."""
         from .codec import CodecError, decode, encode
-        try:
-            with self._writing(wait) as conn:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    now = time.time()
-                    row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-                    try:
-                        state = decode(row[0]) if row is not None else None
-                        tokens = min(burst, state["t"] + max(0.0, now - state["u"]) * rate)
-                    except (CodecError, TypeError, KeyError):  # absent, or not a bucket
-                        tokens = float(burst)
-                    wait_for = 0.0 if tokens >= 1 else (1 - tokens) / rate
-                    tokens -= 1 if tokens >= 1 else 0
-                    conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
-                                 "DO UPDATE SET value = excluded.value, expires = excluded.expires",
-                                 (key, encode({"t": float(tokens), "u": now}), now + burst / rate + 1))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                return wait_for
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+
+        def op(conn: sqlite3.Connection) -> float:
+            now = time.time()
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            try:
+                state = decode(row[0]) if row is not None else None
+                tokens = min(burst, state["t"] + max(0.0, now - state["u"]) * rate)
+            except (CodecError, TypeError, KeyError):  # absent, or not a bucket
+                tokens = float(burst)
+            wait_for = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            tokens -= 1 if tokens >= 1 else 0
+            conn.execute("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                         (key, encode({"t": float(tokens), "u": now}), now + burst / rate + 1))
+            return wait_for
+        return self._write(op, wait)
 
     def keys(self, prefix: str, limit: int, wait: float) -> list[str]:
         found = []
