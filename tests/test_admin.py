@@ -375,3 +375,14 @@ def test_a_taken_admin_port_is_named_in_a_clear_error(served, tmp_path):
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{taken}: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_sqlite_ping_answers_and_names_a_file_it_cannot_open(tmp_path):
+    from rtserve.stdlib.backends import BackendDown, pinger
+    pinger("db", Settings(data_dir=str(tmp_path)))(1.0)
+    pinger("kv", Settings(data_dir=str(tmp_path)))(1.0)
+    assert (tmp_path / "db.sqlite3").exists() and (tmp_path / "kv.sqlite3").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(BackendDown, match="SQLite"):
+        pinger("db", Settings(data_dir=str(blocker / "below")))(1.0)
