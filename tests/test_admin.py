@@ -113,6 +113,10 @@ def test_health_is_ok_and_the_admin_port_binds_loopback(served):
     server, port = served
     status, headers, body = admin(port, "/health")
     assert (status, body) == (200, b"ok\n")
+    samples = scrape(port)
+    assert prometheus_text.value(samples, "rt_workers") == 1
+    assert [labels for labels, _ in prometheus_text.series(samples, "rt_worker_requests_total")] \
+        == [{"worker": "0"}]
     assert headers["connection"] == "close"
     assert re.search(rf"admin port on http://127\.0\.0\.1:{port} ", server.log())
     assert Settings().admin_host == "127.0.0.1" and Settings().admin_port == 0
@@ -291,6 +295,9 @@ def test_with_two_workers_the_counters_are_summed(tmp_path_factory):
                                          method="GET", status="200") == sent
             assert prometheus_text.value(samples, "rt_request_duration_seconds_count",
                                          route="/items/:id") == sent
+            per_worker = dict((labels["worker"], n) for labels, n in
+                              prometheus_text.series(samples, "rt_worker_requests_total"))
+            assert set(per_worker) == {"0", "1"} and sum(per_worker.values()) == sent
     assert server.proc.returncode == 0
 
 

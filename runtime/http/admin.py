@@ -59,6 +59,7 @@ class Admin:
             getattr(shared.app, "ready_checks", ()))
         self.sock = sock
         self.peers = peers
+        self.slot = slot
         self.own_path = os.path.join(peers, f"{slot}.sock") if peers else None
         self._servers: list = []
         self._clients: set = set()
@@ -195,7 +196,9 @@ class Admin:
 
     def snapshot(self) -> dict:
         shared = self.shared
-        return self.metrics.snapshot(len(shared.connections), shared.refused, shared.rejected)
+        snap = self.metrics.snapshot(len(shared.connections), shared.refused, shared.rejected)
+        snap["per_worker"] = {str(self.slot): sum(row[3] for row in snap["requests"])}
+        return snap
 
     async def gathered(self) -> dict:
         """This process's snapshot, summed with its sibling workers' when there are any."""

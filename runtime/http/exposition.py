@@ -67,6 +67,9 @@ def render(snap: dict) -> str:
     out: list[str] = []
     _simple(out, "rt_workers", "gauge", "Server processes whose numbers are summed here.",
             [((), snap["workers"])])
+    _simple(out, "rt_worker_requests_total", "counter",
+            "Requests answered by each server process (its worker slot, 0 to N-1).",
+            [((("worker", w),), n) for w, n in snap["per_worker"].items()])
     _simple(out, "rt_requests_total", "counter",
             "Requests answered, by route pattern, method and status.",
             [((("route", r), ("method", m), ("status", s)), n) for r, m, s, n in snap["requests"]])

@@ -156,7 +156,7 @@ class Metrics:
                 gauges[name] = [help_text, float(read())]
             except Exception:  # a gauge that cannot be read is left out, never a failed scrape
                 continue
-        return {"workers": 1, "requests": [[*key, n] for key, n in requests.items()],
+        return {"workers": 1, "per_worker": {}, "requests": [[*key, n] for key, n in requests.items()],
                 "latency": latency, "in_flight": self.in_flight, "connections": connections,
                 "refused": refused, "rejected": rejected, "limit_hits": limit_hits, "backend": backend,
                 "gauges": gauges}
@@ -183,6 +183,7 @@ def merge(snapshots: list[dict]) -> dict:
     backend: dict[str, list] = {}
     limit_hits: dict[str, int] = {}
     gauges: dict[str, list] = {}
+    per_worker: dict[str, int] = {}
     total = {"workers": 0, "in_flight": 0, "connections": 0, "refused": 0, "rejected": 0}
     for snap in snapshots:
         for key in total:
@@ -193,9 +194,12 @@ def merge(snapshots: list[dict]) -> dict:
             _add_histogram(latency, label, counts, s)
         for label, (counts, s) in snap["backend"].items():
             _add_histogram(backend, label, counts, s)
+        for worker, count in snap["per_worker"].items():
+            per_worker[worker] = per_worker.get(worker, 0) + count
         for kind, count in snap["limit_hits"].items():
             limit_hits[kind] = limit_hits.get(kind, 0) + count
         for name, (help_text, value) in snap["gauges"].items():
             gauges[name] = [help_text, gauges.get(name, [None, 0.0])[1] + value]
-    return {**total, "requests": [[*key, n] for key, n in requests.items()], "latency": latency,
+    return {**total, "per_worker": per_worker,
+            "requests": [[*key, n] for key, n in requests.items()], "latency": latency,
             "limit_hits": limit_hits, "backend": backend, "gauges": gauges}
