@@ -208,7 +208,8 @@ def test_the_latency_histogram_agrees_with_the_counts(served):
         assert [b for b, _ in buckets] == [*BUCKETS, float("inf")]
         values = [v for _, v in buckets]
         assert values == sorted(values), f"{route}: buckets not cumulative"
-        assert values[-1] == prometheus_text.value(samples, histogram + "_count", route=route) == count
+        count_sample = prometheus_text.value(samples, histogram + "_count", route=route)
+        assert values[-1] == count_sample == count
         assert prometheus_text.value(samples, histogram + "_sum", route=route) >= 0
     assert by_route["/users/:id"] >= 4
 
@@ -393,3 +394,32 @@ def test_the_sqlite_ping_answers_and_names_a_file_it_cannot_open(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(BackendDown, match="SQLite"):
         pinger("db", Settings(data_dir=str(blocker / "below")))(1.0)
+
+
+def _limit_error(kind: str) -> BaseException:
+    """The LimitError the language itself raises for `kind`."""
+    from rtserve.lang import limits
+    from rtserve.lang.errors import DeadlineExceeded
+    from rtserve.lang.values import check_int
+    budget = limits.Budget(10, max_memory=1024)
+    previous = limits.activate(budget)
+    try:
+        if kind == "steps":
+            limits.charge(100)
+        elif kind == "memory":
+            limits.allocate(10_000)
+        elif kind == "size":
+            check_int(1 << 5000)
+        elif kind == "deadline":
+            raise DeadlineExceeded("deadline exceeded")
+    except BaseException as exc:  # noqa: B036 - LimitError is a BaseException
+        return exc
+    finally:
+        limits.activate(previous)
+    raise AssertionError(f"no LimitError for {kind}")
+
+
+@pytest.mark.parametrize("kind", ["steps", "memory", "size", "deadline"])
+def test_limit_kinds_are_read_off_the_errors_the_language_raises(kind):
+    from rtserve.runtime.scripts.observe import limit_kind
+    assert limit_kind(_limit_error(kind)) == kind

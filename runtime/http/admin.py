@@ -213,7 +213,8 @@ class Admin:
     async def _fetch(self, path: str) -> dict | None:
         writer = None
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), PEER_TIMEOUT)
+            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path),
+                                                    PEER_TIMEOUT)
             return json.loads(await asyncio.wait_for(reader.read(), PEER_TIMEOUT))
         except (OSError, asyncio.TimeoutError, ValueError):
             return None  # a worker that died (its slot restarts) or is stuck: left out

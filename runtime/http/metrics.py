@@ -156,9 +156,10 @@ class Metrics:
                 gauges[name] = [help_text, float(read())]
             except Exception:  # a gauge that cannot be read is left out, never a failed scrape
                 continue
-        return {"workers": 1, "per_worker": {}, "requests": [[*key, n] for key, n in requests.items()],
-                "latency": latency, "in_flight": self.in_flight, "connections": connections,
-                "refused": refused, "rejected": rejected, "limit_hits": limit_hits, "backend": backend,
+        return {"workers": 1, "per_worker": {},
+                "requests": [[*key, n] for key, n in requests.items()], "latency": latency,
+                "in_flight": self.in_flight, "connections": connections, "refused": refused,
+                "rejected": rejected, "limit_hits": limit_hits, "backend": backend,
                 "gauges": gauges}
 
 

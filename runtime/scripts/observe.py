@@ -22,7 +22,8 @@ __all__ = ["limit_kind", "install"]
 
 # The start of a LimitError's message -> its kind (lang/ and stdlib/ raise these).
 _KINDS = (("step budget", "steps"), ("memory budget", "memory"), ("out of memory", "memory"),
-          ("call depth", "depth"), ("value nested", "depth"), ("a top-level value is nested", "depth"))
+          ("call depth", "depth"), ("value nested", "depth"),
+          ("a top-level value is nested", "depth"))
 
 
 def limit_kind(exc: BaseException) -> str:
