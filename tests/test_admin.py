@@ -37,6 +37,7 @@ get "/spin" { let n = 0
     while true { n = n + 1 } }
 get "/nap" { time.sleep(1.5)
     return "rested" }
+get "/huge" { return "x" * 20000000 }
 """
 
 KV_SCRIPT = """\
@@ -168,6 +169,7 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
             ("/boom", "GET", "500"): 1,        # a native route that raises
             ("<unmatched>", "GET", "404"): 2,
             ("/spin", "GET", "500"): 2,        # the step limit
+            ("/huge", "GET", "500"): 1,        # the string size cap
             ("/items/:id", "HEAD", "200"): 1}
     for i in range(3):
         assert call(server, f"/items/{i}")[0] == 200
@@ -177,6 +179,7 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
         assert call(server, f"/no/such/{i}")[0] == 404
         assert call(server, "/spin")[0] == 500
     assert call(server, "/boom")[0] == 500
+    assert call(server, "/huge")[0] == 500
     assert call(server, "/items/9", method="HEAD")[0] == 200
     with server.connect() as sock:  # a protocol error: no route, counted apart
         sock.sendall(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
@@ -189,6 +192,8 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
     limit = prometheus_text.value
     assert limit(after, "rt_limit_hits_total", kind="steps") - \
         limit(before, "rt_limit_hits_total", kind="steps") == 2
+    assert limit(after, "rt_limit_hits_total", kind="size") - \
+        limit(before, "rt_limit_hits_total", kind="size") == 1
     assert limit(after, "rt_protocol_errors_total") - limit(before, "rt_protocol_errors_total") == 1
 
 
