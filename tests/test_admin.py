@@ -18,6 +18,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
@@ -73,6 +74,17 @@ def requests_by_key(samples: dict) -> dict:
             for s, v in prometheus_text.series(samples, "rt_requests_total")}
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local IPv4 addresses the kernel has a listening TCP socket on `port` for."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address, hex_port = fields[1].split(":")
+        if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
 def eventually(predicate, what: str, timeout: float = WAIT):
     deadline = time.monotonic() + timeout
     while True:
@@ -120,6 +132,7 @@ def test_health_is_ok_and_the_admin_port_binds_loopback(served):
         == [{"worker": "0"}]
     assert headers["connection"] == "close"
     assert re.search(rf"admin port on http://127\.0\.0\.1:{port} ", server.log())
+    assert listening_addresses(port) == {"127.0.0.1"}
     assert Settings().admin_host == "127.0.0.1" and Settings().admin_port == 0
 
 
@@ -149,6 +162,9 @@ def test_bad_admin_requests_get_clear_answers(served):
         sock.sendall(b"nonsense\r\n\r\n")
         answer = sock.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 400 ") and b"Traceback" not in answer
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nX: " + b"a" * 20_000 + b"\r\n\r\n")
+        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 431 ")
 
 
 def test_the_page_for_people_links_the_endpoints(served):

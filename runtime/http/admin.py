@@ -40,6 +40,7 @@ PEER_TIMEOUT = 1.0  # seconds a sibling worker has to hand over its snapshot
 HEAD_TIMEOUT = 10.0  # seconds an admin client has to send its request head
 MAX_HEAD = 8 * 1024
 MAX_CLIENTS = 64  # admin connections open at once; more are closed at once
+LINGER = 1.0  # seconds an answered connection goes on reading (and dropping) what still comes
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 431: "Request Header Fields Too Large",
@@ -107,6 +108,7 @@ class Admin:
                     f"Cache-Control: no-store\r\n{extra}Connection: close\r\n\r\n")
             writer.write(head.encode("latin-1") + (b"" if head_only else data))
             await asyncio.wait_for(writer.drain(), HEAD_TIMEOUT)
+            await self._linger(reader, writer)
         except (OSError, asyncio.TimeoutError, asyncio.CancelledError):
             pass
         except Exception:  # a bug here must not become a traceback to the client
@@ -114,6 +116,22 @@ class Admin:
         finally:
             self._clients.discard(task)
             writer.close()
+
+    @staticmethod
+    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Send FIN, then read and drop what the client still sends (the rest of a refused
+        head, a body) until it closes, for at most LINGER seconds and MAX_HEAD * 8 bytes:
+        closing with unread input would make the kernel reset the answer away."""
+        if not writer.can_write_eof():
+            return
+        writer.write_eof()
+        loop = asyncio.get_running_loop()
+        until, left = loop.time() + LINGER, MAX_HEAD * 8
+        while left > 0 and loop.time() < until:
+            chunk = await asyncio.wait_for(reader.read(left), until - loop.time())
+            if not chunk:
+                return
+            left -= len(chunk)
 
     async def _answer(self, reader: asyncio.StreamReader) -> tuple[int, str, str, str, bool]:
         """(status, content type, body, extra header lines, whether to send the head only)."""
