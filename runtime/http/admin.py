@@ -36,6 +36,7 @@ __all__ = ["Admin", "READY_TIMEOUT"]
 log = logging.getLogger("rt")
 
 READY_TIMEOUT = 1.0  # seconds one backend has to answer its /ready ping
+PING_THREADS = 4  # threads the pings run on (a ping stuck past READY_TIMEOUT holds one)
 PEER_TIMEOUT = 1.0  # seconds a sibling worker has to hand over its snapshot
 HEAD_TIMEOUT = 10.0  # seconds an admin client has to send its request head
 MAX_HEAD = 8 * 1024
@@ -56,8 +57,7 @@ class Admin:
     def __init__(self, shared: Any, sock: Any, peers: str | None = None, slot: int = 0) -> None:
         self.shared = shared
         self.metrics = shared.app.metrics
-        self.checks: list[tuple[str, Callable[[float], Any]]] = list(
-            getattr(shared.app, "ready_checks", ()))
+        self.app = shared.app
         self.sock = sock
         self.peers = peers
         self.slot = slot
@@ -171,18 +171,24 @@ class Admin:
         return 200, _JSON, json.dumps({"status": "ready",
                                        "checked": [name for name, _ in self.checks]}) + "\n"
 
+    @property
+    def checks(self) -> list[tuple[str, Callable[[float], Any]]]:
+        """The app's readiness checks as they are now (a reload may have changed them)."""
+        return list(getattr(self.app, "ready_checks", ()))
+
     async def check_backends(self) -> dict[str, str]:
         """{backend name: why it is down} for every check that failed or was too slow."""
-        if not self.checks:
+        checks = self.checks
+        if not checks:
             return {}
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=2 * len(self.checks), thread_name_prefix="rt-ready")
+                max_workers=PING_THREADS, thread_name_prefix="rt-ready")
         loop = asyncio.get_running_loop()
-        names = [name for name, _ in self.checks]
+        names = [name for name, _ in checks]
         pings = [asyncio.wait_for(loop.run_in_executor(self._pool, check, READY_TIMEOUT),
                                   READY_TIMEOUT)
-                 for _, check in self.checks]
+                 for _, check in checks]
         outcomes = await asyncio.gather(*pings, return_exceptions=True)
         down = {}
         for name, outcome in zip(names, outcomes):
