@@ -1,7 +1,7 @@
 """One route's whole request path without sockets: time per request, and where it goes.
 
     .venv/bin/python -P bench/request_path.py [--route /records?n=20] [--requests 20000]
-                                              [--profile] [--app script|native]
+                                              [--profile] [--app script|native] [--admin]
 
 Builds the app as `rt serve` does (the script bench/peers/rt_app.script, or the native
 bench/peers/rt_native.py), makes one connection's protocol object with a recording
@@ -11,7 +11,8 @@ minus the event loop and the socket calls. Prints ns per request (the best batch
 shared machine the minimum is the figure least disturbed by others; CPU time of this process,
 so time spent descheduled is not counted) and,
 with `--profile`, cProfile's top entries by own time (the profiler's overhead inflates small
-functions: read it for where, the timing for how much).
+functions: read it for where, the timing for how much). `--admin` serves as with
+`--admin-port` set (every request counted for /metrics; no admin socket is opened here).
 """
 from __future__ import annotations
 
@@ -65,8 +66,8 @@ class RecordingTransport:
         return 0
 
 
-def build(kind: str):
-    settings = Settings()
+def build(kind: str, admin: bool = False):
+    settings = Settings(admin_port=9901) if admin else Settings()
     app = App(settings)
     if kind == "native":
         from rtserve.runtime.native import load_native
@@ -89,8 +90,9 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=25, help="the best batch counts")
     parser.add_argument("--app", choices=("script", "native"), default="script")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--admin", action="store_true", help="count requests for /metrics")
     args = parser.parse_args()
-    protocol, transport, loop = build(args.app)
+    protocol, transport, loop = build(args.app, args.admin)
     request = f"GET {args.route} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     feed = protocol.data_received
     feed(request)
@@ -105,7 +107,7 @@ def main() -> int:
         for _ in range(n):
             feed(request)
         best = min(best, time.process_time() - start)
-    print(f"{args.app} {args.route}: {best / n * 1e9:,.0f} ns per request (best of {args.batches} x {n:,})")
+    print(f"{args.app}{' (admin on)' if args.admin else ''} {args.route}: {best / n * 1e9:,.0f} ns per request (best of {args.batches} x {n:,})")
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from rtserve.lang.errors import RtError
 
 from .http.deferred import Deferred
+from .http.metrics import Metrics
 from .config import Settings
 from .http.request import Request
 from .http.wire import OK_JSON, OK_TEXT, dumps_json, encode_ok
@@ -86,6 +87,10 @@ class App:
         self.route_layers: list[Callable[..., Handler]] = []
         # Called after `swap_routes`: each running server rebuilds its dispatch function.
         self.routes_swapped: list[Callable[[], None]] = []
+        # What the admin port reports (counted only while it is on) and what /ready checks:
+        # (name, check(seconds)) pairs, a check raising when its backend is down.
+        self.metrics = Metrics()
+        self.ready_checks: list[tuple[str, Callable[[float], Any]]] = []
 
     # -- registration --------------------------------------------------------------------------
 

@@ -60,7 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except RtError as exc:  # `on start` failed: its stack is logged already
         return _failed(exc)
     except OSError as exc:  # e.g. the port is taken
-        return _failed(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+        where = getattr(exc, "address", f"{settings.host}:{settings.port}")
+        return _failed(f"cannot listen on {where}: {exc.strerror or exc}")
 
 
 def cmd_routes(args: argparse.Namespace) -> int:

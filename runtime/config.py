@@ -150,6 +150,11 @@ class Settings:
                                    help="open connections; new ones past it are closed at once")
     drain: float = setting(30.0, group="server", lo=0, hi=3600, unit="seconds",
                            help="on SIGTERM/SIGINT, in-flight requests get this long to finish")
+    admin_port: int = setting(0, group="server", lo=0, hi=65535, unit="port",
+                              help="serve /health, /ready and /metrics on this port (0: off; "
+                                   "see docs/operations.md)")
+    admin_host: str = setting("127.0.0.1", group="server", unit="host", check=_check_host,
+                              help="address the admin port binds (keep it private)")
     reload: bool = setting(False, group="server",
                            help="load the new version when a script changes (development)")
     # -- limits
@@ -235,6 +240,9 @@ class Settings:
         """Every field within its declared bounds, and the settings consistent together."""
         for spec in SPECS.values():
             spec.check(getattr(self, spec.name), "")
+        if self.admin_port and self.admin_port == self.port:
+            raise ConfigError(f"setting 'admin_port' must differ from 'port' ({self.port}): "
+                              "the admin port is a listener of its own")
         if self.reload and self.workers > 1:
             raise ConfigError("setting 'reload' is for development and works with one worker "
                               "(drop 'workers' or 'reload')")

@@ -71,11 +71,13 @@ class Shared:
 
     __slots__ = ("app", "dispatch", "settings", "loop", "connections", "now", "closing", "tasks",
                  "max_head", "max_headers", "max_body", "whole", "count_headers_from",
-                 "body_deadline", "max_connections", "refused")
+                 "body_deadline", "max_connections", "refused", "rejected", "metrics")
 
     def __init__(self, app: Any, settings: Any, loop: Any) -> None:
         self.app = app
-        self.dispatch = app.dispatcher()
+        # With the admin port on, every answer is counted (metrics.py); off, nothing is.
+        self.metrics = getattr(app, "metrics", None) if getattr(settings, "admin_port", 0) else None
+        self.dispatch = self._metered(app.dispatcher())
         self.settings = settings
         self.loop = loop
         self.connections: set[HttpProtocol] = set()
@@ -89,6 +91,7 @@ class Shared:
         self.body_deadline = settings.body_deadline
         self.max_connections = settings.max_connections
         self.refused = 0  # connections closed at once because max_connections were open
+        self.rejected = 0  # requests answered with a protocol error (400, 408, 413, 431...)
         self.whole = WholeReads()
         # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
         self.count_headers_from = 4 * self.max_headers
@@ -96,7 +99,10 @@ class Shared:
 
     def rebuild_dispatch(self) -> None:
         """The app's routes changed (a reload): answer the next requests from the new ones."""
-        self.dispatch = self.app.dispatcher()
+        self.dispatch = self._metered(self.app.dispatcher())
+
+    def _metered(self, dispatch: Any) -> Any:
+        return dispatch if self.metrics is None else self.metrics.meter(dispatch)
 
 
 class WholeReads:
@@ -678,6 +684,7 @@ class HttpProtocol(asyncio.Protocol):
     def _reject(self, status: int, message: str) -> None:
         """Answer a protocol error (after any pending responses) and close."""
         head_only = self._state != IDLE and self._parser is not None and self._parser.get_method() == b"HEAD"
+        self._shared.rejected += 1
         self._state = DEAD
         self._body = None
         self._continue_owed = False

@@ -11,6 +11,11 @@ closed, in-flight requests get up to `drain` seconds to finish (their responses 
 exits 0. With `workers > 1` a supervisor process forks that many servers sharing the socket,
 restarts one that dies, and forwards the shutdown signal to all.
 
+With `admin_port` set, `serve()` also binds the admin socket (before forking: the workers
+share it like the app's) and, with workers, makes the folder where each worker's admin
+listener leaves the Unix socket its siblings read its numbers from (admin.py); each server
+serves the admin port from its own loop once it serves the app, until its drain ended.
+
 Connections are accepted only after every `on_start` hook has run. A hook that raises stops
 the start: `StartFailed` (the hook's exception as its cause) leaves `run_server`, the app
 reports the cause once, and the process exits 1 (with workers, the supervisor stops them all).
@@ -23,14 +28,18 @@ import inspect
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import wire
+from .admin import Admin
 from .protocol import HttpProtocol, Shared
 
 __all__ = ["serve", "run_server", "bind_socket", "configure_logging"]
@@ -72,7 +81,12 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port and hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        exc.address = f"{host}:{port}"  # which listener failed (the app's or the admin's)
+        raise
     sock.set_inheritable(True)
     return sock
 
@@ -130,11 +144,29 @@ async def _run_stop_hooks(app: Any) -> None:
             app.report_hook_failure("on_stop", exc)
 
 
+@dataclass
+class AdminPlan:
+    """Where one server process serves the admin port: the admin socket, and with workers
+    the folder of the workers' Unix sockets and this worker's slot in it."""
+    sock: socket.socket
+    peers: str | None = None
+    slot: int = 0
+
+
+def bind_admin(settings: Any) -> socket.socket | None:
+    """The admin listening socket, when `admin_port` asks for one."""
+    if not getattr(settings, "admin_port", 0):
+        return None
+    return bind_socket(settings.admin_host, settings.admin_port)
+
+
 async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
                      stop: asyncio.Event | None = None,
-                     started: Callable[[tuple], None] | None = None) -> int:
+                     started: Callable[[tuple], None] | None = None,
+                     admin: AdminPlan | None = None) -> int:
     """Serve `app` on the running loop until `stop` is set or SIGTERM/SIGINT arrives (signal
-    handlers are installed only on the main thread); then shut down gracefully. Returns 0."""
+    handlers are installed only on the main thread); then shut down gracefully. Returns 0.
+    With `admin_port` set, the admin port is served too (on `admin`'s socket when given)."""
     loop = asyncio.get_running_loop()
     app.router.compile()  # the route table becomes code now, not on the first request
     shared = Shared(app, settings, loop)
@@ -151,6 +183,9 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
             loop.add_signal_handler(signum, stop.set)
             signals.append(signum)
     sweeper = loop.create_task(_sweep(shared, _sweep_interval(settings)))
+    if admin is None and getattr(settings, "admin_port", 0):
+        admin = AdminPlan(bind_admin(settings))
+    admin_server = None
     try:
         try:
             for hook in app.on_start:
@@ -161,6 +196,10 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
         await server.start_serving()
         address = sock.getsockname()
         log.info("listening on http://%s:%d (pid %d)", *address[:2], os.getpid())
+        if admin is not None:
+            admin_server = Admin(shared, admin.sock, admin.peers, admin.slot)
+            admin_address = await admin_server.start()
+            log.info("admin port on http://%s:%d (/health, /ready, /metrics)", *admin_address[:2])
         if started is not None:
             started(address)
         await stop.wait()
@@ -168,6 +207,8 @@ async def run_server(app: Any, settings: Any, sock: socket.socket | None = None,
         await _drain(shared, server, settings.drain)
     finally:
         sweeper.cancel()
+        if admin_server is not None:
+            admin_server.close()
         for signum in signals:
             loop.remove_signal_handler(signum)
     await _run_stop_hooks(app)
@@ -244,22 +285,29 @@ def serve(app: Any, settings: Any) -> int:
     settle_collector()
     settle_allocator()
     sock = bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
+    admin_sock = bind_admin(settings)
     if settings.workers > 1:
-        return _supervise(app, settings, sock)
-    return _serve_on(app, settings, sock)
+        peers = tempfile.mkdtemp(prefix="rt-admin-") if admin_sock is not None else None
+        try:
+            return _supervise(app, settings, sock, admin_sock, peers)
+        finally:
+            if peers is not None:
+                shutil.rmtree(peers, ignore_errors=True)
+    return _serve_on(app, settings, sock, None if admin_sock is None else AdminPlan(admin_sock))
 
 
-def _serve_on(app: Any, settings: Any, sock: socket.socket) -> int:
+def _serve_on(app: Any, settings: Any, sock: socket.socket, admin: AdminPlan | None) -> int:
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_server(app, settings, sock))
+        return loop.run_until_complete(run_server(app, settings, sock, admin=admin))
     finally:
         loop.close()
         asyncio.set_event_loop(None)
 
 
-def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
+def _supervise(app: Any, settings: Any, sock: socket.socket,
+               admin_sock: socket.socket | None = None, peers: str | None = None) -> int:
     """Fork `settings.workers` servers on the shared socket; restart any that dies; forward
     SIGTERM/SIGINT and wait for all to drain."""
     children: dict[int, int] = {}
@@ -276,7 +324,8 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             code = 1
             try:
-                code = _serve_on(app, settings, sock)
+                plan = None if admin_sock is None else AdminPlan(admin_sock, peers, slot)
+                code = _serve_on(app, settings, sock, plan)
             except StartFailed as exc:
                 with reported.get_lock():
                     if not reported.value:
@@ -324,4 +373,6 @@ def _supervise(app: Any, settings: Any, sock: socket.socket) -> int:
         last_restart = time.monotonic()
         spawn(slot)
     sock.close()
+    if admin_sock is not None:
+        admin_sock.close()
     return 1 if failed else 0

@@ -56,6 +56,7 @@ class Bridge:
         # starts only when its last sum says the queue may be full (starts only grow).
         self._submitted = 0
         self._started = [0] * threads
+        self._finished = [0] * threads  # likewise, each worker's finished jobs (for metrics)
         self._started_seen = 0
         self._done: list = []
         self._done_lock = threading.Lock()
@@ -96,6 +97,14 @@ class Bridge:
         self._submitted += 1
         return deferred
 
+    def waiting(self) -> int:
+        """Jobs submitted that no worker has started yet (a reading for metrics)."""
+        return max(0, self._submitted - sum(self._started))
+
+    def busy(self) -> int:
+        """Worker threads running a job now (a reading for metrics)."""
+        return max(0, sum(self._started) - sum(self._finished))
+
     def _hand_over(self) -> None:
         batch, self._turn = self._turn, []
         self._batches.put(batch)
@@ -110,6 +119,7 @@ class Bridge:
 
     def _worker(self, index: int) -> None:
         get, started_by_worker, monotonic = self._batches.get, self._started, time.monotonic
+        finished_by_worker = self._finished
         batch: list = []
         position = 0  # the next job of `batch` to run
 
@@ -136,6 +146,7 @@ class Bridge:
                 except BaseException as exc:  # noqa: B036 - handed to the loop as data: the worker lives on
                     outcome = (False, exc if isinstance(exc, Exception) else
                                RuntimeError(f"a bridge job ended with {type(exc).__name__}: {exc}"))
+                finished_by_worker[index] += 1
                 if not self._publish(deferred, outcome):
                     return
                 if monotonic() - started > LONG_JOB:

@@ -41,6 +41,7 @@ from rtserve.stdlib.log import Output as ScriptOutput
 from ..http import wire
 from .bridge import Bridge, QueueFull
 from .checks import METHODS, join_paths, route_errors
+from .observe import install as install_observers, limit_hit
 from ..http.response import (BAD_BODY, BUSY, DEADLINE, INTERNAL, METHOD_NOT_ALLOWED, NOT_FOUND,
                              HTTPError, Rendered, Response)
 from ..router import METHOD_NOT_ALLOWED as NO_METHOD
@@ -164,6 +165,7 @@ class ScriptApp:
             self.app.unrouted = self._unrouted_handler()
         if self.top_uses or self.on_error is not None:
             self.app.route_layers.append(self._cover)
+        install_observers(self)
 
     def _declare(self, node, groups, value, base: str) -> None:
         source = str(node.span)
@@ -233,6 +235,8 @@ class ScriptApp:
         """The response for an invocation that did not return normally."""
         if isinstance(exc, Abort):
             return ScriptResponse(status=exc.status, body=exc.body)
+        if isinstance(exc, LimitError):
+            limit_hit(exc)
         if isinstance(exc, DeadlineExceeded):
             self._log_failure(sreq, exc, where)
             return DEADLINE.response(sreq.http.id)
@@ -257,6 +261,8 @@ class ScriptApp:
                 except BaseException as again:  # noqa: B036 - the error handler failed too
                     if not isinstance(again, Exception) and not isinstance(again, LimitError):
                         raise
+                    if isinstance(again, LimitError):
+                        limit_hit(again)
                     self._log_failure(sreq, again, "on error")
         return INTERNAL.response(sreq.http.id)
 
@@ -546,6 +552,8 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
             return Response(data, status=value.status, headers=headers, content_type=content_type)
         raise NotSendable(f"a handler returned a {t.__name__}, which is not a response")
     except (NotSendable, ScriptError, LimitError, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, (LimitError, RecursionError)):
+            limit_hit(exc)
         if isinstance(exc, RecursionError):  # a value nested past what encoding can walk
             exc = "it is nested too deeply to encode"
         log.error("%s %s (request_id=%s): the handler at %s returned a value that cannot be sent: %s",

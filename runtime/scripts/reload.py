@@ -80,6 +80,8 @@ class Reloader:
         from .mount import ScriptApp
         old = self.current
         stage = App(self.app.settings)
+        # The new version counts into the served app's metrics and readiness checks.
+        stage.metrics, stage.ready_checks = self.app.metrics, self.app.ready_checks
         try:
             for method, pattern, handler, source in self.native_routes:
                 stage.router.add(method, pattern, handler, source)

@@ -23,11 +23,17 @@ the backend is unreachable, busy or too slow (the message names the backend, nev
 type), "DbError" for what the database refused (SQL syntax, a constraint). Connections are
 not kept broken: a backend drops a connection that failed, and the next call opens a new one,
 so service resumes by itself when the backend is back.
+
+For the admin port: `OBSERVER`, when the runtime sets it, is told how long each guarded call
+took (`observer("kv.get", nanoseconds)`); `pinger(name, config)` is the readiness check of the
+backend the operator chose for `kv` or `db`: a backend object of its own (its own connections,
+so a ping never waits behind the requests' pool) whose `ping(seconds)` raises BackendDown.
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,11 +41,14 @@ from rtserve.lang import limits
 from rtserve.lang.errors import DeadlineExceeded, ScriptError
 
 __all__ = ["Result", "BackendDown", "DbRefused", "PerProcess", "wait_budget", "guarded", "open_kv",
-           "open_db", "data_dir", "DEFAULT_DATA_DIR"]
+           "open_db", "data_dir", "pinger", "DEFAULT_DATA_DIR"]
 
 DEFAULT_DATA_DIR = "./.rt-data"
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_ROWS = 10_000
+
+# Told `(what, nanoseconds)` after every guarded call when set (the admin port's metrics).
+OBSERVER: Callable[[str, int], None] | None = None
 
 
 @dataclass
@@ -94,6 +103,17 @@ def guarded(what: str, call: Callable[[float], Any], timeout: float) -> Any:
     function in errors (`kv.get()`)."""
     limits.blocking()
     wait = wait_budget(timeout)
+    observer = OBSERVER
+    if observer is None:
+        return _call(what, call, wait)
+    started = time.perf_counter_ns()
+    try:
+        return _call(what, call, wait)
+    finally:
+        observer(what.rstrip("()"), time.perf_counter_ns() - started)
+
+
+def _call(what: str, call: Callable[[float], Any], wait: float) -> Any:
     try:
         return call(wait)
     except BackendDown as exc:
@@ -134,3 +154,23 @@ def open_db(config: Any):
         return PostgresDb(url, timeout, pool_size=setting(config, "threads", 16))
     from .sqlite import SqliteDb
     return SqliteDb(os.path.join(data_dir(config), "db.sqlite3"), timeout)
+
+
+def pinger(name: str, config: Any) -> Callable[[float], None]:
+    """The readiness check of the `kv` or `db` backend `config` chose: `check(seconds)`
+    returns when the backend answered a cheap ping within `seconds`, else raises
+    BackendDown (its message names the backend, never a password)."""
+    from urllib.parse import urlsplit
+    backend = open_kv(config) if name == "kv" else open_db(config)
+    url = getattr(config, name, None)
+    secret = urlsplit(url).password if url else None
+
+    def check(seconds: float) -> None:
+        try:
+            backend.ping(seconds)
+        except (BackendDown, DbRefused) as exc:
+            message = str(exc)
+            if secret:
+                message = message.replace(secret, "***")
+            raise BackendDown(message) from None
+    return check

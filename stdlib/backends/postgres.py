@@ -213,6 +213,10 @@ class PostgresDb:
         except psycopg.Error as exc:
             raise self._classify(exc, wait) from None
 
+    def ping(self, wait: float) -> None:
+        """Returns when PostgreSQL answered `SELECT 1` within `wait` seconds."""
+        self.run("SELECT 1", (), 1, wait)
+
     def in_transaction(self) -> bool:
         return self._local.conn is not None
 

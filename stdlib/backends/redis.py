@@ -110,6 +110,10 @@ class RedisKv:
         pool.release(conn)
         return reply
 
+    def ping(self, wait: float) -> None:
+        """Returns when Redis answered PING within `wait` seconds (else BackendDown)."""
+        self.command(wait, "PING")
+
     def get(self, key: str, wait: float) -> bytes | None:
         return self.command(wait, "GET", key)
 

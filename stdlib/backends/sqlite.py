@@ -184,6 +184,13 @@ class _Sqlite:
         conn.set_progress_handler(past_wait, 20_000)
         return conn
 
+    def ping(self, wait: float) -> None:
+        """Returns when the file opened and answered `SELECT 1` (else BackendDown)."""
+        try:
+            self._conn(wait).execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
     def _fail(self, exc: BaseException) -> Exception:
         """The error to raise for a sqlite3 failure."""
         if isinstance(exc, sqlite3.OperationalError):
