@@ -12,7 +12,8 @@ in which order, is decided here, in one place, so each refusal has one clear rea
 2. The token: three base64url parts whose header names an allowed `alg` (else "algorithm
    not allowed"), then the signature (else "bad signature"); anything unparsable is
    "malformed".
-3. The claims: the `require`d ones present (default `exp`), `exp` and `nbf` numbers checked
+3. The claims: the `require`d ones present (none by default, as in PyJWT: STDLIB.md's
+   `verify` gives the claims of any validly signed token; `require: ["exp"]` asks more), `exp` and `nbf` numbers checked
    against `now` (default the clock) with `leeway` seconds of slack, `aud` and `iss` when
    given (a token naming an audience is refused unless `audience:` matches, RFC 7519 4.1.3).
 
@@ -156,7 +157,7 @@ def sign(claims, key, alg="HS256", expires_in=None) -> str:
 
 
 _DEFAULT_ALGS = FrozenList(["HS256"])
-_DEFAULT_REQUIRE = FrozenList(["exp"])
+_DEFAULT_REQUIRE = FrozenList([])
 
 
 def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
