@@ -2,7 +2,7 @@
 would (one test per discrepancy fixed)."""
 import pytest
 
-from stdlib_helpers import run_script
+from stdlib_helpers import budget, run_script
 
 
 def _caught(call: str, imports: str) -> str:
@@ -29,3 +29,52 @@ def test_argument_count_and_name_errors_name_the_module_function(imports, call, 
     # STDLIB.md: "the message names the script-level function" -- Python's own argument
     # errors included, and in the language's words ("named", not "keyword", arguments)
     assert _caught(call, imports) == expected
+
+
+# --- middleware.gzip: "also br if offered and available" ----------------------------------
+
+class _FakeBrotli:
+    """Stands in for the optional `brotli` package (not in this project's registries): a
+    marked zlib stream, so a test can tell which coder packed a body and with what quality."""
+    @staticmethod
+    def compress(data, quality):
+        import zlib
+        return b"BR%d:" % quality + zlib.compress(data)
+
+
+def _gzip_answer(accept, brotli, monkeypatch):
+    from rtserve.lang.values import Response
+    from rtserve.stdlib import middleware
+    monkeypatch.setattr(middleware, "_brotli", lambda: brotli)
+    body = "hello brotli " * 200
+    res = middleware.gzip(min_size=10, level=5)(
+        {"headers": {"accept-encoding": accept} if accept is not None else {}},
+        lambda req: Response(status=200, headers={}, body=body))
+    return res, body.encode()
+
+
+@pytest.mark.parametrize("accept, expected", [
+    ("gzip, br", "br"), ("br", "br"), ("br;q=0.5, gzip;q=0.4", "br"), ("*", "br"),
+    ("br;q=0.4, gzip;q=0.5", "gzip"), ("br;q=0, gzip", "gzip"), ("gzip, *;q=0", "gzip"),
+    ("identity", None), (None, None), ("br;q=0, gzip;q=0", None),
+])
+def test_gzip_chooses_br_when_brotli_is_there_and_the_client_takes_it(accept, expected, monkeypatch):
+    import gzip as pygzip
+    import zlib
+    with budget():
+        res, plain = _gzip_answer(accept, _FakeBrotli, monkeypatch)
+    assert res.headers.get("content-encoding") == expected
+    if expected == "br":
+        assert res.body.startswith(b"BR5:") and zlib.decompress(res.body[4:]) == plain
+        assert res.headers["vary"] == "Accept-Encoding"
+    elif expected == "gzip":
+        assert pygzip.decompress(res.body) == plain
+    else:
+        assert res.body == plain.decode()
+
+
+@pytest.mark.parametrize("accept, expected", [("br", None), ("gzip, br", "gzip"), ("*", "gzip")])
+def test_gzip_never_sends_br_without_brotli(accept, expected, monkeypatch):
+    with budget():
+        res, _ = _gzip_answer(accept, None, monkeypatch)
+    assert res.headers.get("content-encoding") == expected
