@@ -219,6 +219,8 @@ def _answer(status: int, headers: dict, data: bytes, url: str) -> dict:
 
 _COOKIE_VALUE = _re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octet
 _ATTRIBUTE = _re.compile(r"[\x20-\x3a\x3c-\x7e]+")  # visible ASCII and space, no ';'
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_COOKIE_DOMAIN = _re.compile(rf"\.?{_LABEL}(?:\.{_LABEL})*")  # dot-separated DNS labels
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
@@ -242,7 +244,7 @@ def cookie(name, value, max_age=None, path="/", domain=None, secure=False, http_
         parts.append(f"Path={path}")
     if domain is not None:
         domain = _args.text(fname, "domain", domain)
-        if not _re.fullmatch(r"\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", domain):
+        if len(domain) > 253 or not _COOKIE_DOMAIN.fullmatch(domain):
             raise _args.value_error(fname, f"domain {domain!r} is not a host name")
         parts.append(f"Domain={domain}")
     secure = _args.boolean(fname, "secure", secure)

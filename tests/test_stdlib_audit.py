@@ -78,3 +78,20 @@ def test_gzip_never_sends_br_without_brotli(accept, expected, monkeypatch):
     with budget():
         res, _ = _gzip_answer(accept, None, monkeypatch)
     assert res.headers.get("content-encoding") == expected
+
+
+# --- http.cookie: Domain is a host name -----------------------------------------------------
+
+@pytest.mark.parametrize("domain", ["a..b", "example.com.", "-x.com", "x-.com", ".", "a_b.com",
+                                    "x" * 64 + ".com"])
+def test_cookie_domain_must_be_dot_separated_host_labels(domain):
+    from stdlib_helpers import functions, raises
+    with raises("ValueError", r"http.cookie\(\): domain .* is not a host name"):
+        functions("http")("cookie")("sid", "v", domain=domain)
+
+
+@pytest.mark.parametrize("domain", ["example.com", ".example.com", "a-b.c0.io", "localhost"])
+def test_cookie_domain_takes_host_names(domain):
+    from stdlib_helpers import functions
+    assert functions("http")("cookie")("sid", "v", domain=domain) == \
+        f"sid=v; Path=/; Domain={domain}; HttpOnly; SameSite=Lax"
