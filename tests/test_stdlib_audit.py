@@ -95,3 +95,29 @@ def test_cookie_domain_takes_host_names(domain):
     from stdlib_helpers import functions
     assert functions("http")("cookie")("sid", "v", domain=domain) == \
         f"sid=v; Path=/; Domain={domain}; HttpOnly; SameSite=Lax"
+
+
+# --- re.find_all / re.split: a list of pieces is charged as the strings it holds -----------
+
+@pytest.mark.parametrize("call", [
+    lambda re: re("split")("", "a" * 100_000),
+    lambda re: re("split")("(,)|;", "x;" * 50_000),
+    lambda re: re("find_all")(".", "a" * 100_000, limit=1_000_000),
+])
+def test_many_short_pieces_are_charged_what_they_take(call):
+    # 100,000 one-character strings take ~5 MB in CPython (a 49-byte header each and a
+    # slot), not the 200 KB of the text: a budget of 2 MB must stop them
+    from rtserve.lang.errors import LimitError
+    from stdlib_helpers import functions
+    with budget(memory=2_000_000), pytest.raises(LimitError, match="memory budget"):
+        call(functions("re"))
+
+
+def test_split_still_splits_as_python_does():
+    import re as pyre
+    from stdlib_helpers import functions
+    split = functions("re")("split")
+    with budget(memory=10_000_000):
+        for pattern, text, limit in [(",", "a,b,,c", 0), ("(,)|(;)", "a,b;c", 0), ("x*", "axbc", 0),
+                                     (",", "a,b,c", 2), ("", "abc", 0), ("(a)?b", "bab", 1), ("z", "", 0)]:
+            assert split(pattern, text, limit=limit) == pyre.split(pattern, text, maxsplit=limit), pattern
