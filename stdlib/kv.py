@@ -4,8 +4,9 @@ Strategy. The functions check their arguments (messages name `kv.get()` etc.), e
 values with backends/codec.py, and hand one call each to the backend the operator chose
 (backends/__init__.py `open_kv`: SQLite in --data-dir, or --kv redis://), through
 `backends.guarded`, which bounds the wait and turns a backend failure into a catchable
-BackendError. What a read returns is charged to the request's memory budget (its encoded
-size) and its decoding to the step budget before the value is built. Lists and maps come
+BackendError. What a read returns is charged to the request's memory budget, each part as
+what it takes in memory (a string's header and text, a list's slots, a map's entries) by the
+decoder before it builds that part, and its decoding to the step budget. Lists and maps come
 back fresh and mutable (like json.decode). TTLs are seconds (int or float, > 0, at most 10
 years), kept to the millisecond.
 """
@@ -58,10 +59,9 @@ def _encoded(fname: str, value) -> bytes:
 
 
 def _decoded(fname: str, key: str, data: bytes):
-    limits.allocate(len(data) + 64)
     limits.charge(len(data) // 64 + 1)
     try:
-        return decode(data)
+        return decode(data, limits.allocate)  # each part charged before it is built
     except CodecError:
         raise ScriptError("BackendError", f"kv.{fname}(): the value stored at {key!r} was not "
                                           "written by kv and cannot be read") from None

@@ -121,3 +121,31 @@ def test_split_still_splits_as_python_does():
         for pattern, text, limit in [(",", "a,b,,c", 0), ("(,)|(;)", "a,b;c", 0), ("x*", "axbc", 0),
                                      (",", "a,b,c", 2), ("", "abc", 0), ("(a)?b", "bab", 1), ("z", "", 0)]:
             assert split(pattern, text, limit=limit) == pyre.split(pattern, text, maxsplit=limit), pattern
+
+
+# --- kv.get: a value of many small parts is charged what it takes -----------------------------
+
+def test_kv_get_charges_each_part_of_the_value_not_its_encoded_size(tmp_path):
+    from rtserve import stdlib
+    from rtserve.lang.errors import LimitError
+    from rtserve.runtime.config import Settings
+    kv = stdlib.modules(Settings(data_dir=str(tmp_path)))["kv"]
+    with budget():
+        kv.get("set")("many", ["ab"] * 100_000)     # ~400 KB encoded, ~6 MB as strings and slots
+        kv.get("set")("blob", b"x" * 900_000)       # 900 KB encoded, 900 KB in memory
+        kv.get("set")("floats", [0.5] * 50_000)     # 450 KB encoded, ~2 MB as float objects
+    with budget(memory=2_000_000), pytest.raises(LimitError, match="memory budget"):
+        kv.get("get")("many")
+    with budget(memory=1_500_000), pytest.raises(LimitError, match="memory budget"):
+        kv.get("get")("floats")
+    with budget(memory=2_000_000):
+        assert kv.get("get")("blob") == b"x" * 900_000  # one part: not charged more than it takes
+    with budget(memory=8_000_000):  # what it really takes (~7.2 MB) passes
+        assert kv.get("get")("many") == ["ab"] * 100_000
+    with budget():
+        kv.get("set")("wide", "a" * 200_000 + "日")  # 200 KB UTF-8, 400 KB in memory
+        kv.get("set")("cjk", "日" * 200_000)         # 600 KB UTF-8, 400 KB in memory
+    with budget(memory=350_000), pytest.raises(LimitError, match="memory budget"):
+        kv.get("get")("wide")
+    with budget(memory=1_000_000):
+        assert kv.get("get")("cjk") == "日" * 200_000
