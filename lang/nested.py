@@ -317,7 +317,9 @@ def measure(value, max_size: int) -> int:
     if t not in _CONTAINERS:
         return 1  # a scalar: its text is short, and at least a character
     if len(value) <= _SHALLOW:
-        size = _measure_shallow(value, t)
+        size = _measure_tiny(value, t) if len(value) <= _TINY else None
+        if size is None:
+            size = _measure_shallow(value, t)
         if size is not None:
             return _checked_size(size, max_size)
     size = 0
@@ -365,6 +367,27 @@ def measure(value, max_size: int) -> int:
 
 
 _SHALLOW = 256  # children (and grandchildren) of a value measured by _measure_shallow
+_TINY = 8  # children of a value measured by _measure_tiny
+
+
+def _measure_tiny(value, t) -> int | None:
+    """measure for the smallest answers (`{"ok": true}`): at most _TINY children, all
+    scalars, in one loop that builds nothing; None for any other value."""
+    if t in _MAP_TYPES:
+        size = 4 * len(value)
+        for key in value:
+            if type(key) is str:
+                size += len(key)
+        items = dict.values(value)
+    else:
+        size, items = len(value), value
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            size += len(item)
+        elif kind not in _SCALAR_TYPES:
+            return None
+    return size
 
 
 def _measure_shallow(value, t) -> int | None:
