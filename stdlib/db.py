@@ -13,6 +13,7 @@ throws (or hits a limit), and `fn`'s value is returned.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rtserve.lang import limits
@@ -72,9 +73,12 @@ def module(config: Any) -> Module:
             raise LimitError(f"db.{fname}(): the query returned more than {max_rows:,} rows "
                              "(--db-max-rows)")
         columns = result.columns
+        # a row map's own size (CPython sizes a map's table by its keys, the same for every row
+        # of a result) and its slot in the list
+        row_bytes = sys.getsizeof(dict.fromkeys(columns)) + limits.GROWN_SLOT_BYTES
         out = []
         for row in result.rows:
-            limits.allocate(64 + sum(_size(v) for v in row) + 16 * len(columns))
+            limits.allocate(row_bytes + sum(_size(v) for v in row))
             limits.charge(len(columns) + 1)
             if convert is not None:
                 row = [convert(v) for v in row]

@@ -149,3 +149,20 @@ def test_kv_get_charges_each_part_of_the_value_not_its_encoded_size(tmp_path):
         kv.get("get")("wide")
     with budget(memory=1_000_000):
         assert kv.get("get")("cjk") == "日" * 200_000
+
+
+# --- db.query: each row map is charged its real size -------------------------------------------
+
+def test_db_rows_are_charged_the_size_of_their_maps(tmp_path):
+    from rtserve import stdlib
+    from rtserve.lang.errors import LimitError
+    from rtserve.runtime.config import Settings
+    db = stdlib.modules(Settings(data_dir=str(tmp_path)))["db"]
+    sql = ("with recursive n(i) as (select 1000 union all select i + 1 from n where i < 10999) "
+           "select i from n")
+    # 10,000 one-column rows: a 184-byte map, a slot and an int each, ~2.2 MB in all
+    with budget(memory=1_800_000), pytest.raises(LimitError, match="memory budget"):
+        db.get("query")(sql)
+    with budget(memory=3_000_000):
+        rows = db.get("query")(sql)
+    assert len(rows) == 10_000 and rows[0] == {"i": 1000}
