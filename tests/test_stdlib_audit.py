@@ -1,5 +1,7 @@
 """stdlib audit against STDLIB.md: cases found wrong by calling every function as a script
 would (one test per discrepancy fixed)."""
+import re
+
 import pytest
 
 from stdlib_helpers import budget, run_script
@@ -166,3 +168,33 @@ def test_db_rows_are_charged_the_size_of_their_maps(tmp_path):
     with budget(memory=3_000_000):
         rows = db.get("query")(sql)
     assert len(rows) == 10_000 and rows[0] == {"i": 1000}
+
+
+# --- text.slug: decomposition is bounded -----------------------------------------------------
+
+def test_slug_output_is_capped_and_charged_as_it_grows():
+    # U+3250 decomposes to "PTE": a long run of it makes three times its length in ASCII
+    from rtserve.lang.errors import LimitError
+    from stdlib_helpers import functions
+    slug = functions("text")("slug")
+    with budget(memory=1_000_000), pytest.raises(LimitError, match="memory budget"):
+        slug("\u3250" * 400_000)  # 1.2 MB of slug from 400,000 characters
+    with budget(memory=4_000_000):
+        assert slug("\u3250" * 400_000) == "pte" * 400_000
+    with budget(), pytest.raises(LimitError, match=r"string too large \(over 16 MiB\)"):
+        slug("\u3250" * 6_000_000)  # 18 MB of slug: past the 16 MiB size cap of any value
+
+
+def test_slug_in_chunks_equals_slug_of_the_whole():
+    import unicodedata
+    import random as pyrandom
+    from stdlib_helpers import functions
+    slug = functions("text")("slug")
+    rng = pyrandom.Random(7)
+    alphabet = "aZ09 -_,.éüñ\u0301\u0308ﬁ\u3250\ufdfa日本Ωß\u1e9b\u0323"
+    for _ in range(20):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20_000)))
+        whole = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii").lower()
+        expected = re.sub(r"[^a-z0-9]+", "-", whole).strip("-")
+        with budget():
+            assert slug(s) == expected
