@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import re as _re
 import socket
+import sys
 import time
 import urllib.parse
 
@@ -206,6 +207,9 @@ def _failed(reason: str, message: str) -> ScriptError:
 def _answer(status: int, headers: dict, data: bytes, url: str) -> dict:
     _args.result(2 * len(data) + 64 * (len(headers) + 4))
     text = data.decode("utf-8", "replace")
+    # ASCII beside one wide character takes 2 or 4 bytes a character: charge what the text
+    # really takes past the one byte a character charged above
+    _args.result(max(0, sys.getsizeof(text) - len(data)))
 
     def json():
         try:

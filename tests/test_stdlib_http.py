@@ -145,6 +145,14 @@ def test_a_body_over_the_cap_fails(server, path, match):
     assert head["status"] == 200 and head["headers"]["content-length"] == "5000" and head["bytes"] == b""
 
 
+def test_fetch_charges_a_wide_body_text_its_real_size(server):
+    # 200,000 ASCII bytes and one emoji: `body` is a 4-byte-wide string of ~800 KB
+    with budget(memory=900_000), pytest.raises(LimitError, match="memory budget"):
+        allowed(server)(server.url("/wide?n=200000"))
+    with budget(memory=1_500_000):
+        assert allowed(server)(server.url("/wide?n=200000"))["body"].endswith("x\U0001F600")
+
+
 def test_fetch_charges_the_answer_to_the_memory_budget(server):
     with budget(memory=10_000):
         with pytest.raises(LimitError, match="memory budget"):
