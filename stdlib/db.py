@@ -20,6 +20,7 @@ from rtserve.lang import limits
 from rtserve.lang.errors import LimitError, ScriptError
 from rtserve.lang.values import Module, type_name
 
+from . import _args
 from .backends import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, guarded, open_db, setting
 from .backends.sqltext import placeholders
 
@@ -35,7 +36,7 @@ def _sql(fname: str, sql) -> str:
         raise ScriptError("ValueError", f"db.{fname}(): sql is empty")
     if len(sql) > MAX_SQL:
         raise ScriptError("ValueError", f"db.{fname}(): sql is longer than {MAX_SQL:,} characters")
-    return sql
+    return _args.utf8(f"db.{fname}", "sql", sql)
 
 
 def _params(fname: str, sql: str, params: tuple) -> tuple:
@@ -43,6 +44,8 @@ def _params(fname: str, sql: str, params: tuple) -> tuple:
         if type(p) not in _PARAM_TYPES:
             raise ScriptError("TypeError", f"db.{fname}(): parameter {i} must be nil, bool, int, "
                                            f"float, string or bytes, not {type_name(p)}")
+        if type(p) is str:
+            _args.utf8(f"db.{fname}", f"parameter {i}", p)
         if type(p) is int and not _INT64[0] <= p <= _INT64[1]:
             raise ScriptError("ValueError", f"db.{fname}(): parameter {i} does not fit in 64 bits")
     expected = placeholders(sql)

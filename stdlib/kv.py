@@ -18,6 +18,7 @@ from rtserve.lang import limits
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.values import Module, type_name
 
+from . import _args
 from .backends import DEFAULT_TIMEOUT, guarded, open_kv, setting
 from .backends.codec import CodecError, NotStorable, decode, encode
 
@@ -34,7 +35,7 @@ def _key(fname: str, key) -> str:
         raise ScriptError("ValueError", f"kv.{fname}(): key is longer than {MAX_KEY} bytes")
     if not key:
         raise ScriptError("ValueError", f"kv.{fname}(): key must not be empty")
-    return key
+    return _args.utf8(f"kv.{fname}", "key", key)
 
 
 def _ttl(fname: str, ttl) -> int | None:
@@ -143,6 +144,7 @@ def module(config: Any) -> Module:
     def keys(prefix="", limit=1000):
         if type(prefix) is not str:
             raise ScriptError("TypeError", f"kv.keys(): prefix must be a string, not {type_name(prefix)}")
+        _args.utf8("kv.keys", "prefix", prefix)
         if len(prefix) > MAX_KEY:
             raise ScriptError("ValueError", f"kv.keys(): prefix is longer than {MAX_KEY} bytes")
         if type(limit) is not int:

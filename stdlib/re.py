@@ -65,7 +65,7 @@ def _compile_cached(pattern: str):
 
 
 def _compile(fname: str, pattern):
-    pattern = _args.text(fname, "pattern", pattern)
+    pattern = _args.utf8(fname, "pattern", pattern)
     if len(pattern) > MAX_PATTERN:
         raise _args.value_error(fname, f"pattern longer than {MAX_PATTERN} characters")
     _args.work(len(pattern))
@@ -81,7 +81,7 @@ def _compile(fname: str, pattern):
 
 def _scan(fname: str, compiled, text) -> str:
     """Check `text` and charge scanning it with `compiled` (linear in both)."""
-    text = _args.text(fname, "text", text)
+    text = _args.utf8(fname, "text", text)
     _args.work(len(text) * (1 + len(compiled.pattern) // 32))
     return text
 
@@ -179,7 +179,7 @@ def replace(pattern, text, with_=None, count=0, **named) -> str:
         raise ScriptError("TypeError", f"re.replace() got an unexpected named argument {next(iter(named))!r}")
     compiled = _compile("re.replace", pattern)
     text = _scan("re.replace", compiled, text)
-    template = _template("re.replace", _args.text("re.replace", "with", with_), compiled)
+    template = _template("re.replace", _args.utf8("re.replace", "with", with_), compiled)
     count = _args.integer("re.replace", "count", count, 0)
     out: list[str] = []
     at = done = total = 0

@@ -198,3 +198,26 @@ def test_slug_in_chunks_equals_slug_of_the_whole():
         expected = re.sub(r"[^a-z0-9]+", "-", whole).strip("-")
         with budget():
             assert slug(s) == expected
+
+
+# --- lone surrogates (json.decode makes them) are a ValueError naming the function -----------
+
+@pytest.mark.parametrize("imports, call, expected", [
+    ("import re", "re.test(bad, \"x\")", "re.test(): pattern is not valid text (a lone surrogate at position 1)"),
+    ("import re", "re.search(\"a\", bad)", "re.search(): text is not valid text (a lone surrogate at position 1)"),
+    ("import re", "re.replace(\"a\", \"a\", bad)", "re.replace(): with is not valid text"),
+    ("import kv", "kv.get(bad)", "kv.get(): key is not valid text"),
+    ("import kv", "kv.keys(prefix: bad)", "kv.keys(): prefix is not valid text"),
+    ("import db", "db.query(bad)", "db.query(): sql is not valid text"),
+    ("import db", "db.query(\"select ?\", bad)", "db.query(): parameter 1 is not valid text"),
+])
+def test_a_lone_surrogate_is_a_value_error_naming_the_function(imports, call, expected, tmp_path):
+    from rtserve.runtime.config import Settings
+    exports = run_script(f'''
+{imports}
+import json
+let bad = json.decode("\\"a\\\\ud800\\"")
+let got = nil
+try {{ {call} }} catch e {{ got = e.kind + ": " + e.message }}
+''', config=Settings(data_dir=str(tmp_path)))
+    assert exports["got"].startswith("ValueError: " + expected), exports["got"]
