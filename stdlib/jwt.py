@@ -182,6 +182,8 @@ def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
 
     if len(token) > MAX_TOKEN:
         raise _refused(fname, "malformed", f"token longer than {MAX_TOKEN} characters")
+    if not token.isascii():  # a compact JWS is base64url and dots, ASCII only
+        raise _refused(fname, "malformed", "the token holds a character that is not base64url")
     _args.work(len(token) * 2, base=max(_SIGNATURE_STEPS[a] for a in algs))
     lib = _lib()
     try:

@@ -221,3 +221,11 @@ let got = nil
 try {{ {call} }} catch e {{ got = e.kind + ": " + e.message }}
 ''', config=Settings(data_dir=str(tmp_path)))
     assert exports["got"].startswith("ValueError: " + expected), exports["got"]
+
+
+@pytest.mark.parametrize("token", ["\ud800", "é.b.c", "a.b.c\U0001F600"])
+def test_jwt_verify_calls_a_non_ascii_token_malformed(token):
+    from stdlib_helpers import functions, raises
+    with raises("JWTError", r"jwt.verify\(\): malformed: the token holds a character that is not base64url") as info:
+        functions("jwt")("verify")(token, "k" * 32)
+    assert info.value.value == "malformed"

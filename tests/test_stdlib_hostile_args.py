@@ -22,7 +22,7 @@ from rtserve.lang.values import FrozenList, FrozenMap
 from rtserve.runtime.config import Settings
 
 POOL = [None, True, False, 0, 1, -1, 7, 1024, 1025, 2 ** 63, -(2 ** 70), 0.5, -0.0, math.nan, math.inf,
-        "", "a", "é日\U0001F600", "\ud800", "x" * 600, "HS256", "sha1", "(a", "\\1", "/", "*",
+        "", "a", "é日\U0001F600", "\ud800", "x" * 600, "k" * 40, "HS256", "sha1", "(a", "\\1", "/", "*",
         b"", b"\xff\x00", [], [1, "a"], ["HS256", "RS256"], {}, {"a": 1}, {"a": [1, {"b": None}]},
         FrozenList([1]), FrozenMap({"k": "v"}), lambda *a, **k: None]
 _NAMES = ["algo", "url", "limit", "count", "end", "default", "ttl", "by", "prefix", "leeway",
