@@ -229,3 +229,14 @@ def test_jwt_verify_calls_a_non_ascii_token_malformed(token):
     with raises("JWTError", r"jwt.verify\(\): malformed: the token holds a character that is not base64url") as info:
         functions("jwt")("verify")(token, "k" * 32)
     assert info.value.value == "malformed"
+
+
+def test_crypto_algorithm_names_are_case_insensitive():
+    import hashlib
+    import hmac as pyhmac
+    from stdlib_helpers import functions, raises
+    crypto = functions("crypto")
+    assert crypto("hash")("abc", "SHA256") == hashlib.sha256(b"abc").hexdigest()
+    assert crypto("hmac")("k", "d", algo="Sha512") == pyhmac.new(b"k", b"d", "sha512").hexdigest()
+    with raises("ValueError", r"crypto.hash\(\): unknown algo 'md5'"):
+        crypto("hash")("abc", "MD5")
