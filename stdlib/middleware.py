@@ -28,6 +28,7 @@ import base64 as _b64
 import functools
 import hmac as _hmac
 import math
+import re
 import time as _time
 import zlib
 
@@ -52,6 +53,15 @@ def _editable(res) -> Response:
 def _header(req, name: str):
     value = req.get("headers").get(name)
     return value if type(value) is str else None
+
+
+_ECHOABLE = re.compile(r"[\x20-\x7e\t]*")
+
+
+def _echoable(value: str | None) -> bool:
+    """Whether a request header's value may be sent back as a response header's (visible
+    ASCII, spaces and tabs): a client's obs-text must not turn into the server's 500."""
+    return value is not None and _ECHOABLE.fullmatch(value) is not None
 
 
 def _names(fname: str, what: str, value) -> tuple[str, ...]:
@@ -81,7 +91,7 @@ def cors(origins="*", methods=None, headers=None, credentials=False, max_age=600
 
     def cors_middleware(req, next):
         origin = _header(req, "origin")
-        if origin is None or not (any_origin or origin in allowed):
+        if not _echoable(origin) or not (any_origin or origin in allowed):
             return next(req)
         requested = _header(req, "access-control-request-method")
         if req.get("method") == "OPTIONS" and requested is not None:
@@ -92,7 +102,7 @@ def cors(origins="*", methods=None, headers=None, credentials=False, max_age=600
                 out["access-control-allow-headers"] = ", ".join(allow_headers)
             else:  # none configured: the ones the browser asked for
                 asked = _header(req, "access-control-request-headers")
-                if asked:
+                if asked and _echoable(asked):
                     out["access-control-allow-headers"] = asked
             if credentials:
                 out["access-control-allow-credentials"] = "true"
