@@ -240,3 +240,18 @@ def test_crypto_algorithm_names_are_case_insensitive():
     assert crypto("hmac")("k", "d", algo="Sha512") == pyhmac.new(b"k", b"d", "sha512").hexdigest()
     with raises("ValueError", r"crypto.hash\(\): unknown algo 'md5'"):
         crypto("hash")("abc", "MD5")
+
+
+def test_jwt_takes_a_short_hmac_secret_as_pyjwt_and_jsonwebtoken_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "short.script"
+    script.write_text('''import jwt
+let token = jwt.sign({sub: "ann"}, "secret", expires_in: 60)
+let claims = jwt.verify(token, "secret", leeway: 0)
+print(claims["sub"], claims["exp"] - claims["iat"])
+''')
+    rt = os.path.join(os.path.dirname(sys.executable), "rt")
+    done = subprocess.run([rt, "run", str(script)], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ann 60\n", "")  # no warning either
