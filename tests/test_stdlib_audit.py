@@ -23,6 +23,8 @@ try {{ {call} }} catch e {{ got = e.kind + ": " + e.message }}
      "TypeError: crypto.hash() takes from 1 to 2 positional arguments but 3 were given"),
     ("import crypto", 'crypto.hash("x", algorithm: "sha1")',
      "TypeError: crypto.hash() got an unexpected named argument 'algorithm'"),
+    ("import crypto", 'crypto.hash("x", from: 1)',  # a Python keyword: the compiler's suffix is not shown
+     "TypeError: crypto.hash() got an unexpected named argument 'from'"),
     ("import uuid", "uuid.v4(1)", "TypeError: uuid.v4() takes 0 positional arguments but 1 was given"),
     ("import random", "random.int(1)", "TypeError: random.int() missing 1 required positional argument: 'hi'"),
     ("import math", "math.floor(1, 2)", "TypeError: math.floor() takes 1 positional argument but 2 were given"),
