@@ -174,11 +174,14 @@ class Module:
     def of(cls, name: str, functions: list, constants: dict | None = None) -> "Module":
         """A module of plain Python functions, each renamed to its script name (a trailing
         underscore, used to dodge Python's keywords and builtins, is dropped) so scripts see
-        `<fn floor>` and Python's own argument errors say `floor() takes ...`."""
+        `<fn floor>`, and qualified with the module's name so that Python's own argument
+        errors (missing, extra or unknown arguments) name the script function as every other
+        error does: `math.floor() takes 1 positional argument but 2 were given`."""
         members: dict = {}
         for fn in functions:
             script_name = fn.__name__.rstrip("_")
-            fn.__name__ = fn.__qualname__ = script_name
+            fn.__name__ = script_name
+            fn.__qualname__ = f"{name}.{script_name}"
             members[script_name] = fn
         members.update(constants or {})
         return cls(name, members)
@@ -570,6 +573,9 @@ def _type_error_message(message: str) -> str:
     if concat:
         return f"cannot add {_ours(concat.group(2))} to {_ours(concat.group(1))}"
     message = _QUOTED_TYPE.sub(lambda m: m.group(1) + _ours(m.group(2)) + m.group(1), message)
+    # a script passes "named" arguments; one that is a Python keyword carries the compiler's
+    # suffix (`withʹ`), which the script never wrote
+    message = message.replace("keyword argument", "named argument").replace("\u02b9'", "'")
     return message.replace("unsupported operand type(s)", "unsupported operand types")
 
 

@@ -45,6 +45,19 @@ def text(fname: str, what: str, value) -> str:
     return value
 
 
+def utf8(fname: str, what: str, value) -> str:
+    """A string that is valid text: one with a lone surrogate (json.decode makes them from
+    `"\\ud800"`) cannot be UTF-8, which regexes, keys and SQL need; a ValueError says where."""
+    value = text(fname, what, value)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise value_error(fname, f"{what} is not valid text (a lone surrogate at position "
+                                     f"{exc.start})") from None
+    return value
+
+
 def integer(fname: str, what: str, value, lo: int | None = None, hi: int | None = None) -> int:
     if type(value) is not int:
         raise type_error(fname, what, "an int", value)

@@ -10,7 +10,9 @@ Then its name is resolved *once* and every address it resolved to is checked: an
 is not public (loopback, private, link-local such as the cloud metadata service
 169.254.169.254, multicast, reserved, unspecified) is refused unless an entry names that very
 address or a range holding it, so a public-looking name cannot be pointed (or re-pointed, DNS
-rebinding) at the inside network. The caller connects to the address returned here, never
+rebinding) at the inside network. The one name that counts as naming its address is an exact
+`localhost` entry (or `NAME.localhost`), which RFC 6761 reserves for loopback: `--allow-fetch
+localhost:8080` reaches the loopback address it means, and nothing else. The caller connects to the address returned here, never
 resolving again. Redirect targets go through the same check, hop by hop.
 """
 from __future__ import annotations
@@ -92,8 +94,15 @@ class Policy:
                 return True
         return False
 
-    def _address_allowed(self, address, port: int) -> bool:
-        if _public(address):
+    def _names_loopback(self, host: str, port: int) -> bool:
+        """Whether an entry names `host` itself (no wildcard) and it is a `localhost` name:
+        RFC 6761 reserves those for loopback, so no outside DNS answer can stand behind them
+        and naming one is the operator's explicit allow of the loopback address it means."""
+        return (host == "localhost" or host.endswith(".localhost")) and any(
+            e.host == host and e.port in (None, port) for e in self.hosts)
+
+    def _address_allowed(self, address, port: int, loopback_named: bool = False) -> bool:
+        if _public(address) or (loopback_named and address.is_loopback):
             return True
         return (any(a == address and p in (None, port) for a, p in self.addresses)
                 or any(address in r for r in self.ranges))
@@ -117,8 +126,9 @@ class Policy:
         else:
             infos = (resolve or socket.getaddrinfo)(host, port, type=socket.SOCK_STREAM)
             addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+        loopback_named = literal is None and self._names_loopback(host, port)
         for address in addresses:
-            if not self._address_allowed(address, port):
+            if not self._address_allowed(address, port, loopback_named):
                 kind = ("loopback" if address.is_loopback else "link-local" if address.is_link_local
                         else "private" if address.is_private else "non-public")
                 raise Refused(f"{host} resolves to {address}, a {kind} address; the operator must "

@@ -41,9 +41,14 @@ _MAX_SCRYPT_P = 16
 _SCRYPT_STEPS = 500_000
 
 
+def _algorithm(fname: str, algo) -> str:
+    """One of ALGORITHMS, named in any case ("SHA256" too, as hashlib and Node's crypto take)."""
+    return _args.choice(fname, "algo", algo.lower() if type(algo) is str else algo, ALGORITHMS)
+
+
 def hash_(data, algo="sha256") -> str:
     payload = _args.data("crypto.hash", "data", data)
-    algo = _args.choice("crypto.hash", "algo", algo, ALGORITHMS)
+    algo = _algorithm("crypto.hash", algo)
     _args.work(len(payload))
     digest = hashlib.new(algo, payload).hexdigest()
     _args.result(len(digest))
@@ -53,7 +58,7 @@ def hash_(data, algo="sha256") -> str:
 def hmac(key, data, algo="sha256") -> str:
     key_bytes = _args.data("crypto.hmac", "key", key)
     payload = _args.data("crypto.hmac", "data", data)
-    algo = _args.choice("crypto.hmac", "algo", algo, ALGORITHMS)
+    algo = _algorithm("crypto.hmac", algo)
     _args.work(len(payload) + len(key_bytes))
     digest = _hmac.new(key_bytes, payload, algo).hexdigest()
     _args.result(len(digest))

@@ -13,12 +13,14 @@ throws (or hits a limit), and `fn`'s value is returned.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rtserve.lang import limits
 from rtserve.lang.errors import LimitError, ScriptError
 from rtserve.lang.values import Module, type_name
 
+from . import _args
 from .backends import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, guarded, open_db, setting
 from .backends.sqltext import placeholders
 
@@ -34,7 +36,7 @@ def _sql(fname: str, sql) -> str:
         raise ScriptError("ValueError", f"db.{fname}(): sql is empty")
     if len(sql) > MAX_SQL:
         raise ScriptError("ValueError", f"db.{fname}(): sql is longer than {MAX_SQL:,} characters")
-    return sql
+    return _args.utf8(f"db.{fname}", "sql", sql)
 
 
 def _params(fname: str, sql: str, params: tuple) -> tuple:
@@ -42,6 +44,8 @@ def _params(fname: str, sql: str, params: tuple) -> tuple:
         if type(p) not in _PARAM_TYPES:
             raise ScriptError("TypeError", f"db.{fname}(): parameter {i} must be nil, bool, int, "
                                            f"float, string or bytes, not {type_name(p)}")
+        if type(p) is str:
+            _args.utf8(f"db.{fname}", f"parameter {i}", p)
         if type(p) is int and not _INT64[0] <= p <= _INT64[1]:
             raise ScriptError("ValueError", f"db.{fname}(): parameter {i} does not fit in 64 bits")
     expected = placeholders(sql)
@@ -72,9 +76,12 @@ def module(config: Any) -> Module:
             raise LimitError(f"db.{fname}(): the query returned more than {max_rows:,} rows "
                              "(--db-max-rows)")
         columns = result.columns
+        # a row map's own size (CPython sizes a map's table by its keys, the same for every row
+        # of a result) and its slot in the list
+        row_bytes = sys.getsizeof(dict.fromkeys(columns)) + limits.GROWN_SLOT_BYTES
         out = []
         for row in result.rows:
-            limits.allocate(64 + sum(_size(v) for v in row) + 16 * len(columns))
+            limits.allocate(row_bytes + sum(_size(v) for v in row))
             limits.charge(len(columns) + 1)
             if convert is not None:
                 row = [convert(v) for v in row]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import re as _re
 import socket
+import sys
 import time
 import urllib.parse
 
@@ -206,6 +207,9 @@ def _failed(reason: str, message: str) -> ScriptError:
 def _answer(status: int, headers: dict, data: bytes, url: str) -> dict:
     _args.result(2 * len(data) + 64 * (len(headers) + 4))
     text = data.decode("utf-8", "replace")
+    # ASCII beside one wide character takes 2 or 4 bytes a character: charge what the text
+    # really takes past the one byte a character charged above
+    _args.result(max(0, sys.getsizeof(text) - len(data)))
 
     def json():
         try:
@@ -219,6 +223,8 @@ def _answer(status: int, headers: dict, data: bytes, url: str) -> dict:
 
 _COOKIE_VALUE = _re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octet
 _ATTRIBUTE = _re.compile(r"[\x20-\x3a\x3c-\x7e]+")  # visible ASCII and space, no ';'
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_COOKIE_DOMAIN = _re.compile(rf"\.?{_LABEL}(?:\.{_LABEL})*")  # dot-separated DNS labels
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
@@ -242,7 +248,7 @@ def cookie(name, value, max_age=None, path="/", domain=None, secure=False, http_
         parts.append(f"Path={path}")
     if domain is not None:
         domain = _args.text(fname, "domain", domain)
-        if not _re.fullmatch(r"\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", domain):
+        if len(domain) > 253 or not _COOKIE_DOMAIN.fullmatch(domain):
             raise _args.value_error(fname, f"domain {domain!r} is not a host name")
         parts.append(f"Domain={domain}")
     secure = _args.boolean(fname, "secure", secure)

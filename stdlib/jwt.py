@@ -6,13 +6,15 @@ in which order, is decided here, in one place, so each refusal has one clear rea
 1. Arguments: `algs` must be non-empty, known, and all of one family: HMAC (HS256/384/512)
    *or* public-key (RS256, ES256). A list mixing both is refused outright, because that is
    exactly the algorithm-confusion hole (an attacker signs an HS256 token with the server's
-   RS public key as the HMAC secret). `none` is never an algorithm. An HMAC key must be at
-   least as long as the hash (RFC 7518 section 3.2) and must not be a PEM key; a public key
-   must be a PEM key of the algorithm's type (parsed keys are cached).
+   RS public key as the HMAC secret). `none` is never an algorithm. An HMAC key must not be
+   empty nor a PEM key; a shorter key than the hash (RFC 7518 section 3.2 asks for as long)
+   is taken, as PyJWT and jsonwebtoken take it, and docs/stdlib.md says to use a long random
+   one; a public key must be a PEM key of the algorithm's type (parsed keys are cached).
 2. The token: three base64url parts whose header names an allowed `alg` (else "algorithm
    not allowed"), then the signature (else "bad signature"); anything unparsable is
    "malformed".
-3. The claims: the `require`d ones present (default `exp`), `exp` and `nbf` numbers checked
+3. The claims: the `require`d ones present (none by default, as in PyJWT: STDLIB.md's
+   `verify` gives the claims of any validly signed token; `require: ["exp"]` asks more), `exp` and `nbf` numbers checked
    against `now` (default the clock) with `leeway` seconds of slack, `aud` and `iss` when
    given (a token naming an audience is refused unless `audience:` matches, RFC 7519 4.1.3).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import time as _time
+import warnings
 from types import SimpleNamespace
 
 from rtserve.lang.errors import ScriptError
@@ -35,7 +38,7 @@ from rtserve.lang.values import FrozenList, Module
 from . import _args
 from .json import decode as decode_json, encode_compact
 
-HMAC_ALGS = {"HS256": 32, "HS384": 48, "HS512": 64}  # minimum key bytes: the hash size
+HMAC_ALGS = ("HS256", "HS384", "HS512")
 PUBLIC_ALGS = ("RS256", "ES256")
 ALGS = tuple(HMAC_ALGS) + PUBLIC_ALGS
 MAX_TOKEN = 64 * 1024
@@ -50,6 +53,8 @@ def _lib():
     """PyJWT and cryptography, imported at the first use (they cost ~35 ms to import, which
     every `rt check` and server start would pay otherwise)."""
     import jwt
+    # a short HMAC secret is the script's choice (docs/stdlib.md): no warning on stderr
+    warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from jwt import exceptions
@@ -95,10 +100,8 @@ def _pem_key(fname: str, key: bytes, algs, private: bool):
 def _hmac_key(fname: str, key: bytes, algs) -> bytes:
     if _is_pem(key):
         raise _args.value_error(fname, "a PEM key cannot be an HMAC secret (use the RS256 or ES256 algorithm)")
-    weakest = min(algs, key=HMAC_ALGS.__getitem__)
-    if len(key) < HMAC_ALGS[weakest]:
-        raise _args.value_error(fname, f"an {weakest} key must be at least {HMAC_ALGS[weakest]} bytes "
-                                "(RFC 7518 section 3.2)")
+    if not key:
+        raise _args.value_error(fname, "an HMAC key must not be empty")
     return key
 
 
@@ -156,7 +159,7 @@ def sign(claims, key, alg="HS256", expires_in=None) -> str:
 
 
 _DEFAULT_ALGS = FrozenList(["HS256"])
-_DEFAULT_REQUIRE = FrozenList(["exp"])
+_DEFAULT_REQUIRE = FrozenList([])
 
 
 def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
@@ -181,6 +184,8 @@ def verify(token, key, algs=_DEFAULT_ALGS, leeway=0, audience=None, issuer=None,
 
     if len(token) > MAX_TOKEN:
         raise _refused(fname, "malformed", f"token longer than {MAX_TOKEN} characters")
+    if not token.isascii():  # a compact JWS is base64url and dots, ASCII only
+        raise _refused(fname, "malformed", "the token holds a character that is not base64url")
     _args.work(len(token) * 2, base=max(_SIGNATURE_STEPS[a] for a in algs))
     lib = _lib()
     try:

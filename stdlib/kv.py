@@ -4,8 +4,9 @@ Strategy. The functions check their arguments (messages name `kv.get()` etc.), e
 values with backends/codec.py, and hand one call each to the backend the operator chose
 (backends/__init__.py `open_kv`: SQLite in --data-dir, or --kv redis://), through
 `backends.guarded`, which bounds the wait and turns a backend failure into a catchable
-BackendError. What a read returns is charged to the request's memory budget (its encoded
-size) and its decoding to the step budget before the value is built. Lists and maps come
+BackendError. What a read returns is charged to the request's memory budget, each part as
+what it takes in memory (a string's header and text, a list's slots, a map's entries) by the
+decoder before it builds that part, and its decoding to the step budget. Lists and maps come
 back fresh and mutable (like json.decode). TTLs are seconds (int or float, > 0, at most 10
 years), kept to the millisecond.
 """
@@ -17,6 +18,7 @@ from rtserve.lang import limits
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.values import Module, type_name
 
+from . import _args
 from .backends import DEFAULT_TIMEOUT, guarded, open_kv, setting
 from .backends.codec import CodecError, NotStorable, decode, encode
 
@@ -33,7 +35,7 @@ def _key(fname: str, key) -> str:
         raise ScriptError("ValueError", f"kv.{fname}(): key is longer than {MAX_KEY} bytes")
     if not key:
         raise ScriptError("ValueError", f"kv.{fname}(): key must not be empty")
-    return key
+    return _args.utf8(f"kv.{fname}", "key", key)
 
 
 def _ttl(fname: str, ttl) -> int | None:
@@ -58,10 +60,9 @@ def _encoded(fname: str, value) -> bytes:
 
 
 def _decoded(fname: str, key: str, data: bytes):
-    limits.allocate(len(data) + 64)
     limits.charge(len(data) // 64 + 1)
     try:
-        return decode(data)
+        return decode(data, limits.allocate)  # each part charged before it is built
     except CodecError:
         raise ScriptError("BackendError", f"kv.{fname}(): the value stored at {key!r} was not "
                                           "written by kv and cannot be read") from None
@@ -143,6 +144,7 @@ def module(config: Any) -> Module:
     def keys(prefix="", limit=1000):
         if type(prefix) is not str:
             raise ScriptError("TypeError", f"kv.keys(): prefix must be a string, not {type_name(prefix)}")
+        _args.utf8("kv.keys", "prefix", prefix)
         if len(prefix) > MAX_KEY:
             raise ScriptError("ValueError", f"kv.keys(): prefix is longer than {MAX_KEY} bytes")
         if type(limit) is not int:

@@ -12,8 +12,9 @@ does follows the standard that governs it, with the choices written down in docs
   then refuses). Other requests from an allowed origin get `Access-Control-Allow-Origin` (the
   origin itself unless origins are `"*"` and credentials are off) and `Vary: Origin`.
 - `gzip`: compresses text, bytes and JSON answers of at least `min_size` bytes when the
-  client's `Accept-Encoding` takes gzip (q > 0), with Python's zlib; brotli is not installed,
-  so `br` is never chosen. Work is charged per byte compressed.
+  client's `Accept-Encoding` takes gzip (q > 0), with Python's zlib; with `br` instead when
+  the client takes br at least as gladly and the `brotli` package is installed (rt does not
+  depend on it; `level` is then brotli's quality). Work is charged per byte compressed.
 - `basic_auth`: RFC 7617; passwords compared with `hmac.compare_digest`, every user's,
   so the time does not tell which name exists.
 - `timeout(seconds)`: lowers the request's deadline for the rest of the chain.
@@ -24,8 +25,10 @@ does follows the standard that governs it, with the choices written down in docs
 from __future__ import annotations
 
 import base64 as _b64
+import functools
 import hmac as _hmac
 import math
+import re
 import time as _time
 import zlib
 
@@ -50,6 +53,15 @@ def _editable(res) -> Response:
 def _header(req, name: str):
     value = req.get("headers").get(name)
     return value if type(value) is str else None
+
+
+_ECHOABLE = re.compile(r"[\x20-\x7e\t]*")
+
+
+def _echoable(value: str | None) -> bool:
+    """Whether a request header's value may be sent back as a response header's (visible
+    ASCII, spaces and tabs): a client's obs-text must not turn into the server's 500."""
+    return value is not None and _ECHOABLE.fullmatch(value) is not None
 
 
 def _names(fname: str, what: str, value) -> tuple[str, ...]:
@@ -79,7 +91,7 @@ def cors(origins="*", methods=None, headers=None, credentials=False, max_age=600
 
     def cors_middleware(req, next):
         origin = _header(req, "origin")
-        if origin is None or not (any_origin or origin in allowed):
+        if not _echoable(origin) or not (any_origin or origin in allowed):
             return next(req)
         requested = _header(req, "access-control-request-method")
         if req.get("method") == "OPTIONS" and requested is not None:
@@ -90,7 +102,7 @@ def cors(origins="*", methods=None, headers=None, credentials=False, max_age=600
                 out["access-control-allow-headers"] = ", ".join(allow_headers)
             else:  # none configured: the ones the browser asked for
                 asked = _header(req, "access-control-request-headers")
-                if asked:
+                if asked and _echoable(asked):
                     out["access-control-allow-headers"] = asked
             if credentials:
                 out["access-control-allow-credentials"] = "true"
@@ -118,12 +130,10 @@ def _add_vary(res: Response, name: str) -> None:
 # --------------------------------------------------------------------------- gzip
 
 
-def _accepts_gzip(header: str | None) -> bool:
-    """Whether Accept-Encoding takes gzip (RFC 9110 12.5.3: q=0 refuses; `*` stands for it)."""
-    if not header:
-        return False
-    star = None
-    for item in header.split(","):
+def _codings(header: str | None) -> dict[str, float]:
+    """Accept-Encoding as {coding: q} (RFC 9110 12.5.3; a bad q counts as 0, refusing)."""
+    offered: dict[str, float] = {}
+    for item in (header or "").split(","):
         name, _, params = item.strip().partition(";")
         q = 1.0
         for param in params.split(";"):
@@ -134,11 +144,34 @@ def _accepts_gzip(header: str | None) -> bool:
                 except ValueError:
                     q = 0.0
         name = name.strip().lower()
-        if name in ("gzip", "x-gzip"):
-            return q > 0
-        if name == "*":
-            star = q > 0
-    return bool(star)
+        if name == "x-gzip":
+            name = "gzip"
+        if name:
+            offered[name] = q if q == q else 0.0  # NaN refuses
+    return offered
+
+
+@functools.cache
+def _brotli():
+    """The brotli module when the operator installed it (`pip install brotli`), else None: rt
+    does not depend on it, so `br` is used only where it is available (STDLIB.md)."""
+    try:
+        import brotli
+    except ImportError:
+        return None
+    return brotli
+
+
+def _chosen_coding(header: str | None) -> str | None:
+    """"br", "gzip" or None (send it as it is). An explicit q beats `*`; br wins a tie, as it
+    packs text smaller at the same cost."""
+    offered = _codings(header)
+    star = offered.get("*", 0.0)
+    gzip_q = offered.get("gzip", star)
+    br_q = offered.get("br", star) if _brotli() is not None else 0.0
+    if br_q > 0 and br_q >= gzip_q:
+        return "br"
+    return "gzip" if gzip_q > 0 else None
 
 
 def _encoded_body(res: Response) -> tuple[bytes, str] | None:
@@ -161,20 +194,24 @@ def gzip(min_size=1024, level=6):
 
     def gzip_middleware(req, next):
         res = next(req)
-        if (not _accepts_gzip(_header(req, "accept-encoding")) or res.status in _NO_BODY
-                or res.headers.get("content-encoding")):
+        coding = _chosen_coding(_header(req, "accept-encoding"))
+        if coding is None or res.status in _NO_BODY or res.headers.get("content-encoding"):
             return res
         encoded = _encoded_body(res)
         if encoded is None or len(encoded[0]) < min_size:
             return res
         data, content_type = encoded
-        _args.work(len(data) * 4)  # deflate costs several times a plain scan
-        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: the gzip container
-        packed = compressor.compress(data) + compressor.flush()
+        if coding == "br":
+            _args.work(len(data) * 8)  # brotli costs about twice deflate at a like level
+            packed = _brotli().compress(data, quality=level)
+        else:
+            _args.work(len(data) * 4)  # deflate costs several times a plain scan
+            compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: the gzip container
+            packed = compressor.compress(data) + compressor.flush()
         _args.result(len(packed))
         res = _editable(res)
         res.headers.setdefault("content-type", content_type)
-        res.headers["content-encoding"] = "gzip"
+        res.headers["content-encoding"] = coding
         _add_vary(res, "Accept-Encoding")
         res.body = packed
         return res

@@ -30,6 +30,7 @@ import re as _pyre
 
 import re2 as _re2
 
+from rtserve.lang import limits
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.resolver import _safe as _safe_name
 from rtserve.lang.values import Module
@@ -64,7 +65,7 @@ def _compile_cached(pattern: str):
 
 
 def _compile(fname: str, pattern):
-    pattern = _args.text(fname, "pattern", pattern)
+    pattern = _args.utf8(fname, "pattern", pattern)
     if len(pattern) > MAX_PATTERN:
         raise _args.value_error(fname, f"pattern longer than {MAX_PATTERN} characters")
     _args.work(len(pattern))
@@ -80,7 +81,7 @@ def _compile(fname: str, pattern):
 
 def _scan(fname: str, compiled, text) -> str:
     """Check `text` and charge scanning it with `compiled` (linear in both)."""
-    text = _args.text(fname, "text", text)
+    text = _args.utf8(fname, "text", text)
     _args.work(len(text) * (1 + len(compiled.pattern) // 32))
     return text
 
@@ -109,15 +110,21 @@ def search(pattern, text) -> dict | None:
     return _match_map(compiled.search(_scan("re.search", compiled, text)))
 
 
+def _listed(text: str, start: int, end: int) -> str:
+    """`text[start:end]`, charged as a string about to be put in a list (its header, its
+    characters and the list's slot) before it is built: a list of many short pieces costs
+    far more than the text it came from."""
+    _args.result(limits.text_bytes(text, end - start) + limits.GROWN_SLOT_BYTES)
+    return text[start:end]
+
+
 def find_all(pattern, text, limit=1000) -> list:
     compiled = _compile("re.find_all", pattern)
     text = _scan("re.find_all", compiled, text)
     limit = _args.integer("re.find_all", "limit", limit, 1, MAX_FIND_LIMIT)
     found = []
     for m in compiled.finditer(text):
-        piece = m.group(0)
-        _args.result(len(piece) + 8)
-        found.append(piece)
+        found.append(_listed(text, m.start(), m.end()))
         if len(found) == limit:
             break
     return found
@@ -172,7 +179,7 @@ def replace(pattern, text, with_=None, count=0, **named) -> str:
         raise ScriptError("TypeError", f"re.replace() got an unexpected named argument {next(iter(named))!r}")
     compiled = _compile("re.replace", pattern)
     text = _scan("re.replace", compiled, text)
-    template = _template("re.replace", _args.text("re.replace", "with", with_), compiled)
+    template = _template("re.replace", _args.utf8("re.replace", "with", with_), compiled)
     count = _args.integer("re.replace", "count", count, 0)
     out: list[str] = []
     at = done = total = 0
@@ -198,8 +205,24 @@ def split(pattern, text, limit=0) -> list:
     compiled = _compile("re.split", pattern)
     text = _scan("re.split", compiled, text)
     limit = _args.integer("re.split", "limit", limit, 0)
-    _args.result(len(text) * 2 + 64)
-    return compiled.split(text, maxsplit=limit)
+    pieces: list = []
+    at = done = 0
+    for m in compiled.finditer(text):
+        pieces.append(_listed(text, at, m.start()))
+        for i in range(1, compiled.groups + 1):
+            start, end = m.span(i)
+            if start < 0:  # the group did not take part: nil, a slot
+                _args.result(limits.GROWN_SLOT_BYTES)
+                pieces.append(None)
+            else:
+                pieces.append(_listed(text, start, end))
+        at = m.end()
+        _args.cap_length(len(pieces), "list")
+        done += 1
+        if done == limit:
+            break
+    pieces.append(_listed(text, at, len(text)))
+    return pieces
 
 
 MODULE = Module.of("re", [test, match, search, find_all, replace, split])

@@ -28,11 +28,24 @@ _NOT_SLUG = _re.compile(r"[^a-z0-9]+")
 _BAD_ESCAPE = _re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
+# NFKD can make up to 18 characters of one (U+FDFA): `slug` decomposes this many at a time,
+# so what it holds at once stays small and what it keeps is charged as it grows.
+_SLUG_CHUNK = 4096
+
+
 def slug(s) -> str:
     s = _args.text("text.slug", "s", s)
     _args.work(len(s) * 4)
-    ascii_text = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
-    out = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
+    # NFKD maps each code point on its own (canonical reordering moves only combining marks,
+    # which the ASCII filter drops), so chunks give the same ASCII as the whole string
+    pieces, total = [], 0
+    for at in range(0, len(s), _SLUG_CHUNK):
+        chunk = unicodedata.normalize("NFKD", s[at:at + _SLUG_CHUNK]).encode("ascii", "ignore")
+        total += len(chunk)
+        _args.cap_length(total)
+        _args.result(len(chunk))
+        pieces.append(chunk.decode("ascii").lower())
+    out = _NOT_SLUG.sub("-", "".join(pieces)).strip("-")
     _args.result(len(out))
     return out
 

@@ -60,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/big":
             return self._send(200, b"x" * int(query["n"]))
+        if path == "/wide":  # ASCII and one character outside the BMP: a 4-byte-wide text
+            return self._send(200, b"x" * int(query["n"]) + "\U0001F600".encode())
         if path == "/big-unannounced":  # no Content-Length: read until close
             self.close_connection = True
             return self._send(200, b"y" * int(query["n"]), {"Connection": "close"}, length=False)

@@ -299,7 +299,7 @@ def test_response_builders_validate():
         B["html"](5)
     with script_error("TypeError", "text\\(\\) takes a string"):
         B["text"](None)
-    with script_error("TypeError", "unexpected keyword argument 'colour'"):
+    with script_error("TypeError", "unexpected named argument 'colour'"):
         try:
             B["json"](1, colour=2)
         except TypeError as exc:  # Python's own argument check, as compiled code would see it

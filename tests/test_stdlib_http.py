@@ -145,6 +145,14 @@ def test_a_body_over_the_cap_fails(server, path, match):
     assert head["status"] == 200 and head["headers"]["content-length"] == "5000" and head["bytes"] == b""
 
 
+def test_fetch_charges_a_wide_body_text_its_real_size(server):
+    # 200,000 ASCII bytes and one emoji: `body` is a 4-byte-wide string of ~800 KB
+    with budget(memory=900_000), pytest.raises(LimitError, match="memory budget"):
+        allowed(server)(server.url("/wide?n=200000"))
+    with budget(memory=1_500_000):
+        assert allowed(server)(server.url("/wide?n=200000"))["body"].endswith("x\U0001F600")
+
+
 def test_fetch_charges_the_answer_to_the_memory_budget(server):
     with budget(memory=10_000):
         with pytest.raises(LimitError, match="memory budget"):
@@ -161,12 +169,40 @@ def test_nothing_is_reachable_by_default(server):
         fetcher("127.0.0.1:1")(server.url("/hello"))  # another port of an allowed host
 
 
-def test_a_name_resolving_to_loopback_needs_the_address_allowed(server):
-    with raises("PermissionError", r"localhost resolves to (127.0.0.1|::1), a loopback address; the operator must "
+def test_a_name_resolving_to_loopback_needs_the_address_allowed(server, monkeypatch):
+    # an allowed name that is not a localhost name (here pointed at loopback, as a DNS
+    # rebinding would) reaches it only when the address itself is allowed
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kw):
+        if host == "svc.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with raises("PermissionError", r"svc.test resolves to 127.0.0.1, a loopback address; the operator must "
                                    r"allow that address explicitly"):
-        fetcher("localhost")(f"http://localhost:{server.port}/hello")
-    answer = fetcher("localhost", f"127.0.0.1:{server.port}", "::1")(f"http://localhost:{server.port}/hello")
+        fetcher("svc.test")(f"http://svc.test:{server.port}/hello")
+    with raises("PermissionError", "resolves to 127.0.0.1"):
+        fetcher("*.test")(f"http://svc.test:{server.port}/hello")
+    answer = fetcher("svc.test", f"127.0.0.1:{server.port}")(f"http://svc.test:{server.port}/hello")
     assert answer["status"] == 200
+
+
+def test_an_exact_localhost_entry_reaches_loopback_and_nothing_else(server, monkeypatch):
+    # RFC 6761: localhost names are loopback, so naming one allows what it means
+    assert fetcher(f"localhost:{server.port}")(f"http://localhost:{server.port}/hello")["status"] == 200
+    assert fetcher("localhost")(f"http://localhost:{server.port}/hello")["status"] == 200
+    with raises("PermissionError", "is not allowed"):
+        fetcher("localhost:1")(f"http://localhost:{server.port}/hello")
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kw):
+        if host == "evil.localhost":  # a misconfigured resolver: still refused
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        return real(host, port, *args, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with raises("PermissionError", r"evil.localhost resolves to 10.1.2.3, a private address"):
+        fetcher("evil.localhost")(f"http://evil.localhost:{server.port}/hello")
 
 
 def test_the_address_checked_is_the_address_connected_to(server, monkeypatch):

@@ -8,12 +8,13 @@ each middleware sits on its own group so each test reads one behaviour.
 import base64
 import gzip
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 
-from serverproc import ServerProcess, call
+from serverproc import ServerProcess, call, exchange
 
 ORIGIN = "https://app.example"
 
@@ -132,3 +133,25 @@ def test_request_id_and_security_headers_never_override_the_handler(server):
 def test_timeout_lowers_the_deadline(server):
     status, _, body = call(server, "/slow/loop")
     assert status == 503 and json.loads(body)["error"] == "deadline exceeded"
+
+
+# -- what a client sends is echoed only when a header may carry it ---------------------------
+
+def _raw_get(server, path: str, *fields: bytes):
+    head = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n" + b"".join(f + b"\r\n" for f in fields)
+    return exchange(server, head + b"Connection: close\r\n\r\n")[0]
+
+
+def test_cors_does_not_echo_an_origin_a_header_cannot_carry(server):
+    reply = _raw_get(server, "/anycors/data", b"Origin: https://caf\xe9.example")  # obs-text
+    assert reply.status == 200 and reply.body == b"any"
+    assert "access-control-allow-origin" not in reply.headers
+    reply = _raw_get(server, "/anycors/data", b"Origin: https://cafe.example")
+    assert reply.headers["access-control-allow-origin"] == "https://cafe.example"
+
+
+def test_request_id_replaces_an_id_a_header_cannot_carry(server):
+    reply = _raw_get(server, "/ids/x", b"X-Request-Id: ab\xe9cd")
+    assert reply.status == 200 and reply.body == b"x"
+    assert re.fullmatch(r"[0-9a-f]{16}", reply.headers["x-request-id"])
+    assert _raw_get(server, "/ids/x", b"X-Request-Id: abc-123").headers["x-request-id"] == "abc-123"

@@ -145,7 +145,9 @@ class Request:
             return self._id
         except AttributeError:
             sent = self.headers.get("x-request-id", "")
-            rid = self._id = sent if 0 < len(sent) <= 128 and sent.isprintable() else os.urandom(8).hex()
+            # sane: visible ASCII (it is echoed in headers and log lines, which allow no more)
+            sane = 0 < len(sent) <= 128 and sent.isascii() and sent.isprintable()
+            rid = self._id = sent if sane else os.urandom(8).hex()
             return rid
 
     # -- body --------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ written by anyone with access to the backend): anything malformed is a `CodecErr
 from __future__ import annotations
 
 import struct
+import sys
 
+from rtserve.lang import limits
 from rtserve.lang.values import FrozenList, FrozenMap
 
 __all__ = ["encode", "decode", "CodecError", "NotStorable", "MAX_VALUE"]
@@ -26,6 +28,13 @@ __all__ = ["encode", "decode", "CodecError", "NotStorable", "MAX_VALUE"]
 MAX_VALUE = 1024 * 1024          # STDLIB.md: values up to 1 MiB encoded
 _MAX_DEPTH = 200
 _DOUBLE = struct.Struct(">d")
+# What a decoded object takes in CPython, for `decode`'s charge (lang/limits.py's sizes):
+_OBJECT_BYTES = 72      # the largest header of a str (a non-ASCII one), bytes or int
+_STR_BYTES = limits.STR_BYTES
+_getsizeof = sys.getsizeof
+_FLOAT_BYTES = limits.FLOAT_BYTES
+_LIST_BYTES, _SLOT_BYTES = limits.LIST_BYTES, limits.SLOT_BYTES
+_MAP_BYTES, _ENTRY_BYTES = 64, limits.MAP_ENTRY_BYTES
 
 
 class CodecError(Exception):
@@ -109,8 +118,11 @@ def _put(value, out: bytearray, depth: int, active: set) -> None:
                           "string, bytes, and lists and maps of them can)", "TypeError")
 
 
-def decode(data: bytes):
-    """The value `data` encodes. Raises CodecError."""
+def decode(data: bytes, charge=None):
+    """The value `data` encodes. Raises CodecError. `charge(nbytes)`, when given, is called
+    with the size of each object before it is built (a string's header and text, a list's
+    slots, a map's entries), so that a value of many small parts is charged what it takes in
+    memory, not the few bytes per part it takes encoded."""
     if not data:
         raise CodecError("empty value")
     first = data[0]
@@ -120,12 +132,16 @@ def decode(data: bytes):
         except ValueError:
             raise CodecError("not an int") from None
     try:
-        value, end = _get(data, 0, 0)
+        value, end = _get(data, 0, 0, charge or _no_charge)
     except (IndexError, struct.error, UnicodeDecodeError, ValueError, TypeError):
         raise CodecError("malformed value") from None
     if end != len(data):
         raise CodecError("trailing bytes after the value")
     return value
+
+
+def _no_charge(nbytes: int) -> None:
+    pass
 
 
 def _read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
@@ -141,7 +157,7 @@ def _read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("length too long")
 
 
-def _get(data: bytes, pos: int, depth: int):
+def _get(data: bytes, pos: int, depth: int, charge):
     tag = data[pos]
     pos += 1
     if tag == 0x4E:  # N
@@ -151,6 +167,7 @@ def _get(data: bytes, pos: int, depth: int):
     if tag == 0x46:  # F
         return False, pos
     if tag == 0x64:  # d
+        charge(_FLOAT_BYTES)
         return _DOUBLE.unpack_from(data, pos)[0], pos + 8
     if tag in (0x73, 0x62, 0x69):  # s b i
         n, pos = _read_uvarint(data, pos)
@@ -159,7 +176,15 @@ def _get(data: bytes, pos: int, depth: int):
             raise ValueError("truncated")
         chunk = data[pos:end]
         if tag == 0x73:
-            return chunk.decode("utf-8", "surrogatepass"), end
+            if chunk.isascii():
+                charge(_STR_BYTES + n)
+                return chunk.decode("ascii"), end
+            charge(_OBJECT_BYTES + n)
+            text = chunk.decode("utf-8", "surrogatepass")
+            # ASCII beside a wide character takes 2 or 4 bytes, not its one UTF-8 byte
+            charge(max(0, _getsizeof(text) - _OBJECT_BYTES - n))
+            return text, end
+        charge(_OBJECT_BYTES + n)
         if tag == 0x62:
             return bytes(chunk), end
         return int(chunk), end
@@ -169,20 +194,22 @@ def _get(data: bytes, pos: int, depth: int):
         n, pos = _read_uvarint(data, pos)
         if n > len(data):
             raise ValueError("count past the data")
+        charge(_LIST_BYTES + _SLOT_BYTES * n)
         items = []
         for _ in range(n):
-            item, pos = _get(data, pos, depth + 1)
+            item, pos = _get(data, pos, depth + 1, charge)
             items.append(item)
         return items, pos
     if tag == 0x6D:  # m
         n, pos = _read_uvarint(data, pos)
         if n > len(data):
             raise ValueError("count past the data")
+        charge(_MAP_BYTES + _ENTRY_BYTES * n)
         result = {}
         for _ in range(n):
-            key, pos = _get(data, pos, depth + 1)
+            key, pos = _get(data, pos, depth + 1, charge)
             if type(key) in (list, dict, bytes):
                 raise ValueError("bad map key")
-            result[key], pos = _get(data, pos, depth + 1)
+            result[key], pos = _get(data, pos, depth + 1, charge)
         return result, pos
     raise ValueError("unknown tag")
