@@ -18,7 +18,7 @@ CONFORMANCE := ../shared/conformance
 FUZZ_CASES ?= 100000
 FUZZ_BATCHES ?= 40
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt lang/_measure.c
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test]'

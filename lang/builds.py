@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
-from itertools import accumulate, repeat as _same
+from itertools import accumulate, islice, repeat as _same
 from operator import add
 
 from . import limits
@@ -52,6 +52,8 @@ from . import limits
 PIECE_BYTES = 1 << 16   # bytes one call adds: under the 128 KiB mmap threshold (reused heap)
 LARGE_BYTES = 1 << 20   # results past this many bytes are built in pieces (beside a loop)
 RUN_ITEMS = 4096        # items `joined` sums in one call (~40 us)
+JSON_PARTS_FROM = 4 * PIECE_BYTES  # beside a loop, a JSON text whose bound is past this is
+                                   # made in parts (a float's text can be 24 times its bound)
 _SURELY_SMALL = LARGE_BYTES // 8  # elements: no string or list this long is past LARGE_BYTES
 
 
@@ -233,3 +235,118 @@ def _replaced_pieces(s: str, old: str, new: str, count: int):
             cut = stop - width + 1
             yield s[pos:cut]
             pos = cut
+
+
+# --------------------------------------------------------------------------- JSON text
+
+
+def json_in_parts(bound: int) -> bool:
+    """Should a JSON text whose size is at least `bound` be made by `json_text`? Beside a loop
+    past JSON_PARTS_FROM (no call holds the lock long), anywhere past LARGE_BYTES (what a
+    bound undercounts is charged as it grows, not after a text of up to 24 times it is made)."""
+    return bound > LARGE_BYTES or (bound > JSON_PARTS_FROM and limits.beside_a_loop())
+
+
+def json_text(value, encode, size_of, spend, kind=bytes):
+    """`encode(value)` (compact JSON, as `kind`: UTF-8 bytes or a string) made by calls that
+    each encode a part of about PIECE_BYTES of text, appended to a result that grows in place.
+    `size_of(x)` is a lower bound of x's text (nested.measure); `spend(n)` is told each part's
+    real size before the next is made, so the caller charges the text as it grows and may
+    refuse it (by raising).
+
+    A list or map is cut into runs of consecutive elements whose bound is about a piece, each
+    encoded in one call with its brackets taken off; a run bigger than two pieces is halved,
+    and a single element that big is itself cut the same way (a map's key written first); a
+    long string is encoded in slices with its quotes taken off (JSON escapes character by
+    character). What `encode` refuses (NaN, an unknown type) it refuses in the part that holds
+    it, as it would for the whole."""
+    if kind is bytes:
+        out = io.BytesIO()
+
+        def put(data: bytes) -> None:
+            spend(len(data))
+            out.write(data)
+
+        _json_parts(value, size_of(value), encode, size_of, put, 0, _BYTE_MARKS)
+        return out.getvalue()
+    parts: list[str] = []
+
+    def put(data: str) -> None:
+        spend(len(data))
+        parts.append(data)
+
+    _json_parts(value, size_of(value), encode, size_of, put, 0, _TEXT_MARKS)
+    return joined("", parts)  # in pieces beside a loop (a cell's `+=` would copy each time)
+
+
+_BYTE_MARKS = dict(zip("[]{},:\"", (b"[", b"]", b"{", b"}", b",", b":", b'"')))
+_TEXT_MARKS = {mark: mark for mark in _BYTE_MARKS}
+_JSON_DEPTH = 64  # levels cut into parts; a big value deeper than this is encoded whole
+
+
+def _json_parts(value, size: int, encode, size_of, put, depth: int, marks: dict) -> None:
+    if size <= 2 * PIECE_BYTES or depth > _JSON_DEPTH:
+        put(encode(value))
+    elif type(value) is str:
+        put(marks['"'])
+        for piece in _pieces(value):
+            put(encode(piece)[1:-1])
+        put(marks['"'])
+    elif isinstance(value, dict):
+        put(marks["{"])
+        _json_runs(iter(value.items()), len(value), size, True, encode, size_of, put, depth, marks)
+        put(marks["}"])
+    elif isinstance(value, list):
+        put(marks["["])
+        _json_runs(iter(value), len(value), size, False, encode, size_of, put, depth, marks)
+        put(marks["]"])
+    else:
+        put(encode(value))
+
+
+def _json_runs(items, n: int, size: int, is_map: bool, encode, size_of, put, depth: int,
+               marks: dict) -> None:
+    """The elements of a list or map (`items`: an iterator over its n elements or pairs),
+    comma-separated, without brackets: runs of about a piece each. The whole's bound gives
+    the longest run; the bound undercounts numbers (a float's text is up to 24 characters), so
+    the first run is a sixteenth of that and each next run is sized by the text the last one
+    made."""
+    per_run = max(1, n * PIECE_BYTES // max(size, 1))
+    take = max(1, per_run // 16)
+    written = False  # an element is written: the next run starts with a comma
+    made = 0  # characters of text the runs made
+
+    def counted(data) -> None:
+        nonlocal made
+        made += len(data)
+        put(data)
+
+    def run_parts(run: list) -> None:
+        nonlocal written
+        whole = dict(run) if is_map else run
+        bound = size_of(whole)
+        if bound > 2 * PIECE_BYTES and len(run) > 1:
+            half = len(run) // 2
+            run_parts(run[:half])
+            run_parts(run[half:])
+            return
+        if written:
+            counted(marks[","])
+        written = True
+        if bound <= 2 * PIECE_BYTES:
+            counted(encode(whole)[1:-1])
+        elif is_map:
+            key, item = run[0]
+            counted(encode({key: 0})[1:-3] + marks[":"])  # the key as the encoder writes it
+            _json_parts(item, size_of(item), encode, size_of, counted, depth + 1, marks)
+        else:
+            _json_parts(run[0], bound, encode, size_of, counted, depth + 1, marks)
+
+    while True:
+        run = list(islice(items, take))
+        if not run:
+            return
+        before = made
+        run_parts(run)
+        if made > before:
+            take = max(1, min(per_run, len(run) * PIECE_BYTES // (made - before)))

@@ -554,7 +554,8 @@ class Compiler:
         calls = sum(1 for part in e.parts if not isinstance(part, str) and not (
             isinstance(part, N.Name) and self.binding(part) in self.int_only))
         # One dynamic part and literal text: the result is a copy of the part, charged when
-        # long (ops.text_part); alone, "${s}" is s itself. Two or more: ops.check_str.
+        # long (ops.text_part); alone, "${s}" is s itself. Two or more: ops.interpolate, which
+        # charges the result and checks the cap before it is joined.
         part_helper = "text_part" if literal and calls == 1 else "str"
         for part in e.parts:
             if isinstance(part, str):
@@ -567,9 +568,12 @@ class Compiler:
                 dynamic += 1
                 values.append(A.FormattedValue(value=_call(_helper(part_helper), self.expr(part)),
                                                  conversion=-1, format_spec=None))
-        joined = A.JoinedStr(values=values)
-        # One dynamic part grows a string by a literal's length at most; two can double it.
-        return _call(_helper("check_str"), joined) if dynamic > 1 else joined
+        if dynamic > 1:  # two can double a string: its size is known before it is joined
+            texts = [v if isinstance(v, ast.Constant) else v.value if v.value.__class__ is ast.Call
+                     else A.JoinedStr(values=[v]) for v in values]
+            return _call(_helper("interpolate"), A.List(elts=texts, ctx=ast.Load()))
+        # One dynamic part grows a string by a literal's length at most.
+        return A.JoinedStr(values=values)
 
     def e_ListLit(self, e: N.ListLit) -> ast.expr:
         return A.List(elts=[self.expr(i) for i in e.items], ctx=ast.Load())
@@ -660,15 +664,11 @@ class Compiler:
                 added = _call(_helper("add"), left, _name(o)) if literal_left else _call(_helper("add"), _name(o), right)
                 return _at(A.IfExp(test=big, body=added, orelse=native), span)
             # Numbers pass inline (a huge int goes to `sized`); anything else goes to ops.add,
-            # which charges before it builds (and builds a large result in pieces).
+            # which charges before it builds (and builds a large result in pieces). An int or
+            # float plus anything is an int or a float, or Python's TypeError: the int test
+            # alone (floats compare too; inf and NaN take `sized`, which gives them back).
             result = A.BinOp(left=_name(o), op=ast.Add(), right=right)
-            test = A.BoolOp(op=ast.Or(), values=[
-                A.BoolOp(op=ast.And(), values=[
-                    A.Compare(left=_call(_helper("type"), A.NamedExpr(target=_name(r, ast.Store()), value=result)),
-                              ops=[ast.Is()], comparators=[_helper("int")]),
-                    self.int_test(_name(r))]),
-                A.Compare(left=_call(_helper("type"), _name(r)), ops=[ast.Is()], comparators=[_helper("float")]),
-            ])
+            test = self.int_test(A.NamedExpr(target=_name(r, ast.Store()), value=result))
             native = A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r)))
             t = P + "t"
             number = A.BoolOp(op=ast.Or(), values=[

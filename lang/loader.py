@@ -62,7 +62,7 @@ def _base_globals() -> dict:
         "greater_equal": ops.greater_equal,
         "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
         "eq": ops.eq, "ne": ops.ne, "index": ops.index, "pairs": ops.pairs,
-        "loop_range": ops.loop_range, "check_str": ops.check_str, "text_part": ops.text_part, "throw": ops.throw,
+        "loop_range": ops.loop_range, "interpolate": ops.interpolate, "text_part": ops.text_part, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "frozen_capture": ops.frozen_capture, "refill": limits.refill,
         "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str, "str_type": str,

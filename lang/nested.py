@@ -22,15 +22,22 @@ values.py re-exports `equals`, `compare` and `repr_value`, which is where caller
 """
 from __future__ import annotations
 
-from itertools import chain, compress, repeat
+from bisect import bisect_right
+from itertools import accumulate, chain, compress, islice, repeat
 from operator import is_, length_hint
 
 from . import builds, limits
 from .errors import LimitError, ScriptError
 
+try:  # the C walk of small values (lang/_measure.c); optional: measure works without it
+    from . import _measure
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _measure = None
+
 MAX_NESTING = 256  # container levels any walk follows; LANGUAGE.md §10 "caps"
 _BATCH = 1024      # nodes visited between two charges (each also checks the deadline)
 _LEVEL_CHUNK = 1 << 14  # containers of one level measured between two charges
+_CHILDREN_CHUNK = 1 << 16  # about how many children one part of a level gathers
 _WIDE = 1 << 12         # a level this wide is checked for shared containers
 _PIECE_BYTES = 64       # a piece of text being rendered: its object and its slot in the list
 # What rendering a container's child holds until the text is joined, charged when the
@@ -64,6 +71,8 @@ def bind(frozen_list, frozen_map) -> None:
     _MAP_TYPES = frozenset((dict, frozen_map))
     _CONTAINERS = _LIST_TYPES | _MAP_TYPES
     _SHALLOW_TYPES = _CONTAINERS | _SCALAR_TYPES
+    if _measure is not None:
+        _measure.bind(frozen_list, frozen_map)
 
 
 _CONTAINERS: frozenset = frozenset()
@@ -232,6 +241,7 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
     emit = out.append
     total = 0
     visited = 0
+    held = 0  # bytes the pieces of small containers entered since the last charge will hold
     active: set[int] = set()
     stack: list = [value]
     pop, push = stack.pop, stack.append
@@ -255,8 +265,13 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
                         raise nesting_error()
                     active.add(key)
                     push(_Leave(key))
-                    if len(item) > limits.SMALL_WORK:  # what its children will hold, before
+                    # What its children will hold: charged before they are pushed for a big
+                    # container, with the next batch's steps for small ones (a DAG of
+                    # two-element maps renders millions of pieces from small containers).
+                    if len(item) > limits.SMALL_WORK:
                         limits.allocate(len(item) * (_LIST_CHILD_BYTES if t in lists else _MAP_ENTRY_BYTES))
+                    else:
+                        held += len(item) * (_LIST_CHILD_BYTES if t in lists else _MAP_ENTRY_BYTES)
                     if t in lists:
                         push(_CLOSE_LIST)
                         for i in range(len(item) - 1, -1, -1):
@@ -278,6 +293,9 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
                 if visited >= _BATCH:
                     limits.charge(visited)
                     visited = 0
+                    if held:
+                        limits.allocate(held)
+                        held = 0
             else:
                 if (t is str or t is bytes) and total + len(item) > max_size:
                     from .values import size_error
@@ -294,7 +312,7 @@ def render(value, leaf_text, other_text, max_size: int) -> str:
         if visited > limits.SMALL_WORK:
             limits.charge(visited)
     limits.work_text(total)
-    limits.allocate(total)
+    limits.allocate(total + held)
     if builds.large("", total):  # many pieces: joined in runs (lang/builds.py)
         return builds.joined("", out)
     return "".join(out)
@@ -325,6 +343,11 @@ def measure(value, max_size: int) -> int:
         return _checked_size(len(value) + 2, max_size)
     if t not in _CONTAINERS:
         return 1  # a scalar: its text is short, and at least a character
+    if _measure is not None:
+        small = _measure.walk(value)  # (size, nodes), or None past its depth or node bound
+        if small is not None:
+            limits.work_items(small[1])
+            return _checked_size(small[0], max_size)
     if len(value) <= _SHALLOW:
         size = _measure_tiny(value, t) if len(value) <= _TINY else None
         if size is None:
@@ -341,9 +364,8 @@ def measure(value, max_size: int) -> int:
                 raise ScriptError("ValueError", "cannot encode a cyclic value")
             raise nesting_error()
         below: list = []
-        for start in range(0, len(level), _LEVEL_CHUNK):  # a wide level: in chunks, so the
-            part = level[start:start + _LEVEL_CHUNK]     # deadline is checked between them
-            n = sum(map(len, part))  # the children about to be gathered
+        for part in _parts(level):  # in parts of a bounded number of children, so that no
+            n = sum(map(len, part))  # call is long and the deadline is checked between them
             limits.work_items(n + len(part))
             size += n
             if size > max_size:
@@ -354,25 +376,71 @@ def measure(value, max_size: int) -> int:
                 size += 3 * sum(map(len, maps)) + sum(map(length_hint, chain.from_iterable(maps)))  # keys
                 lists = compress(part, map(_LIST_TYPES.__contains__, kinds))
                 children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
+            elif len(part) == 1:
+                children = part[0]  # one list (or a slice of one): its items, without a copy
             else:
                 children = list(chain.from_iterable(part))
             kinds = list(map(type, children))
-            size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))  # the strings
+            present = set(kinds)
+            if str in present:
+                size += sum(map(len, compress(children, map(is_, kinds, repeat(str)))))
+            if int in present:
+                size += _digits(list(compress(children, map(is_, kinds, repeat(int)))))
             if size > max_size:
                 break
-            grown = len(below)
-            below.extend(compress(children, map(is_container, kinds)))
-            limits.allocate_items(len(below) - grown)  # the next level's list is memory too
+            if not present.isdisjoint(_CONTAINERS):
+                grown = len(below)
+                below.extend(compress(children, map(is_container, kinds)))
+                limits.allocate_items(len(below) - grown)  # the next level's list is memory too
         if size > max_size:
             break
         level = below
         depth += 1
-        if len(level) > _WIDE and len(set(map(id, level))) * 2 < len(level):
+        if len(level) > _WIDE and _distinct(level) * 2 < len(level):
             # Shared structure (`a = [a, a]`): go on with each distinct container once,
             # counting how many times the encoder would meet it.
             size = _measure_shared(level, size, depth, max_size, value)
             break
     return _checked_size(size, max_size)
+
+
+def _parts(level: list):
+    """`level`'s containers in parts of at most _LEVEL_CHUNK containers and about
+    _CHILDREN_CHUNK children (found from running sums of their lengths, bisected); a container
+    with more children than that comes as parts of one slice each (a map's as small maps), which
+    hold the same children and keys, so the bound counted from them is the same."""
+    for start in range(0, len(level), _LEVEL_CHUNK):
+        part = level[start:start + _LEVEL_CHUNK]
+        ends = list(accumulate(map(len, part)))
+        if not ends or ends[-1] <= _CHILDREN_CHUNK:
+            yield part
+            continue
+        lo, before = 0, 0
+        while lo < len(part):
+            hi = max(lo + 1, bisect_right(ends, before + _CHILDREN_CHUNK, lo))
+            if hi == lo + 1 and ends[lo] - before > _CHILDREN_CHUNK:
+                yield from _slices(part[lo])
+            else:
+                yield part[lo:hi]
+            before, lo = ends[hi - 1], hi
+
+
+def _slices(container):
+    if type(container) in _MAP_TYPES:
+        items = iter(dict.items(container))
+        for _ in range(0, len(container), _CHILDREN_CHUNK):
+            yield [dict(islice(items, _CHILDREN_CHUNK))]
+    else:
+        for start in range(0, len(container), _CHILDREN_CHUNK):
+            yield [container[start:start + _CHILDREN_CHUNK]]
+
+
+def _distinct(level: list) -> int:
+    """How many distinct containers `level` holds (a set grown a chunk at a time)."""
+    seen: set = set()
+    for start in range(0, len(level), _CHILDREN_CHUNK):
+        seen.update(map(id, level[start:start + _CHILDREN_CHUNK]))
+    return len(seen)
 
 
 _SHALLOW = 256  # children (and grandchildren) of a value measured by _measure_shallow
@@ -440,6 +508,12 @@ def _measure_shallow(value, t) -> int | None:
     return size + strings + sum(map(len, compress(grand, map(is_, grand_kinds, repeat(str)))))
 
 
+def _digits(ints) -> int:
+    """A lower bound of the digits of `ints` past one each (4,096-bit ints have 1,234): a
+    b-bit int has at least (b - 1) * log10(2) digits, and 0.3 < log10(2)."""
+    return max(0, (sum(map(int.bit_length, ints)) - len(ints)) * 3 // 10) if ints else 0
+
+
 def _keys_length(keys) -> int:
     """The characters of map keys that are strings (the others' texts: at least 0)."""
     keys = list(keys)
@@ -481,6 +555,8 @@ def _measure_shared(level: list, size: int, depth: int, max_size: int, root) -> 
                 tx = type(x)
                 if tx is str:
                     size += times * len(x)
+                elif tx is int:
+                    size += times * _digits((x,))
                 elif tx in containers:
                     entry = below.get(id(x))
                     if entry is None:

@@ -352,16 +352,20 @@ def loop_range(*args):
     return range(*args)
 
 
-def check_str(s: str) -> str:
-    """After an interpolation with several dynamic parts: the size cap, and a long result's
-    copying and bytes charged."""
-    n = len(s)
-    if n > MAX_SIZE:
-        raise _too_large("string")
+def interpolate(parts: list) -> str:
+    """An interpolation with several dynamic parts, each already its text: the size cap, and
+    a long result's copying and bytes charged, before it is joined (in pieces beside a loop
+    when large, lang/builds.py)."""
+    n = sum(map(len, parts))
     if n > limits.KEPT_TEXT:  # longer text is not charged when stored: it is charged here
+        if n > MAX_SIZE:
+            raise _too_large("string")
+        widest = max(parts, key=limits.char_width)
         limits.work_text(n)
-        limits.allocate(limits.text_bytes(s, n))
-    return s
+        limits.allocate(limits.text_bytes(widest, n))
+        if builds.large(widest, n):
+            return builds.joined("", parts)
+    return "".join(parts)
 
 
 def text_part(value) -> str:
@@ -409,4 +413,4 @@ def frozen_capture(name: str):
 
 __all__ = ["add", "sub", "store", "slice_of", "sized", "checked", "grown", "less", "less_equal", "greater",
            "greater_equal", "contains", "mul", "power", "modulo", "eq", "ne", "index", "pairs", "loop_range",
-           "check_str", "text_part", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]
+           "interpolate", "text_part", "throw", "assertion_failed", "caught", "frozen_binding", "Abort"]

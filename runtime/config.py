@@ -218,7 +218,8 @@ class Settings:
                                            check=_check_fetch_targets,
                                            help="HOST[:PORT], IP address or range http.fetch may reach; "
                                                 "repeatable; a loopback, private or link-local address "
-                                                "only when named itself")
+                                                "only when named itself (`localhost[:PORT]` names "
+                                                "loopback)")
     fetch_max_body: int = setting(8 * MiB, group="security", lo=0, hi=16 * MiB, unit="bytes",
                                   help="http.fetch response bodies larger than this fail")
     # -- logs

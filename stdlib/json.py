@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json as _json
 
-from rtserve.lang import limits
+from rtserve.lang import builds, limits
 from rtserve.lang.errors import ScriptError
 from rtserve.lang.nested import measure
 from rtserve.lang.builtins import register_record_type
@@ -53,10 +53,16 @@ def _encode_with(encoder, value) -> str:
         size = measure(value, MAX_SIZE)
     except ScriptError as exc:
         raise ScriptError(exc.kind, f"json.encode(): {exc.message}") from None
-    if size > limits.SMALL_WORK:
-        limits.allocate(size)
     try:
-        text = encoder.encode(value)
+        if encoder is _COMPACT and builds.json_in_parts(size):
+            # in parts, each charged as it is made (lang/builds.py `json_text`)
+            text = builds.json_text(value, encoder.encode, _bound, _Spender().spend, kind=str)
+        else:
+            if size > limits.SMALL_WORK:
+                limits.allocate(size)
+            text = encoder.encode(value)
+            if len(text) > size:  # a float's or big int's text is longer than the bound
+                _Spender(size).spend(len(text) - size)
     except ValueError as exc:
         raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
     except RecursionError:
@@ -64,6 +70,24 @@ def _encode_with(encoder, value) -> str:
     if len(text) > MAX_SIZE:
         raise size_error("string")
     return text
+
+
+def _bound(value) -> int:
+    return measure(value, MAX_SIZE)
+
+
+class _Spender:
+    """Charges a text's characters as it is made, refusing it past the string cap."""
+    __slots__ = ("made",)
+
+    def __init__(self, made: int = 0):
+        self.made = made
+
+    def spend(self, nchars: int) -> None:
+        self.made += nchars
+        if self.made > MAX_SIZE:
+            raise size_error("string")
+        limits.allocate(nchars)
 
 
 def _encoder_complaint(exc: ValueError) -> str:

@@ -313,9 +313,14 @@ def _kv_store(config):
     return kv.store(config) if hasattr(kv, "store") else None
 
 
+RATE_LIMITS_MADE = [0]  # rate_limit middleware made in this process: the admin port's /ready
+                       # then checks kv too, which they keep their buckets in
+
+
 def _rate_limit_over(store):
     def rate_limit(rate, per=1, burst=None, key=None):
         fname = "middleware.rate_limit"
+        RATE_LIMITS_MADE[0] += 1
         rate = _args.number(fname, "rate", rate)
         per = _args.number(fname, "per", per)
         if not (rate > 0 and per > 0) or math.isinf(rate) or math.isinf(per):

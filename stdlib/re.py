@@ -17,7 +17,8 @@ them is refused as invalid).
 - Matches are found left to right, each search starting where the last match ended, or one
   character later after an empty match (as in JavaScript; Python 3.7+ instead retries the
   same position for a non-empty match). `find_all`, `replace` and `split` all iterate so.
-- `find_all` returns the matched texts (group 0), at most `limit`; `split` includes the text of
+- `find_all` returns the matched texts (group 0), at most `limit` (0: all, as the memory
+  budget allows, like `split`'s and `replace`'s 0); `split` includes the text of
   capturing groups between the pieces (nil for a group that did not take part), as Python and
   JavaScript do; `limit` there is the most splits made (0: all); `replace`'s `count` the most
   replacements (0: all). In `with`, `\\1`..`\\99`, `\\g<name>` and `\\g<0>` insert groups and
@@ -121,7 +122,7 @@ def _listed(text: str, start: int, end: int) -> str:
 def find_all(pattern, text, limit=1000) -> list:
     compiled = _compile("re.find_all", pattern)
     text = _scan("re.find_all", compiled, text)
-    limit = _args.integer("re.find_all", "limit", limit, 1, MAX_FIND_LIMIT)
+    limit = _args.integer("re.find_all", "limit", limit, 0, MAX_FIND_LIMIT)
     found = []
     for m in compiled.finditer(text):
         found.append(_listed(text, m.start(), m.end()))

@@ -64,17 +64,21 @@ class Unreadable(Exception):
 
 
 class _Reader:
+    """Reads off a socket into a bytearray, which grows and is consumed in place: a `bytes`
+    buffer copied on each receive held this process's interpreter lock for seconds on a
+    20 MB answer, so the probe thread beside it reported the server slow."""
+
     def __init__(self, sock: socket.socket, until: float) -> None:
-        self.sock, self.until, self.buf = sock, until, b""
+        self.sock, self.until, self.buf = sock, until, bytearray()
 
     def _more(self) -> None:
         left = self.until - time.monotonic()
         if left <= 0:
             raise TimeoutError
         self.sock.settimeout(left)
-        data = self.sock.recv(65536)
+        data = self.sock.recv(1 << 20)
         if not data:
-            raise Unreadable(f"connection closed mid-response after {self.buf[:80]!r}")
+            raise Unreadable(f"connection closed mid-response after {bytes(self.buf[:80])!r}")
         self.buf += data
 
     def line(self, limit: int = 65536) -> bytes:
@@ -83,13 +87,15 @@ class _Reader:
                 raise Unreadable("a head line longer than 64 KiB")
             self._more()
         i = self.buf.index(b"\n") + 1
-        out, self.buf = self.buf[:i], self.buf[i:]
+        out = bytes(self.buf[:i])
+        del self.buf[:i]
         return out
 
     def exactly(self, n: int) -> bytes:
         while len(self.buf) < n:
             self._more()
-        out, self.buf = self.buf[:n], self.buf[n:]
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
         return out
 
 
@@ -101,7 +107,7 @@ class _Buffer(_Reader):
     """A reader over bytes already received: `_Incomplete` when they end too soon."""
 
     def __init__(self, data: bytes) -> None:
-        self.buf = data
+        self.buf = bytearray(data)
 
     def _more(self) -> None:
         raise _Incomplete

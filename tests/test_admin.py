@@ -210,7 +210,10 @@ def test_requests_are_counted_exactly_by_pattern_method_and_status(served):
         limit(before, "rt_limit_hits_total", kind="steps") == 2
     assert limit(after, "rt_limit_hits_total", kind="size") - \
         limit(before, "rt_limit_hits_total", kind="size") == 1
-    assert limit(after, "rt_protocol_errors_total") - limit(before, "rt_protocol_errors_total") == 1
+    assert limit(after, "rt_protocol_errors_total", status="400") - \
+        limit(before, "rt_protocol_errors_total", status="400") == 1
+    assert all(set(labels) == {"status"} for labels, _ in
+               prometheus_text.series(after, "rt_protocol_errors_total"))
 
 
 def test_the_latency_histogram_agrees_with_the_counts(served):
@@ -300,6 +303,18 @@ def test_ready_follows_a_redis_that_stops_and_comes_back(tmp_path_factory):
             redis.start()
             eventually(lambda: admin(port, "/ready")[0] == 200, "/ready 200 again")
             assert call(server, "/count")[0] == 200
+
+
+def test_ready_checks_kv_when_only_rate_limit_uses_it(tmp_path_factory):
+    script = 'import middleware\nuse middleware.rate_limit(100)\nget "/" { return "hi" }\n'
+    with RedisServer() as redis:
+        with start(write_script(tmp_path_factory, "rate", script), "--kv", redis.url,
+                   "--backend-timeout", "1") as (server, port):
+            status, _, body = admin(port, "/ready")
+            assert (status, json.loads(body)) == (200, {"status": "ready", "checked": ["kv"]})
+            redis.stop()
+            status, _, body = admin(port, "/ready")
+            assert status == 503 and list(json.loads(body)["down"]) == ["kv"]
 
 
 def test_with_two_workers_the_counters_are_summed(tmp_path_factory):

@@ -153,6 +153,7 @@ OPERATIONS = [
     ("list()", lambda: BUILTINS["list"](BIG_LIST), "sliced"),
     ("copy", lambda: call_method(BIG_LIST, "copy"), "sliced"),
     ("range", lambda: BUILTINS["range"](1 << 19), "sliced"),
+    ("interpolation", lambda: ops.interpolate([BIG, "-", "\u00e9", BIG]), "joined"),
 ]
 
 

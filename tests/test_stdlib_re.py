@@ -32,6 +32,8 @@ def test_positions_count_code_points():
 def test_find_all_replace_split():
     assert re("find_all")(r"\d+", "a1b22c333") == ["1", "22", "333"]
     assert re("find_all")(r"\d", "123456", limit=2) == ["1", "2"]
+    assert len(re("find_all")("a", "a" * 1500)) == 1000  # the default limit
+    assert len(re("find_all")("a", "a" * 1500, limit=0)) == 1500  # 0: all, as in split and replace
     assert re("find_all")("a*", "baac") == ["", "aa", "", ""]
     assert re("replace")(r"(\w+)@(?P<host>\w+)", "bob@x and al@y", r"\g<host>:\1") == "x:bob and y:al"
     assert re("replace")("a", "banana", "o", count=2) == "bonona"
@@ -63,7 +65,7 @@ def test_bad_patterns_are_not_written_to_stderr(capfd):
 @pytest.mark.parametrize("call, kind, match", [
     (lambda: re("test")(1, "x"), "TypeError", r"re.test\(\): pattern must be a string, not int"),
     (lambda: re("match")("x", b"x"), "TypeError", r"re.match\(\): text must be a string, not bytes"),
-    (lambda: re("find_all")("x", "x", limit=0), "ValueError", r"re.find_all\(\): limit must be from 1"),
+    (lambda: re("find_all")("x", "x", limit=-1), "ValueError", r"re.find_all\(\): limit must be from 0"),
     (lambda: re("split")("x", "x", limit=-1), "ValueError", r"re.split\(\): limit must be at least 0"),
     (lambda: re("replace")("x", "x", None), "TypeError", r"re.replace\(\): with must be a string, not nil"),
     (lambda: re("replace")("(x)", "x", r"\2"), "ValueError", r"re.replace\(\): invalid replacement: the pattern has no group 2"),

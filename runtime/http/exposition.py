@@ -85,7 +85,8 @@ def render(snap: dict) -> str:
             "Connections closed at once past --max-connections.", [((), snap["refused"])])
     _simple(out, "rt_protocol_errors_total", "counter",
             "Requests answered with a protocol error (malformed, too large, too slow), which "
-            "reach no route.", [((), snap["rejected"])])
+            "reach no route, by status.",
+            [((("status", s),), n) for s, n in sorted(snap["rejected"].items())])
     _simple(out, "rt_limit_hits_total", "counter",
             "Script invocations ended by a limit, by kind.",
             [((("kind", k),), n) for k, n in snap["limit_hits"].items()])

@@ -136,7 +136,7 @@ class Metrics:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def snapshot(self, connections: int = 0, refused: int = 0, rejected: int = 0) -> dict:
+    def snapshot(self, connections: int = 0, refused: int = 0, rejected: dict | None = None) -> dict:
         """Everything, as JSON-able data (what a worker hands its supervisor's scrape)."""
         requests: dict[tuple, int] = {}
         latency: dict[str, list] = {}
@@ -159,7 +159,8 @@ class Metrics:
         return {"workers": 1, "per_worker": {},
                 "requests": [[*key, n] for key, n in requests.items()], "latency": latency,
                 "in_flight": self.in_flight, "connections": connections, "refused": refused,
-                "rejected": rejected, "limit_hits": limit_hits, "backend": backend,
+                "rejected": {str(s): n for s, n in (rejected or {}).items()},
+                "limit_hits": limit_hits, "backend": backend,
                 "gauges": gauges}
 
 
@@ -185,7 +186,8 @@ def merge(snapshots: list[dict]) -> dict:
     limit_hits: dict[str, int] = {}
     gauges: dict[str, list] = {}
     per_worker: dict[str, int] = {}
-    total = {"workers": 0, "in_flight": 0, "connections": 0, "refused": 0, "rejected": 0}
+    rejected: dict[str, int] = {}
+    total = {"workers": 0, "in_flight": 0, "connections": 0, "refused": 0}
     for snap in snapshots:
         for key in total:
             total[key] += snap[key]
@@ -199,8 +201,10 @@ def merge(snapshots: list[dict]) -> dict:
             per_worker[worker] = per_worker.get(worker, 0) + count
         for kind, count in snap["limit_hits"].items():
             limit_hits[kind] = limit_hits.get(kind, 0) + count
+        for status, count in snap["rejected"].items():
+            rejected[status] = rejected.get(status, 0) + count
         for name, (help_text, value) in snap["gauges"].items():
             gauges[name] = [help_text, gauges.get(name, [None, 0.0])[1] + value]
-    return {**total, "per_worker": per_worker,
+    return {**total, "per_worker": per_worker, "rejected": rejected,
             "requests": [[*key, n] for key, n in requests.items()], "latency": latency,
             "limit_hits": limit_hits, "backend": backend, "gauges": gauges}

@@ -91,7 +91,7 @@ class Shared:
         self.body_deadline = settings.body_deadline
         self.max_connections = settings.max_connections
         self.refused = 0  # connections closed at once because max_connections were open
-        self.rejected = 0  # requests answered with a protocol error (400, 408, 413, 431...)
+        self.rejected: dict[int, int] = {}  # protocol errors answered, by status (400, 408, 413, 431...)
         self.whole = WholeReads()
         # Under this many bytes a head cannot hold more than max_headers lines ("a:\r\n").
         self.count_headers_from = 4 * self.max_headers
@@ -684,7 +684,8 @@ class HttpProtocol(asyncio.Protocol):
     def _reject(self, status: int, message: str) -> None:
         """Answer a protocol error (after any pending responses) and close."""
         head_only = self._state != IDLE and self._parser is not None and self._parser.get_method() == b"HEAD"
-        self._shared.rejected += 1
+        rejected = self._shared.rejected
+        rejected[status] = rejected.get(status, 0) + 1
         self._state = DEAD
         self._body = None
         self._continue_owed = False

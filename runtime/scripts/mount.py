@@ -28,7 +28,7 @@ import os
 import time
 from typing import Any, Callable
 
-from rtserve.lang import limits, nodes as N
+from rtserve.lang import builds, limits, nodes as N
 from rtserve.lang.builtins import set_print_sink
 from rtserve.lang.errors import Abort, DeadlineExceeded, ErrorList, LimitError, RtError, ScriptError
 from rtserve.lang.sendable import NotSendable, to_sendable
@@ -93,14 +93,32 @@ def _body_bytes(body) -> tuple[bytes, str]:
 def json_answer(value) -> bytes:
     """The compact JSON of a handler's result, charged to its invocation before it is built:
     one step per node, its bytes against the memory budget, refused past the string cap or
-    the nesting cap (LimitError), for a cycle and for NaN or infinity (ScriptError)."""
+    the nesting cap (LimitError), for a cycle and for NaN or infinity (ScriptError).
+
+    The size measured first is a lower bound (a float's or a big int's text can be longer
+    than it counts), so what the text really takes is charged too. A big text (`json_in_parts`:
+    past 256 KiB by the bound on a --async worker, past 1 MiB anywhere) is made in parts of
+    about 64 KiB (lang/builds.py `json_text`), each charged before the next is made, so that
+    no call holds the interpreter lock for long beside the event loop and an answer past the
+    memory budget is refused while it is being built; a smaller one is made in one call and
+    what it took past the bound charged after."""
     size = measure(value, MAX_SIZE)
-    if size > limits.SMALL_WORK:
-        limits.allocate(2 * size)  # the text, then its UTF-8 bytes
     try:
+        if builds.json_in_parts(size):
+            return builds.json_text(value, wire.dumps_json, _text_bound, limits.allocate)
+        if size > limits.SMALL_WORK:
+            limits.allocate(2 * size)  # the text, then its UTF-8 bytes
+            data = wire.dumps_json(value)
+            if len(data) > 2 * size:
+                limits.allocate(len(data) - 2 * size)
+            return data
         return wire.dumps_json(value)
     except ValueError:  # what else would make an encodable-sized value fail: NaN, infinity
         raise ValueError("cannot encode NaN or infinity as JSON") from None
+
+
+def _text_bound(value) -> int:
+    return measure(value, MAX_SIZE)
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
@@ -172,7 +190,8 @@ class ScriptApp:
         if isinstance(node, N.Route):
             path = join_paths(*(g.prefix for g in groups), node.path)
             # Group middleware is known in full only when the group is done: resolve late.
-            self.routes.append((METHODS[node.method], path, _Chain(self, groups, value), source))
+            self.routes.append((METHODS[node.method], path, _Chain(self, groups, value, where=source),
+                                source))
         elif isinstance(node, N.Use):
             if not callable(value):
                 raise MountError(f"'use' needs a function (req, next), not {type(value).__name__}", source)
@@ -341,8 +360,9 @@ class ScriptApp:
         text, bytes or JSON, else nil: a file or a stream). When the middleware hands that
         same response back with that same body, the native body is sent with the status and
         headers the middleware left on it; else the middleware's own answer is sent. A native
-        handler's exception is logged with its traceback and reaches `on error` (and `try` in
-        the middleware) as a `NativeError`; an `HTTPError` is the response it names."""
+        handler's exception is logged with its traceback and reaches `on error` as a
+        `NativeError`, whose answer the middleware sees; an `HTTPError` is the response it
+        names."""
         on_bridge = self.settings.async_mode or _is_async_callable(handler)
         if on_bridge and self.bridge is None:
             self._make_bridge()
@@ -360,7 +380,7 @@ class ScriptApp:
                 return proxy
 
             sreq = script_request(req)
-            result = self.invoke(_Chain(self, groups, respond), sreq, source)
+            result = self.invoke(_Chain(self, groups, respond, where=source), sreq, source)
             if sent and result is sent[0][0] and result.body is sent[0][1]:
                 proxy, _, native = sent[0]
                 headers = {str(k).lower(): v for k, v in proxy.headers.items()}
@@ -430,11 +450,19 @@ class ScriptApp:
 
 
 class _Chain:
-    """One route's middleware (top-level, then each enclosing group's) around its handler."""
-    __slots__ = ("owner", "groups", "handler", "_uses")
+    """One route's middleware (top-level, then each enclosing group's) around its handler.
 
-    def __init__(self, owner: ScriptApp, groups: tuple, handler, uses=None) -> None:
+    `next(req)` always gives a response value (LANGUAGE.md §5 "Middleware"): a link that
+    ends in `abort` gives that response, and one that fails with an error gives what `on
+    error` builds for it (or the 500), logged where it failed; so every middleware outside it
+    still sees the answer and adds what it adds (CORS and security headers on a 500 too, a
+    logging middleware the status). Limits are not answers: they end the whole request."""
+    __slots__ = ("owner", "groups", "handler", "_uses", "where")
+
+    def __init__(self, owner: ScriptApp, groups: tuple, handler, uses=None,
+                 where: str = "middleware") -> None:
         self.owner, self.groups, self.handler, self._uses = owner, groups, handler, uses
+        self.where = where
 
     def uses(self) -> list:
         if self._uses is None:
@@ -451,15 +479,18 @@ class _Chain:
         return as_response(self._step(0, uses, sreq))
 
     def _step(self, i: int, uses: list, sreq):
-        if i == len(uses):
-            try:
+        try:
+            if i == len(uses):
                 return as_response(self.handler(sreq))
-            except Abort as exc:  # the handler ended with this response: middleware sees it
-                return ScriptResponse(status=exc.status, body=exc.body)
 
-        def next_(req=sreq):
-            return as_response(self._step(i + 1, uses, req))
-        return uses[i](sreq, next_)
+            def next_(req=sreq):
+                return self._step(i + 1, uses, req)
+            return as_response(uses[i](sreq, next_))
+        except Abort as exc:  # this link ended with this response: the ones outside see it
+            return ScriptResponse(status=exc.status, body=exc.body)
+        except Exception as exc:  # noqa: BLE001 - the script's error: its answer, logged
+            answer = self.owner._uncaught(sreq, exc, self.where)
+            return _proxy_of(answer) if answer.__class__ is Response else as_response(answer)
 
 
 def _is_async_callable(handler) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from rtserve.lang.errors import DeadlineExceeded, LimitError
 from rtserve.lang.values import Module
-from rtserve.stdlib import backends
+from rtserve.stdlib import backends, middleware
 
 __all__ = ["limit_kind", "limit_hit", "install"]
 
@@ -75,6 +75,8 @@ def install(script_app: Any) -> None:
                                        bridge.busy),
         })
     used = imported_stdlib(script_app.loader)
+    if "middleware" in used and middleware.RATE_LIMITS_MADE[0]:
+        used.add("kv")  # rate_limit keeps its buckets in kv: a request may wait on it
     checks = [(name, backends.pinger(name, settings)) for name in ("kv", "db") if name in used]
     ours = {name for name, _ in checks} | {"kv", "db"}
     app.ready_checks[:] = [c for c in app.ready_checks if c[0] not in ours] + checks
