@@ -436,12 +436,21 @@ def open_brackets(tokens: list[Tok]) -> list[tuple[str, Tok]]:
     return stack
 
 
+def _shown(text: str) -> str:
+    """A string token as an error message quotes it: one line (a triple-quoted string's first
+    line, so the message stays one `file:line:col: error:` line), at most 30 characters."""
+    line = text.split("\n", 1)[0]
+    if line != text:
+        line += "..."
+    return line if len(line) <= 30 else line[:27] + "..."
+
+
 _DESCRIPTIONS = {
     "NAME": lambda t: f"name '{t}'",
     "INT": lambda t: f"number {t}",
     "FLOAT": lambda t: f"number {t}",
-    "STRING": lambda t: "string " + (str(t) if len(t) <= 30 else str(t)[:27] + "..."),
-    "ISTRING": lambda t: "string " + (str(t) if len(t) <= 30 else str(t)[:27] + "..."),
+    "STRING": lambda t: "string " + _shown(str(t)),
+    "ISTRING": lambda t: "string " + _shown(str(t)),
     "_SEP": lambda t: "';'" if t == ";" else "end of line",
     "INTERP_START": lambda t: "'${'",
     "INTERP_END": lambda t: "'}'",

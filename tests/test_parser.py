@@ -840,3 +840,10 @@ def test_cache_dir_must_belong_to_the_user_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("RT_CACHE_DIR", str(shared))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert _cache_dir() == tmp_path / "xdg" / "rt"
+
+
+def test_an_unexpected_multiline_string_is_quoted_on_one_line():
+    """The message stays one `file:line:col: error:` line: a triple-quoted string is shown by
+    its first line (found by tests/test_fuzz_lang.py's token soup)."""
+    message = error('{ static\n"""t\nmore\n"""\n')
+    assert "\n" not in message and message.endswith('unexpected string """t...')
