@@ -247,19 +247,24 @@ def json_in_parts(bound: int) -> bool:
     return bound > LARGE_BYTES or (bound > JSON_PARTS_FROM and limits.beside_a_loop())
 
 
-def json_text(value, encode, size_of, spend, kind=bytes):
-    """`encode(value)` (compact JSON, as `kind`: UTF-8 bytes or a string) made by calls that
-    each encode a part of about PIECE_BYTES of text, appended to a result that grows in place.
-    `size_of(x)` is a lower bound of x's text (nested.measure); `spend(n)` is told each part's
-    real size before the next is made, so the caller charges the text as it grows and may
-    refuse it (by raising).
+def json_text(value, encode, size_of, spend, kind=bytes, indent=None):
+    """`encode(value)` (JSON, as `kind`: UTF-8 bytes or a string) made by calls that each
+    encode a part of about PIECE_BYTES of text, appended to a result that grows in place.
+    `size_of(x, level)` is a lower bound of x's text where it sits `level` containers deep
+    (nested.measure, plus nested.indentation for an indented text); `spend(n)` is told each
+    part's real size before the next is made, so the caller charges the text as it grows and
+    may refuse it (by raising). `indent`: the int `encode` indents by (json.encode(indent:
+    n)), None for compact text.
 
     A list or map is cut into runs of consecutive elements whose bound is about a piece, each
     encoded in one call with its brackets taken off; a run bigger than two pieces is halved,
     and a single element that big is itself cut the same way (a map's key written first); a
     long string is encoded in slices with its quotes taken off (JSON escapes character by
-    character). What `encode` refuses (NaN, an unknown type) it refuses in the part that holds
-    it, as it would for the whole."""
+    character). Indented, each part is encoded as if it stood alone and then indented to the
+    level where it sits (`_Form.at`: JSON strings hold no raw line break, so every line break
+    in the encoder's text is one of its own). What `encode` refuses (NaN, an unknown type) it
+    refuses in the part that holds it, as it would for the whole."""
+    form = _Form(encode, size_of, kind, indent)
     if kind is bytes:
         out = io.BytesIO()
 
@@ -267,7 +272,7 @@ def json_text(value, encode, size_of, spend, kind=bytes):
             spend(len(data))
             out.write(data)
 
-        _json_parts(value, size_of(value), encode, size_of, put, 0, _BYTE_MARKS)
+        _json_parts(value, size_of(value, 0), form, put, 0)
         return out.getvalue()
     parts: list[str] = []
 
@@ -275,46 +280,88 @@ def json_text(value, encode, size_of, spend, kind=bytes):
         spend(len(data))
         parts.append(data)
 
-    _json_parts(value, size_of(value), encode, size_of, put, 0, _TEXT_MARKS)
+    _json_parts(value, size_of(value, 0), form, put, 0)
     return joined("", parts)  # in pieces beside a loop (a cell's `+=` would copy each time)
 
 
-_BYTE_MARKS = dict(zip("[]{},:\"", (b"[", b"]", b"{", b"}", b",", b":", b'"')))
+_BYTE_MARKS = dict(zip("[]{},\"\n ", (b"[", b"]", b"{", b"}", b",", b'"', b"\n", b" ")))
 _TEXT_MARKS = {mark: mark for mark in _BYTE_MARKS}
 _JSON_DEPTH = 64  # levels cut into parts; a big value deeper than this is encoded whole
 
 
-def _json_parts(value, size: int, encode, size_of, put, depth: int, marks: dict) -> None:
-    if size <= 2 * PIECE_BYTES or depth > _JSON_DEPTH:
-        put(encode(value))
+class _Form:
+    """How the parts of one JSON text are written: bytes or a string, compact or indented.
+    Python's indented layout, which each part reproduces: the elements of a non-empty list or
+    map each on a line of their own, indented one step deeper than the line their container
+    opens on, and its closing bracket on a line at the container's own indentation."""
+    __slots__ = ("encode", "size_of", "mark", "indent", "_closing")
+
+    def __init__(self, encode, size_of, kind, indent) -> None:
+        self.encode, self.size_of, self.indent = encode, size_of, indent
+        self.mark = _BYTE_MARKS if kind is bytes else _TEXT_MARKS
+        self._closing = 1 if indent is None else 2  # "]", or "\n]": what ends a container
+
+    def at(self, text, level: int):
+        """`text`, as the encoder writes a value standing alone, as it reads `level`
+        containers deep: each line break followed by that many more steps of indentation."""
+        if self.indent and level:  # compact text has no line breaks; indent 0 adds nothing
+            newline = self.mark["\n"]
+            return text.replace(newline, newline + self.mark[" "] * (self.indent * level))
+        return text
+
+    def whole(self, value, level: int):
+        return self.at(self.encode(value), level)
+
+    def inner(self, container, level: int):
+        """The text of a non-empty container `level` deep without its brackets (and, indented,
+        without the line break before its closing bracket): a run of its elements."""
+        return self.at(self.encode(container)[1:-self._closing], level)
+
+    def lead(self, key, is_map: bool, level: int):
+        """What comes before an element, of a container `level` deep, that is written in
+        parts: a map's key and colon as the encoder writes them (a list's: nothing), after,
+        indented, the element's line break and indentation."""
+        text = self.encode({key: 0} if is_map else [0])
+        return self.at(text[1:-1 - self._closing], level)
+
+    def close(self, bracket: str, level: int):
+        """A container's closing bracket, the container `level` deep."""
+        if self.indent is None:
+            return self.mark[bracket]
+        return self.mark["\n"] + self.mark[" "] * (self.indent * level) + self.mark[bracket]
+
+
+def _json_parts(value, size: int, form: _Form, put, level: int) -> None:
+    """`value`'s text, `level` containers deep, its bound `size`, given to `put` in parts."""
+    if size <= 2 * PIECE_BYTES or level > _JSON_DEPTH:
+        put(form.whole(value, level))
     elif type(value) is str:
-        put(marks['"'])
+        quote = form.mark['"']
+        put(quote)
         for piece in _pieces(value):
-            put(encode(piece)[1:-1])
-        put(marks['"'])
-    elif isinstance(value, dict):
-        put(marks["{"])
-        _json_runs(iter(value.items()), len(value), size, True, encode, size_of, put, depth, marks)
-        put(marks["}"])
-    elif isinstance(value, list):
-        put(marks["["])
-        _json_runs(iter(value), len(value), size, False, encode, size_of, put, depth, marks)
-        put(marks["]"])
+            put(form.encode(piece)[1:-1])
+        put(quote)
+    elif isinstance(value, (dict, list)) and value:
+        is_map = isinstance(value, dict)
+        put(form.mark["{" if is_map else "["])
+        _json_runs(iter(value.items() if is_map else value), len(value), size, is_map, form,
+                   put, level)
+        put(form.close("}" if is_map else "]", level))
     else:
-        put(encode(value))
+        put(form.whole(value, level))
 
 
-def _json_runs(items, n: int, size: int, is_map: bool, encode, size_of, put, depth: int,
-               marks: dict) -> None:
-    """The elements of a list or map (`items`: an iterator over its n elements or pairs),
-    comma-separated, without brackets: runs of about a piece each. The whole's bound gives
-    the longest run; the bound undercounts numbers (a float's text is up to 24 characters), so
-    the first run is a sixteenth of that and each next run is sized by the text the last one
-    made."""
+def _json_runs(items, n: int, size: int, is_map: bool, form: _Form, put, level: int) -> None:
+    """The elements of a list or map `level` deep (`items`: an iterator over its n elements
+    or pairs), comma-separated, without brackets: runs of about a piece each. The whole's
+    bound gives the longest run; the bound undercounts numbers (a float's text is up to 24
+    characters), so the first run is a sixteenth of that and each next run is sized by the
+    text the last one made."""
     per_run = max(1, n * PIECE_BYTES // max(size, 1))
     take = max(1, per_run // 16)
     written = False  # an element is written: the next run starts with a comma
     made = 0  # characters of text the runs made
+    size_of = form.size_of
 
     def counted(data) -> None:
         nonlocal made
@@ -324,23 +371,25 @@ def _json_runs(items, n: int, size: int, is_map: bool, encode, size_of, put, dep
     def run_parts(run: list) -> None:
         nonlocal written
         whole = dict(run) if is_map else run
-        bound = size_of(whole)
+        bound = size_of(whole, level)
         if bound > 2 * PIECE_BYTES and len(run) > 1:
             half = len(run) // 2
             run_parts(run[:half])
             run_parts(run[half:])
             return
         if written:
-            counted(marks[","])
+            counted(form.mark[","])
         written = True
         if bound <= 2 * PIECE_BYTES:
-            counted(encode(whole)[1:-1])
-        elif is_map:
+            counted(form.inner(whole, level))
+            return
+        if is_map:
             key, item = run[0]
-            counted(encode({key: 0})[1:-3] + marks[":"])  # the key as the encoder writes it
-            _json_parts(item, size_of(item), encode, size_of, counted, depth + 1, marks)
-        else:
-            _json_parts(run[0], bound, encode, size_of, counted, depth + 1, marks)
+            counted(form.lead(key, True, level))
+            _json_parts(item, size_of(item, level + 1), form, counted, level + 1)
+        else:  # [item]'s bound is item's, give or take its brackets and line breaks
+            counted(form.lead(None, False, level))
+            _json_parts(run[0], bound, form, counted, level + 1)
 
     while True:
         run = list(islice(items, take))

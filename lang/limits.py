@@ -388,6 +388,29 @@ def allocate(nbytes: int) -> None:
         raise LimitError(f"memory budget exhausted ({budget.max_memory:,} bytes)")
 
 
+class Meter:
+    """A text made from a value whose size is known up front only as a lower bound (JSON, a
+    string's UTF-8 bytes): `bound` bytes are charged before it is made (small ones are part of
+    the step, as elsewhere); then `spend(n)`, told each part's (or the whole's) real size as
+    it is made, charges what the text takes past what was charged, and refuses it past `cap`
+    (with `refuse()`, e.g. the string cap's error). So a text is refused where it goes past
+    the budget or the cap, never after it is whole; `made` is what was spent."""
+    __slots__ = ("charged", "made", "cap", "refuse")
+
+    def __init__(self, bound: int, cap: int | None = None, refuse=None) -> None:
+        if bound > SMALL_WORK:
+            allocate(bound)
+        self.charged, self.made, self.cap, self.refuse = bound, 0, cap, refuse
+
+    def spend(self, nbytes: int) -> None:
+        made = self.made = self.made + nbytes
+        if self.cap is not None and made > self.cap:
+            raise self.refuse()
+        if made > self.charged:
+            allocate(made - self.charged)
+            self.charged = made
+
+
 # Memory a heavy invocation freed stays with the C allocator: with --async each worker thread
 # has its own glibc arena, and what one thread freed is not reused by the next invocation on
 # another, so RSS could sum several budgets. The server fixes glibc's thresholds once

@@ -404,6 +404,79 @@ def measure(value, max_size: int) -> int:
     return _checked_size(size, max_size)
 
 
+def indentation(value, indent: int, level: int = 0) -> int:
+    """The characters json's `indent` adds to `value`'s compact text where the value sits
+    `level` containers deep in an indented text, exactly: each element of a non-empty list or
+    map on a line of its own (a line break and one step of `indent` spaces more than its
+    container's line), the closing bracket on a line at the container's indentation, and a
+    space after each key's colon. measure + indentation is then the indented text's bound.
+
+    For a value `measure` accepted (not cyclic, not too deep, not past the string cap). The
+    walk goes level by level like measure's, charged per container and child visited; a level
+    that shares structure goes on with each distinct container once and how many times it is
+    met (`_indentation_shared`)."""
+    if type(value) not in _CONTAINERS:
+        return 0
+    total, depth, containers = 0, level, [value]
+    is_container, is_map = _CONTAINERS.__contains__, _MAP_TYPES.__contains__
+    while containers:
+        if len(containers) > _WIDE and _distinct(containers) * 2 < len(containers):
+            return total + _indentation_shared(containers, indent, depth)
+        step, closing = 1 + indent * (depth + 1), 1 + indent * depth
+        for start in range(0, len(containers), _LEVEL_CHUNK):
+            part = containers[start:start + _LEVEL_CHUNK]
+            limits.work_items(len(part))
+            sizes = list(map(len, part))
+            entries = sum(map(len, compress(part, map(is_map, map(type, part)))))
+            total += sum(sizes) * step + (len(sizes) - sizes.count(0)) * closing + entries
+        below: list = []
+        for part in _parts(containers):
+            kinds = list(map(type, part))
+            maps = compress(part, map(is_map, kinds))
+            lists = compress(part, map(_LIST_TYPES.__contains__, kinds))
+            children = list(chain(chain.from_iterable(lists), chain.from_iterable(map(dict.values, maps))))
+            limits.work_items(len(children))
+            grown = len(below)
+            below.extend(compress(children, map(is_container, map(type, children))))
+            limits.allocate_items(len(below) - grown)
+        containers = below
+        depth += 1
+    return total
+
+
+def _indentation_shared(containers: list, indent: int, depth: int) -> int:
+    """indentation's walk from a level that shares structure: each distinct container once,
+    with how many times the encoder meets it."""
+    total = 0
+    limits.work_items(len(containers))
+    met: dict = {}
+    for c in containers:
+        entry = met.get(id(c))
+        if entry is None:
+            met[id(c)] = [c, 1]
+        else:
+            entry[1] += 1
+    while met:
+        limits.work_items(len(met))
+        below: dict = {}
+        step, closing = 1 + indent * (depth + 1), 1 + indent * depth
+        for c, times in met.values():
+            if c:
+                total += times * (len(c) * step + closing + (len(c) if type(c) in _MAP_TYPES else 0))
+            children = dict.values(c) if type(c) in _MAP_TYPES else c
+            limits.work_items(len(c))
+            for child in children:
+                if type(child) in _CONTAINERS:
+                    entry = below.get(id(child))
+                    if entry is None:
+                        below[id(child)] = [child, times]
+                    else:
+                        entry[1] += times
+        met = below
+        depth += 1
+    return total
+
+
 def _parts(level: list):
     """`level`'s containers in parts of at most _LEVEL_CHUNK containers and about
     _CHILDREN_CHUNK children (found from running sums of their lengths, bisected); a container

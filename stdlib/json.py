@@ -17,7 +17,7 @@ import json as _json
 
 from rtserve.lang import builds, limits
 from rtserve.lang.errors import ScriptError
-from rtserve.lang.nested import measure
+from rtserve.lang.nested import indentation, measure
 from rtserve.lang.builtins import register_record_type
 from rtserve.lang.values import MAX_SIZE, Module, size_error, type_name
 
@@ -42,52 +42,43 @@ def encode_compact(value) -> str:
     Raises ScriptError TypeError for values JSON cannot hold (functions, bytes...) and
     ValueError for NaN/infinity and cycles; LimitError if the text is past MAX_SIZE.
     """
-    return _encode_with(_COMPACT, value)
+    return _encode_with(_COMPACT, value, None)
 
 
-def _encode_with(encoder, value) -> str:
-    """Run `encoder` on `value`, with the language's errors and the size cap. The value is
-    measured first (lang/nested.measure): its nodes charged, its depth and the lower bound
-    of its text checked, that text's bytes allocated, before the C encoder runs."""
+def _encode_with(encoder, value, indent) -> str:
+    """Run `encoder` (indenting by `indent`, or compact for None) on `value`, with the
+    language's errors and the size cap. The value is measured first: its nodes charged, its
+    depth checked, the lower bound of its text (lang/nested.measure, plus the exact
+    whitespace of the indented layout: nested.indentation) checked against the cap and
+    allocated, before the encoder runs. A big text (`builds.json_in_parts`) is made in parts,
+    each charged as it is made (lang/builds.py `json_text`); what a text made in one call
+    takes past its bound (a float's or big int's text) is charged after."""
+    def bound(x, level: int = 0) -> int:
+        size = measure(x, MAX_SIZE)
+        return size if indent is None else size + indentation(x, indent, level)
+
     try:
-        size = measure(value, MAX_SIZE)
+        size = bound(value)
     except ScriptError as exc:
         raise ScriptError(exc.kind, f"json.encode(): {exc.message}") from None
+    if size > MAX_SIZE:  # the indentation took it past the cap (measure checked the rest)
+        raise _string_too_large()
+    made = limits.Meter(size, MAX_SIZE, _string_too_large)
     try:
-        if encoder is _COMPACT and builds.json_in_parts(size):
-            # in parts, each charged as it is made (lang/builds.py `json_text`)
-            text = builds.json_text(value, encoder.encode, _bound, _Spender().spend, kind=str)
+        if builds.json_in_parts(size):
+            text = builds.json_text(value, encoder.encode, bound, made.spend, kind=str, indent=indent)
         else:
-            if size > limits.SMALL_WORK:
-                limits.allocate(size)
             text = encoder.encode(value)
-            if len(text) > size:  # a float's or big int's text is longer than the bound
-                _Spender(size).spend(len(text) - size)
+            made.spend(len(text))  # a float's or big int's text is longer than the bound
     except ValueError as exc:
         raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
     except RecursionError:
         raise ScriptError("ValueError", "json.encode(): value nested too deeply") from None
-    if len(text) > MAX_SIZE:
-        raise size_error("string")
     return text
 
 
-def _bound(value) -> int:
-    return measure(value, MAX_SIZE)
-
-
-class _Spender:
-    """Charges a text's characters as it is made, refusing it past the string cap."""
-    __slots__ = ("made",)
-
-    def __init__(self, made: int = 0):
-        self.made = made
-
-    def spend(self, nchars: int) -> None:
-        self.made += nchars
-        if self.made > MAX_SIZE:
-            raise size_error("string")
-        limits.allocate(nchars)
+def _string_too_large():
+    return size_error("string")
 
 
 def _encoder_complaint(exc: ValueError) -> str:
@@ -104,7 +95,7 @@ def encode(value, indent=None) -> str:
         return encode_compact(value)
     if type(indent) is not int or not 0 <= indent <= 16:
         raise ScriptError("TypeError", "json.encode(): indent must be an int from 0 to 16")
-    return _encode_with(_encoder(indent), value)
+    return _encode_with(_encoder(indent), value, indent)
 
 
 def _refuse_constant(name: str):

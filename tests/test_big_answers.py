@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import tempfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ from hypothesis import given, settings, strategies as st
 from hostile_harness import HostileServer, run_case
 from serverproc import call
 from rtserve.lang import builds, limits
-from rtserve.lang.errors import LimitError
-from rtserve.lang.nested import measure
+from rtserve.lang.errors import LimitError, ScriptError
+from rtserve.lang.nested import indentation, measure
 from rtserve.lang.values import MAX_SIZE
 from rtserve.runtime.http import wire
 from rtserve.stdlib import json as script_json
@@ -41,7 +42,7 @@ def with_tiny_pieces(test):
     return run
 
 
-def bound(value) -> int:
+def bound(value, level: int = 0) -> int:
     return measure(value, MAX_SIZE)
 
 
@@ -113,6 +114,105 @@ def test_spend_can_refuse_the_text_while_it_grows():
     with pytest.raises(LimitError):
         builds.json_text(["abcdefgh"] * 1000, wire.dumps_json, bound, spend)
     assert sum(made) < 200  # stopped near the refusal, not after the whole 11 KB
+
+
+# --------------------------------------------------------------------------- indented
+
+
+def indented_bound(indent: int):
+    def size_of(value, level: int = 0) -> int:
+        return measure(value, MAX_SIZE) + indentation(value, indent, level)
+    return size_of
+
+
+def one_call(value, indent: int) -> str:
+    """The reference: Python's encoder, the whole value in one call."""
+    return json.dumps(value, indent=indent, ensure_ascii=False, separators=(",", ": "))
+
+
+indents = st.integers(0, 16)
+levels = st.integers(0, 5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, indents, levels)
+def test_indentation_is_exactly_the_whitespace_indent_adds(value, indent, level):
+    compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = one_call(value, indent).replace("\n", "\n" + " " * (indent * level))
+    assert indentation(value, indent, level) == len(text) - len(compact)
+
+
+def test_indentation_counts_shared_structure_each_time_it_is_met():
+    row = {"a": [1, {"b": []}], "c": {}}
+    value = [row, [row, row]] * 3000  # wide enough for the shared walk
+    assert indentation(value, 3, 2) == (len(one_call(value, 3).replace("\n", "\n" + " " * 6))
+                                        - len(json.dumps(value, separators=(",", ":"))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(values, indents)
+@with_tiny_pieces
+def test_indented_parts_make_the_one_calls_text(value, indent):
+    spent: list[int] = []
+    encoder = script_json._encoder(indent)
+    got = builds.json_text(value, encoder.encode, indented_bound(indent), spent.append,
+                           kind=str, indent=indent)
+    assert got == one_call(value, indent)
+    assert sum(spent) == len(got)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values, st.none() | indents)
+def test_json_encode_in_parts_is_the_one_call_path(value, indent):
+    """json.encode itself, forced onto the parts path (every text is big, parts are tiny),
+    against json.encode on its one-call path: the same text and the same refusals."""
+    def encode():
+        try:
+            return script_json.encode(value, indent=indent)
+        except ScriptError as exc:
+            return exc.kind, exc.message
+    with limits_for_test():
+        expected = encode()
+        saved = builds.PIECE_BYTES, builds.LARGE_BYTES
+        builds.PIECE_BYTES, builds.LARGE_BYTES = 8, 0
+        try:
+            got = encode()
+        finally:
+            builds.PIECE_BYTES, builds.LARGE_BYTES = saved
+    assert got == expected
+
+
+class limits_for_test:
+    def __enter__(self):
+        self.previous = limits.activate(limits.Budget(max_memory=1 << 40))
+
+    def __exit__(self, *exc):
+        limits.activate(self.previous)
+
+
+def test_an_indented_text_is_charged_and_refused_while_it_grows():
+    """A deep value's indentation is far more than its compact text: the bound counts it, so
+    the text is refused past the string cap before it is made, and past the memory budget
+    after a part or so of it is made (not after the whole)."""
+    deep = [0] * 1000
+    for _ in range(200):
+        deep = [deep]  # 1,000 zeros 201 levels deep: 7 KB compact, 3.2 MB at indent 16
+    tracemalloc.start()
+    try:
+        with limits_for_test():
+            with pytest.raises(LimitError, match="string"):
+                script_json.encode([deep] * 6, indent=16)  # ~19.4M characters: past the cap
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20  # refused before it was made
+        tracemalloc.reset_peak()
+        previous = limits.activate(limits.Budget(max_memory=1 << 20))
+        try:
+            with pytest.raises(LimitError, match="memory"):
+                script_json.encode([deep, deep], indent=16)  # 6.4 MB against 1 MiB
+        finally:
+            limits.activate(previous)
+        assert tracemalloc.get_traced_memory()[1] < 3 << 20  # refused about where it went past
+    finally:
+        tracemalloc.stop()
 
 
 def test_measure_counts_the_digits_of_big_ints():

@@ -96,29 +96,29 @@ def json_answer(value) -> bytes:
     the nesting cap (LimitError), for a cycle and for NaN or infinity (ScriptError).
 
     The size measured first is a lower bound (a float's or a big int's text can be longer
-    than it counts), so what the text really takes is charged too. A big text (`json_in_parts`:
-    past 256 KiB by the bound on a --async worker, past 1 MiB anywhere) is made in parts of
-    about 64 KiB (lang/builds.py `json_text`), each charged before the next is made, so that
-    no call holds the interpreter lock for long beside the event loop and an answer past the
-    memory budget is refused while it is being built; a smaller one is made in one call and
-    what it took past the bound charged after."""
+    than it counts), so what the text really takes is charged too (limits.Meter: the bound
+    before, the rest as it is made). A big text (`json_in_parts`: past 256 KiB by the bound on
+    a --async worker, past 1 MiB anywhere) is made in parts of about 64 KiB (lang/builds.py
+    `json_text`), each charged before the next is made, so that no call holds the interpreter
+    lock for long beside the event loop and an answer past the memory budget is refused while
+    it is being built; a smaller one is made in one call and what it took past the bound
+    charged after."""
     size = measure(value, MAX_SIZE)
     try:
         if builds.json_in_parts(size):
-            return builds.json_text(value, wire.dumps_json, _text_bound, limits.allocate)
-        if size > limits.SMALL_WORK:
-            limits.allocate(2 * size)  # the text, then its UTF-8 bytes
-            data = wire.dumps_json(value)
-            if len(data) > 2 * size:
-                limits.allocate(len(data) - 2 * size)
-            return data
-        return wire.dumps_json(value)
+            return builds.json_text(value, wire.dumps_json, _text_bound, limits.Meter(size).spend)
+        if size <= limits.SMALL_WORK:
+            return wire.dumps_json(value)  # part of the step, as before the Meter
+        made = limits.Meter(2 * size)  # the text, then its UTF-8 bytes (the reference encoder)
+        data = wire.dumps_json(value)
+        made.spend(len(data))  # what it took past that
+        return data
     except ValueError:  # what else would make an encodable-sized value fail: NaN, infinity
         raise ValueError("cannot encode NaN or infinity as JSON") from None
 
 
-def _text_bound(value) -> int:
-    return measure(value, MAX_SIZE)
+def _text_bound(value, level: int = 0) -> int:
+    return measure(value, MAX_SIZE)  # compact: the level adds nothing
 
 
 _JSON_RESULTS = frozenset({dict, list, FrozenMap, FrozenList, int, float, bool})
