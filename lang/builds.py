@@ -237,6 +237,29 @@ def _replaced_pieces(s: str, old: str, new: str, count: int):
             pos = cut
 
 
+# --------------------------------------------------------------------------- UTF-8
+
+
+def utf8_in_parts(s: str) -> bool:
+    """Should the UTF-8 bytes of `s` (a text answer) be made by `utf8`? Beside a loop when
+    the string takes past LARGE_BYTES (`large`'s rule); anywhere when it is not ASCII and its
+    bytes could be past LARGE_BYTES (a charge of a byte a character, made before, undercounts
+    them up to 4 times: what they take past it is charged as they grow)."""
+    n = len(s)
+    return n > _SURELY_SMALL and ((4 * n > LARGE_BYTES and not s.isascii()) or large(s, n))
+
+
+def utf8(s: str, spend) -> bytes:
+    """`s.encode("utf-8")` made piece by piece (slices of at most PIECE_BYTES: a slice never
+    cuts a character), each piece's bytes told to `spend` before they are appended."""
+    out = io.BytesIO()
+    for piece in _pieces(s):
+        data = piece.encode("utf-8")
+        spend(len(data))
+        out.write(data)
+    return out.getvalue()
+
+
 # --------------------------------------------------------------------------- JSON text
 
 

@@ -252,6 +252,10 @@ any "/h/wide-string" { return {"s": "\u00e9" * 6000000, "n": 1} }
 any "/h/encoded" { return json.encode([third] * 400000) }
 any "/h/floats-past-budget" { return [third] * 3000000 }
 any "/h/ints-past-cap" { return [2 ** 4000] * 20000 }
+let page = "x" * 8000000
+let wide_page = "\u00e9\u20ac" * 1500000
+any "/h/big-text" { return page }
+any "/h/big-wide-text" { return text(wide_page) }
 """
 
 SENT = {
@@ -260,6 +264,8 @@ SENT = {
     "/h/big-ints": [2 ** 4000] * 9000,
     "/h/wide-string": {"s": "\u00e9" * 6000000, "n": 1},
     "/h/encoded": json.dumps([1.0 / 3] * 400000, separators=(",", ":")),
+    "/h/big-text": "x" * 8000000,  # encoded in pieces beside the loop (test_text_answers.py)
+    "/h/big-wide-text": "\u00e9\u20ac" * 1500000,  # in pieces anywhere: not ASCII
 }
 REFUSED = ["/h/floats-past-budget", "/h/ints-past-cap"]
 

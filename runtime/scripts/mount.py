@@ -82,9 +82,9 @@ def as_response(value) -> ScriptResponse:
 def _body_bytes(body) -> tuple[bytes, str]:
     t = type(body)
     if t is str:
-        return body.encode("utf-8"), "text/plain; charset=utf-8"
+        return text_answer(body), "text/plain; charset=utf-8"
     if t is bytes:
-        return body, "application/octet-stream"
+        return bytes_answer(body), "application/octet-stream"
     if body is None:  # no body (a redirect, an abort(403)): no content type either
         return None, None
     return json_answer(body), "application/json"
@@ -115,6 +115,38 @@ def json_answer(value) -> bytes:
         return data
     except ValueError:  # what else would make an encodable-sized value fail: NaN, infinity
         raise ValueError("cannot encode NaN or infinity as JSON") from None
+
+
+# A text answer up to this many characters is encoded by the HTTP layer, uncharged (part of
+# the step: its copy costs what one step's work does); a longer one by `text_answer`.
+SMALL_TEXT = limits.SMALL_WORK * limits.TEXT_PER_STEP
+
+
+def text_answer(text: str) -> bytes:
+    """A text answer's UTF-8 bytes, charged to its invocation as JSON is (json_answer): the
+    copy's work, its bytes against the memory budget (limits.Meter: a byte a character
+    before they are made, what they take past that as they are made). A big one is made in
+    pieces (lang/builds.py `utf8_in_parts`) beside a loop, or anywhere when it is not ASCII,
+    so that no call holds the interpreter lock long and an answer past the budget is refused
+    while it is being made. A script's string may be a big frozen one every request shares:
+    each request's bytes are its own, and charged to it."""
+    limits.work_text(len(text))
+    made = limits.Meter(len(text))
+    if builds.utf8_in_parts(text):
+        return builds.utf8(text, made.spend)
+    data = text.encode("utf-8")
+    made.spend(len(data))
+    return data
+
+
+def bytes_answer(data: bytes) -> bytes:
+    """A bytes answer, charged as a text answer's bytes are: nothing encodes it, but the
+    response copies it into its wire message (as it does every body), and that copy is the
+    answer's memory; the work of the copy too."""
+    if len(data) > SMALL_TEXT:
+        limits.work_text(len(data))
+        limits.allocate(len(data))
+    return data
 
 
 def _text_bound(value, level: int = 0) -> int:
@@ -313,7 +345,9 @@ class ScriptApp:
                 result = run(sreq)
             except BaseException as exc:  # noqa: B036 - _ended sorts it out, re-raises what is not ours
                 result = ended(exc, sreq, source)
-            return result if result.__class__ is str else to_wire_or_500(result, req, source, not app.middleware)
+            if result.__class__ is str and len(result) <= SMALL_TEXT:  # to_wire_or_500's, inlined
+                return result
+            return to_wire_or_500(result, req, source, not app.middleware)
         script_handler.kind = "script"
         script_handler.covered = True  # its own chain holds the script's middleware
         return script_handler
@@ -327,7 +361,7 @@ class ScriptApp:
             result = invoke(run, sreq, source)
             # The crossing: the result becomes wire values here, on the worker, and is
             # rendered here too unless native middleware wants to read the Response.
-            if result.__class__ is not str:
+            if result.__class__ is not str or len(result) > SMALL_TEXT:  # to_wire_or_500's, inlined
                 result = to_wire_or_500(result, req, source, not app.middleware)
             if not app.middleware:
                 result = render(req, result)
@@ -568,7 +602,18 @@ def to_wire_or_500(value, req, where: str, whole: bool = True):
                 return Response(json_answer(value), content_type="application/json")
             return Rendered(wire.encode_ok(wire.OK_JSON, json_answer(value),
                                              req.keep_alive, req.method == "HEAD"))
-        if t is str or t is bytes or t is Response or value is None:
+        if t is str or t is bytes:
+            if len(value) <= SMALL_TEXT:
+                return value  # the HTTP layer encodes it (str)
+            # a longer one is charged here, while its invocation's budget is the thread's
+            if t is str:
+                data, line, content_type = text_answer(value), wire.CT_TEXT, "text/plain; charset=utf-8"
+            else:
+                data, line, content_type = bytes_answer(value), wire.CT_BYTES, "application/octet-stream"
+            if not whole:
+                return Response(data, content_type=content_type)
+            return Rendered(wire.encode(200, line, data, req.keep_alive, req.method == "HEAD"))
+        if t is Response or value is None:
             return value
         if t is ScriptResponse:
             # Headers set through `res.headers[...]` were not checked where they were set:
