@@ -34,6 +34,11 @@ Each builder returns exactly the one-call result (tests/test_builds.py checks ea
 Python's own operation with tiny pieces, by hypothesis). Charging is the callers' (lang/ops,
 lang/builtins): they charge the work and the result's bytes before calling here, as before.
 
+Answers (the callers charge each part as it is made, through `spend`): `utf8` encodes a text
+answer in pieces (`utf8_in_parts` decides: beside a loop past LARGE_BYTES, or anywhere when it
+is not ASCII, whose UTF-8 a charge of a byte a character undercounts); `json_text` makes a
+JSON text, compact or indented, in parts (`json_in_parts` decides).
+
 One piece still costs a whole copy: a string result whose kind (ASCII, Latin-1, 2 or 4 bytes
 a character) is wider than what is built so far, i.e. `ascii + latin1`: the first wider
 piece converts what is built (CPython keeps a string in its narrowest kind, so there is no

@@ -16,7 +16,8 @@ element by element without being pushed.
   --async worker (lang/builds.py);
 - `measure(value)`: a lower bound of the JSON text of `value` in bytes, after charging its
   nodes, checking its depth and refusing what cannot fit the string cap; the JSON encoders
-  (stdlib json, the handler answer path) and the sendable conversion call it before building.
+  (stdlib json, the handler answer path) and the sendable conversion call it before building;
+- `indentation(value, indent)`: the exact whitespace `json.encode(indent: n)` adds to that.
 
 values.py re-exports `equals`, `compare` and `repr_value`, which is where callers import them.
 """
