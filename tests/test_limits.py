@@ -243,3 +243,25 @@ def test_a_sampled_chunk_of_rows_is_charged_exactly_on_average(monkeypatch_rows)
 def test_rows_of_one_shape_are_charged_exactly():
     rows = [{"id": i * 1000, "name": f"user {i}", "tags": [f"t{i}", "b"]} for i in range(64)]
     assert limits.kept_all(rows) == pytest.approx(sum(map(limits.kept, rows)), rel=0.02)
+
+
+def test_a_meter_charges_its_bound_before_and_the_rest_as_it_grows():
+    budget = limits.Budget(max_memory=10_000)
+    previous = limits.activate(budget)
+    try:
+        meter = limits.Meter(4_000, cap=9_000, refuse=lambda: LimitError("past the cap"))
+        assert budget.memory_left == 6_000  # the bound, before anything is made
+        meter.spend(3_000)
+        meter.spend(1_000)
+        assert budget.memory_left == 6_000  # within the bound: charged already
+        meter.spend(2_500)
+        assert (budget.memory_left, meter.made) == (3_500, 6_500)  # past it: the difference
+        with pytest.raises(LimitError, match="past the cap"):
+            meter.spend(2_501)  # 9,001 made: the cap refuses before the budget is asked
+        assert budget.memory_left == 3_500
+        with pytest.raises(LimitError, match="memory budget"):
+            limits.Meter(0).spend(3_501)
+        limits.Meter(limits.SMALL_WORK)  # a small bound is part of the step: the spent budget is not asked
+        assert budget.memory_left == 0
+    finally:
+        limits.activate(previous)
