@@ -108,10 +108,14 @@ def json_answer(value) -> bytes:
         if builds.json_in_parts(size):
             return builds.json_text(value, wire.dumps_json, _text_bound, limits.Meter(size).spend)
         if size <= limits.SMALL_WORK:
-            return wire.dumps_json(value)  # part of the step, as before the Meter
-        made = limits.Meter(2 * size)  # the text, then its UTF-8 bytes (the reference encoder)
+            return wire.dumps_json(value)  # part of the step
+        # limits.Meter's rule, inlined (every JSON answer comes here: the object and its
+        # calls were 3% of a 20-record request): the bound before, what it took past it after.
+        # 2 x: the text, then its UTF-8 bytes (the reference encoder makes both).
+        limits.allocate(2 * size)
         data = wire.dumps_json(value)
-        made.spend(len(data))  # what it took past that
+        if len(data) > 2 * size:
+            limits.allocate(len(data) - 2 * size)
         return data
     except ValueError:  # what else would make an encodable-sized value fail: NaN, infinity
         raise ValueError("cannot encode NaN or infinity as JSON") from None
