@@ -40,12 +40,16 @@ P = "ᵣ"  # prefix of every name the compiler invents
 
 STEPS = P + "steps"
 LOADED = P + "loaded"
+CREDIT = P + "credit"
 MISSING = P + "MISSING"
 SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see lang/values.py)
 
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}  # `2 > n` is `n < 2`
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_EXITS = (N.Return, N.Throw, N.Break, N.Continue)  # statements that leave their block
 _ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
 _LONG_OPERAND = 1 << 17  # a string operand of `+` with a literal longer than this goes to ops.add
@@ -89,6 +93,12 @@ def _helper(name: str) -> ast.Name:
 
 def _call(func: ast.expr, *args: ast.expr, keywords=()) -> ast.Call:
     return A.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def _class_of(value: ast.expr) -> ast.expr:
+    """`value.__class__`: the type of a value, read faster than by calling `type` (about 2 ns
+    a test, bench/interp.py fib); the same for every value a script holds."""
+    return A.Attribute(value=value, attr="__class__", ctx=_LOAD)
 
 
 def _const(value) -> ast.Constant:
@@ -150,6 +160,20 @@ class Compiler:
         # "body" (the body became a function called per iteration, see loop_body).
         self.loops: list[str] = []
         self.in_body = False  # compiling the inside of such a body function
+        # No credit check yet in the function being compiled (or this loop iteration): the
+        # first statement that may call a script function gets one. A function's entry only
+        # takes its step; so a call that ends without calling (a leaf, a recursion's base
+        # case) never checks, while every call that calls checks before it does, and so
+        # does each iteration of a loop that calls: between two checks, a bounded number of
+        # steps (lang/limits.py).
+        self.unchecked = True
+        # Bounds on numbers a guard proves where its code runs: after `if n < 2 { return n }`,
+        # n >= 2 (or is NaN): a non-number would have made `<` fail. Kept only for variables
+        # nothing reassigns; `n - 1` then needs no int-cap test (see `guard_bounds`).
+        self.floors: dict = {}
+        self.ceilings: dict = {}
+        # Variables whose `s += "literal"` the enclosing `for` charged before it began.
+        self.appends_charged: frozenset = frozenset()
         self.pre_loop: list = []  # a loop body function to define just before its loop
 
     # ------------------------------------------------------------------ module
@@ -166,9 +190,13 @@ class Compiler:
         body += self.block_statements(module.body, top_level=True)
         exports = [b for b in top.bindings if b.top_level]
         body.append(_at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
+        # ᵣcredit closes over the step credit alone: its one cell is the module's credit
+        # (lang/loader.py Script.credit, lang/limits.py serve_credits).
+        body.append(_at(A.FunctionDef(name=CREDIT, args=self._arguments([]), body=[
+            _at(A.Return(value=_name(STEPS)), span)], decorator_list=[], returns=None, type_comment=None), span))
         body.append(_at(A.Return(value=A.Dict(
-            keys=[_const(b.name) for b in exports],
-            values=[_name(b.python_name) for b in exports])), span))
+            keys=[_const(b.name) for b in exports] + [_const(CREDIT)],
+            values=[_name(b.python_name) for b in exports] + [_name(CREDIT)])), span))
         fn = _at(A.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
                                  decorator_list=[], returns=None, type_comment=None), span)
         tree = ast.Module(body=[fn], type_ignores=[])
@@ -182,15 +210,40 @@ class Compiler:
         self.temp_count += 1
         return f"{P}t{self.temp_count}"
 
-    def step_check(self, span: Span) -> list:
-        """`ᵣsteps -= 1; if ᵣsteps < 0: ᵣsteps = ᵣrefill(ᵣsteps)`"""
-        return [
-            _at(A.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(), value=_const(1)), span),
-            _at(A.If(test=A.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
-                       body=[A.Assign(targets=[_name(STEPS, ast.Store())],
-                                        value=_call(_helper("refill"), _name(STEPS)))],
-                       orelse=[]), span),
-        ]
+    def step(self, span: Span) -> ast.stmt:
+        """`ᵣsteps -= 1`: a call or a loop iteration."""
+        return _at(A.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(), value=_const(1)), span)
+
+    def credit_check(self, span: Span) -> ast.stmt:
+        """`if ᵣsteps < 0: ᵣsteps = ᵣrefill(ᵣsteps)`: charge the steps taken, check the
+        budget and the deadline (lang/limits.py)."""
+        return _at(A.If(test=A.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
+                        body=[A.Assign(targets=[_name(STEPS, ast.Store())],
+                                       value=_call(_helper("refill"), _name(STEPS)))],
+                        orelse=[]), span)
+
+    def check_before(self, node, span: Span) -> list:
+        """The credit check a statement or expression about to be compiled needs: one before
+        the first that may call a script function, since the function began or its loop's
+        iteration did (see `function_def`)."""
+        if self.unchecked and self.may_call(node):
+            self.unchecked = False
+            return [self.credit_check(span)]
+        return []
+
+    def may_call(self, node) -> bool:
+        """Can evaluating `node` call a script function? Any call but one of a builtin by
+        its name may (a method call may find a function stored in a map or a module); what
+        happens inside a function made there does not count."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (N.FnExpr, N.FnDecl)):
+                continue
+            if isinstance(n, N.Call) and not (isinstance(n.func, N.Name) and self.binding(n.func).kind == "builtin"):
+                return True
+            stack.extend(_children(n))
+        return False
 
     def binding(self, node) -> Binding:
         return self.res.binding_of[id(node)]
@@ -218,10 +271,13 @@ class Compiler:
         stmts: list = []
         nonlocals = sorted({b.python_name for b in function.outer_assigned} | {STEPS})
         stmts.append(_at(A.Nonlocal(names=nonlocals), node.span))
-        stmts += self.step_check(node.span)
+        stmts.append(self.step(node.span))
+        outer_unchecked, self.unchecked = self.unchecked, True
+        outer_appends, self.appends_charged = self.appends_charged, frozenset()
         stmts += self.seal_flags(function, node.span)
         for p in params:
             if p.default is not None:
+                stmts += self.check_before(p.default, p.span)
                 b = self.binding(p)
                 default_stmts = self.with_pre(lambda: A.Assign(
                     targets=[_name(b.python_name, ast.Store())], value=self.expr(p.default)), p.span)
@@ -231,9 +287,12 @@ class Compiler:
         if isinstance(body, N.Block):
             stmts += self.block_statements(body.body)
         else:
+            stmts += self.check_before(body, body.span)
             stmts += self.with_pre(lambda: A.Return(value=self.expr(body)), body.span)
         self.function, A.pos = outer, outer_pos
         self.loops, self.in_body = outer_loops, outer_in_body
+        self.unchecked = outer_unchecked
+        self.appends_charged = outer_appends
         return _at(A.FunctionDef(name=py_name, args=self._arguments(params), body=stmts,
                                    decorator_list=[], returns=None, type_comment=None), node.span)
 
@@ -258,6 +317,12 @@ class Compiler:
         return pre + stmts
 
     def block_statements(self, body, top_level=False) -> list:
+        bounds = self.floors.copy(), self.ceilings.copy()
+        out = self._block_statements(body)
+        self.floors, self.ceilings = bounds
+        return out
+
+    def _block_statements(self, body) -> list:
         out: list = []
         # `fn` declarations are visible in their whole block: define them first.
         for s in body:
@@ -267,8 +332,14 @@ class Compiler:
         for s in body:
             if not isinstance(s, N.FnDecl):
                 previous = A.at(s.span)
+                if isinstance(s, N.While):
+                    out += self.check_before(s.test, s.span)
+                elif not isinstance(s, N.For):  # a `for` checks the credit itself
+                    out += self.check_before(s, s.span)
                 out += getattr(self, "s_" + type(s).__name__)(s)
                 A.pos = previous
+                if isinstance(s, N.If) and s.then.body and isinstance(s.then.body[-1], _EXITS):
+                    self.guard_bounds(s.test, False)  # what follows runs only if it failed
         return out or [_at(A.Pass(), body[0].span if body else Span(self.file, 1, 1, 1, 1))]
 
     def block(self, block: N.Block) -> list:
@@ -297,7 +368,9 @@ class Compiler:
             b = self.binding(target)
             value = self.expr(s.value)
             grow = None
-            if s.op == "+" and _is_literal(s.value, (str,)) and len(s.value.value) < _GROWTH_CHUNK:
+            if b in self.appends_charged:  # charged by its loop (s_For): only the append
+                value = A.BinOp(left=_name(b.python_name), op=ast.Add(), right=value)
+            elif s.op == "+" and _is_literal(s.value, (str,)) and len(s.value.value) < _GROWTH_CHUNK:
                 # `s += "x"`: native, so CPython can append in place; checked once per
                 # _GROWTH_CHUNK characters grown (ops.grown: the size cap and memory budget).
                 value = A.BinOp(left=_name(b.python_name), op=ast.Add(), right=value)
@@ -342,21 +415,55 @@ class Compiler:
     def s_If(self, s: N.If) -> list:
         def build():
             test = self.expr(s.test)
+            bounds = self.floors.copy(), self.ceilings.copy()
+            self.guard_bounds(s.test, True)
             then = self.block(s.then)
+            self.floors, self.ceilings = bounds[0].copy(), bounds[1].copy()
+            self.guard_bounds(s.test, False)
             if isinstance(s.otherwise, N.If):
                 orelse = self.s_If(s.otherwise)
             elif s.otherwise is not None:
                 orelse = self.block(s.otherwise)
             else:
                 orelse = []
+            self.floors, self.ceilings = bounds
             return A.If(test=test, body=then, orelse=orelse)
         return self.with_pre(build, s.span)
+
+    def guard_bounds(self, test, holds: bool) -> None:
+        """Record the bounds `test` proves where it is `holds`: a comparison of a variable
+        nothing reassigns with a number literal, under `and` (holding), `or` (failing) and
+        `not`. Past a native comparison with a number the variable is a number (an int, a
+        float or a bool; anything else made it fail), so the bound is a number's, or NaN."""
+        if isinstance(test, N.Logical):
+            if test.op == ("and" if holds else "or"):
+                self.guard_bounds(test.left, holds)
+                self.guard_bounds(test.right, holds)
+            return
+        if isinstance(test, N.Unary) and test.op == "not":
+            self.guard_bounds(test.operand, not holds)
+            return
+        if not (isinstance(test, N.Binary) and test.op in _CMPOPS):
+            return
+        name, limit, op = test.left, test.right, test.op
+        if isinstance(limit, N.Name):
+            name, limit, op = limit, name, _MIRRORED[op]
+        if not (isinstance(name, N.Name) and _is_literal(limit, _NUMBER_LITERAL) and abs(limit.value) < 1 << 62):
+            return
+        b = self.binding(name)
+        if not (b.kind in ("param", "loop") and not b.assignments or b.kind == "let" and len(b.assignments) == 1):
+            return
+        if not holds:
+            op = _NEGATED[op]
+        (self.floors if op in (">", ">=") else self.ceilings)[b] = limit.value
 
     def s_While(self, s: N.While) -> list:
         self.pre.append([])
         test = self.expr(s.test)
         pre = self.pre.pop()
-        body = self.step_check(s.span) + self.loop_body(s.body, [], s.span)
+        outer_unchecked, self.unchecked = self.unchecked, False  # checked each iteration
+        body = [self.step(s.span), self.credit_check(s.span)] + self.loop_body(s.body, [], s.span)
+        self.unchecked = outer_unchecked
         before, self.pre_loop = self.pre_loop, []  # a body function, defined once
         if pre:  # the test defines functions: evaluate it inside the loop, each time
             head = pre + [_at(A.If(test=A.UnaryOp(op=ast.Not(), operand=test),
@@ -386,6 +493,10 @@ class Compiler:
         span = s.span
         stmts.append(_at(A.AugAssign(target=_name(STEPS, ast.Store()), op=ast.Sub(),
                                        value=_call(_helper("len"), _name(items))), s.iterable.span))
+        appends = _literal_appends(s.body, self.res)
+        for b, (chars, width) in appends.items():  # before `refill_loop` may make items a counter
+            stmts.append(_at(A.Expr(value=_call(_helper("will_append"), _name(b.python_name), A.BinOp(
+                left=_call(_helper("len"), _name(items)), op=ast.Mult(), right=_const(chars)), _const(width))), span))
         stmts.append(_at(A.If(
             test=A.Compare(left=_name(STEPS), ops=[ast.Lt()], comparators=[_const(0)]),
             body=[A.Assign(targets=[A.Tuple(elts=[_name(STEPS, ast.Store()), _name(items, ast.Store())],
@@ -398,7 +509,11 @@ class Compiler:
         else:
             target = A.Tuple(elts=[_name(n, ast.Store()) for n in names], ctx=ast.Store())
         loop_vars = [self.res.binding_of[(id(s), n)] for n in s.names]
+        outer_appends, self.appends_charged = self.appends_charged, frozenset(appends)
+        self.unchecked = True  # the length was charged up front; calls are checked per iteration
         body = self.loop_body(s.body, loop_vars, span)
+        self.unchecked = False  # the loop checked the credit before it began
+        self.appends_charged = outer_appends
         stmts += self.pre_loop  # a body function, defined once, before the loop
         self.pre_loop = []
         stmts.append(_at(A.For(target=target, iter=_name(items), body=body,
@@ -642,6 +757,8 @@ class Compiler:
         long string: lang/ops.py `checked`/`sized`). A `+` whose left operand is not a number
         (or a long string beside a string literal) goes to ops.add, which charges a string or
         list before building it, in pieces when large (lang/builds.py)."""
+        if op in ("+", "-") and self.bounded(op, left_node, right_node):
+            return _at(A.BinOp(left=left, op=_BINOPS[op](), right=right), span)
         if op == "+":
             if self.number_certain(left_node) or self.number_certain(right_node):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
@@ -659,7 +776,7 @@ class Compiler:
                                    ops=[ast.LtE()], comparators=[_const(SMALL_WORK)]),
                     body=_name(r), orelse=_call(_helper("sized"), _name(r)))
                 big = A.BoolOp(op=ast.And(), values=[
-                    A.Compare(left=_call(_helper("type"), operand), ops=[ast.Is()], comparators=[_helper("str_type")]),
+                    A.Compare(left=_class_of(operand), ops=[ast.Is()], comparators=[_helper("str_type")]),
                     A.Compare(left=_call(_helper("len"), _name(o)), ops=[ast.Gt()], comparators=[_const(_LONG_OPERAND)])])
                 added = _call(_helper("add"), left, _name(o)) if literal_left else _call(_helper("add"), _name(o), right)
                 return _at(A.IfExp(test=big, body=added, orelse=native), span)
@@ -670,12 +787,10 @@ class Compiler:
             result = A.BinOp(left=_name(o), op=ast.Add(), right=right)
             test = self.int_test(A.NamedExpr(target=_name(r, ast.Store()), value=result))
             native = A.IfExp(test=test, body=_name(r), orelse=_call(_helper("sized"), _name(r)))
-            t = P + "t"
             number = A.BoolOp(op=ast.Or(), values=[
-                A.Compare(left=A.NamedExpr(target=_name(t, ast.Store()), value=_call(
-                    _helper("type"), A.NamedExpr(target=_name(o, ast.Store()), value=left))),
-                    ops=[ast.Is()], comparators=[_helper("int")]),
-                A.Compare(left=_name(t), ops=[ast.Is()], comparators=[_helper("float")])])
+                A.Compare(left=_class_of(A.NamedExpr(target=_name(o, ast.Store()), value=left)),
+                          ops=[ast.Is()], comparators=[_helper("int")]),
+                A.Compare(left=_class_of(_name(o)), ops=[ast.Is()], comparators=[_helper("float")])])
             return _at(A.IfExp(test=number, body=native, orelse=_call(_helper("add"), _name(o), right)), span)
         if op == "-":
             return _at(self.int_capped(A.BinOp(left=left, op=ast.Sub(), right=right),
@@ -705,6 +820,15 @@ class Compiler:
                 _is_literal(left_node, (str,)) or _is_literal(right_node, (str,)):
             return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
         return _at(_call(_helper(_ORDERING[op]), left, right), span)
+
+    def bounded(self, op: str, left, right) -> bool:
+        """Does a guard keep `left op right` inside the int cap? `n - c` when n has a floor,
+        `n + c` (`c + n`) when it has a ceiling, c a small non-negative literal."""
+        if op == "+" and _small_literal(left):
+            left, right = right, left
+        if not (isinstance(left, N.Name) and _small_literal(right)):
+            return False
+        return self.binding(left) in (self.floors if op == "-" else self.ceilings)
 
     def small(self, e) -> bool:
         """Is `e` certainly an int in [0, 2**62): a literal, or a small range counter?"""
@@ -791,7 +915,7 @@ class Compiler:
             type_global, fn_global = direct
             receiver = self.temp()
             named = A.NamedExpr(target=_name(receiver, ast.Store()), value=self.expr(e.func.obj))
-            test = A.Compare(left=_call(_helper("type"), _name(receiver)), ops=[ast.Is()],
+            test = A.Compare(left=_class_of(_name(receiver)), ops=[ast.Is()],
                              comparators=[_name(type_global)])
             call = A.IfExp(test=test, body=_call(_name(fn_global), _name(receiver), *args),
                            orelse=_call(_helper("call_method"), _name(receiver), _const(e.func.name),
@@ -800,12 +924,12 @@ class Compiler:
                 # Between charging boundaries an append is only list.append (lang/direct.py).
                 list_global, free_bits = inline_append()
                 quick = A.BoolOp(op=ast.And(), values=[
-                    A.Compare(left=_call(_helper("type"), named), ops=[ast.Is()], comparators=[_name(list_global)]),
+                    A.Compare(left=_class_of(named), ops=[ast.Is()], comparators=[_name(list_global)]),
                     A.BinOp(left=_call(_helper("len"), _name(receiver)), op=ast.BitAnd(), right=_const(free_bits))])
                 append = A.Call(func=A.Attribute(value=_name(receiver), attr="append", ctx=_LOAD),
                                 args=[self.expr(a) for a in e.args], keywords=[])
                 return A.IfExp(test=quick, body=append, orelse=call)
-            test.left = _call(_helper("type"), named)
+            test.left = _class_of(named)
             return call
         return _call(self.expr(e.func), *args, keywords=keywords)
 
@@ -850,6 +974,46 @@ def _scan_body(block: N.Block, res: Resolution):
             assigned.add(res.binding_of[id(node.target)])
         stack.extend(_children(node))
     return declared, functions, assigned
+
+
+def _literal_appends(block: N.Block, res: Resolution) -> dict:
+    """The variables a `for` body surely appends literal text to on every iteration, each
+    with (characters per iteration, bytes per character): `s += "..."` statements at the top
+    of the body, on a variable declared outside it that nothing else in it assigns, in a body
+    that cannot leave an iteration early (no `break`, `continue`, `return` or `throw`). Their
+    growth is then known before the loop runs: len(items) x characters (ops.will_append)."""
+    appends: dict = {}
+    for s in block.body:
+        if isinstance(s, N.Assign) and s.op == "+" and isinstance(s.target, N.Name) \
+                and _is_literal(s.value, (str,)):
+            b = res.binding_of[id(s.target)]
+            chars, width = appends.get(b, (0, 1))
+            text = s.value.value
+            wide = 1 if text.isascii() else max(1 if ord(c) < 256 else 2 if ord(c) < 65536 else 4 for c in text)
+            appends[b] = (chars + len(text), max(width, wide))
+    if not appends:
+        return appends
+    tops = {id(s) for s in block.body}
+    stack = [(s, 0, False) for s in block.body]  # (node, loops around it in the body, in a fn)
+    while stack:
+        node, loops, in_fn = stack.pop()
+        if not in_fn and (isinstance(node, (N.Return, N.Throw))
+                          or isinstance(node, (N.Break, N.Continue)) and not loops):
+            return {}
+        if isinstance(node, (N.Let, N.FnDecl)):
+            appends.pop(res.binding_of[id(node)], None)
+        elif isinstance(node, N.For):
+            for name in node.names:
+                appends.pop(res.binding_of[(id(node), name)], None)
+        elif isinstance(node, N.Try) and node.err_name is not None:
+            appends.pop(res.binding_of[id(node)], None)
+        elif isinstance(node, N.Assign) and isinstance(node.target, N.Name) and not (
+                id(node) in tops and node.op == "+" and _is_literal(node.value, (str,))):
+            appends.pop(res.binding_of[id(node.target)], None)
+        inner = loops + isinstance(node, (N.For, N.While))
+        in_fn = in_fn or isinstance(node, (N.FnExpr, N.FnDecl))
+        stack.extend((child, inner, in_fn) for child in _children(node))
+    return appends
 
 
 def _kwarg(name: str) -> str:

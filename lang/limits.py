@@ -1,12 +1,22 @@
 """Per-invocation limits: the step budget, the wall-clock deadline and the memory budget.
 
 Strategy. Compiled code keeps a step *credit* in a closure cell of its module (the cheapest
-counter Python offers): each call and loop back-edge does `credit -= 1` and, only when the
-credit goes negative, calls `refill(credit)` here. `refill` charges what was used to the
-invocation running on this thread (`Budget`, kept in a thread-local), raises `LimitError`
-when the budget is spent or `DeadlineExceeded` past the deadline, and grants a new credit of
-at most `CHUNK` steps. So the budget is exact on one thread, the deadline is checked every
-`CHUNK` steps, and the hot path never touches a thread-local.
+counter Python offers): each call and loop iteration does `credit -= 1`, and a *check*, `if
+credit < 0: credit = refill(credit)`, calls here only when the credit is spent. `refill`
+charges what was used to the invocation running on this thread (`Budget`, kept in a
+thread-local), raises `LimitError` when the budget is spent or `DeadlineExceeded` past the
+deadline, and grants a new credit of at most `CHUNK` steps. So the budget is exact on one
+thread, the deadline is checked every `CHUNK` steps, and the hot path never touches a
+thread-local.
+
+Where the checks sit (lang/compiler.py): a function's entry only takes its step; the check
+comes before its first statement that may call a script function, and in each iteration of
+a loop that may. A call that ends without calling (a leaf, a recursion's base case) thus
+never checks, and every call that does call checks before it descends: between two checks
+there is a bounded number of steps, however the calls branch. An invocation that ends
+without a check leaves its steps overdrawn (a middleware that answers at once); a host that
+serves modules (the runtime) names their credit cells to `serve_credits`, and `Budget.begin`
+forgives such an overdraft, so no request pays for the ones before it.
 
 A `for` over a list, string, map or range charges its whole length up front
 (`refill_loop`); when the budget cannot cover it, the loop instead counts each item, so a
@@ -86,7 +96,7 @@ import time
 
 from .errors import DeadlineExceeded, LimitError
 
-CHUNK = 1000
+CHUNK = 250
 UNLIMITED = 1 << 62
 DEFAULT_MAX_DEPTH = 500
 MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log")
@@ -118,6 +128,9 @@ class Budget:
         self.lines_left = MAX_OUTPUT_LINES
         self.output_left = MAX_OUTPUT_BYTES
         self.context = context
+        for cell in _served_credits:  # steps left unchecked by invocations that ended before
+            if cell.cell_contents < 0:
+                cell.cell_contents = 0
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -134,6 +147,16 @@ class _Local(threading.local):
 
 
 _local = _Local()
+
+
+_served_credits: tuple = ()  # the credit cells of the modules the host serves
+
+
+def serve_credits(cells) -> None:
+    """The credit cells (lang/loader.py `Script.credit`) of the modules a host serves, one
+    invocation after another: `Budget.begin` forgives what they were left overdrawn."""
+    global _served_credits
+    _served_credits = tuple(cells)
 
 
 def current() -> Budget:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
-from .compiler import MISSING, P, Compiled, compile_module
+from .compiler import CREDIT, MISSING, P, Compiled, compile_module
 from .direct import method_globals
 from .errors import ErrorList, Span, StaticError, remember_source
 from .sourcefile import ScriptFileError, read_script
@@ -42,6 +42,7 @@ class Script:
     imports: list = field(default_factory=list)  # (Import node, Script | Module)
     exports: dict | None = None
     declarations: list = field(default_factory=list)  # (node, groups, value)
+    credit: object = None  # once run: the cell holding its step credit (lang/limits.py)
 
 
 class _Sentinel:
@@ -57,7 +58,7 @@ def _base_globals() -> dict:
     g = {"__builtins__": {}}
     g.update(BUILTINS)
     helpers = {
-        "add": ops.add, "sized": ops.sized, "store": ops.store, "slice_of": ops.slice_of, "checked": ops.checked, "grown": ops.grown, "contains": ops.contains,
+        "add": ops.add, "sized": ops.sized, "store": ops.store, "slice_of": ops.slice_of, "checked": ops.checked, "grown": ops.grown, "will_append": ops.will_append, "contains": ops.contains,
         "less": ops.less, "less_equal": ops.less_equal, "greater": ops.greater,
         "greater_equal": ops.greater_equal,
         "mul": ops.mul, "power": ops.power, "modulo": ops.modulo,
@@ -65,7 +66,7 @@ def _base_globals() -> dict:
         "loop_range": ops.loop_range, "interpolate": ops.interpolate, "text_part": ops.text_part, "throw": ops.throw,
         "assertion_failed": ops.assertion_failed, "caught": ops.caught,
         "frozen_binding": ops.frozen_binding, "frozen_capture": ops.frozen_capture, "refill": limits.refill,
-        "refill_loop": limits.refill_loop, "len": len, "type": type, "int": int, "float": float, "str": to_str, "str_type": str,
+        "refill_loop": limits.refill_loop, "len": len, "int": int, "float": float, "str": to_str, "str_type": str,
         "call_method": call_method, "MISSING": _Sentinel(), "BREAK": _Sentinel(), "Exception": Exception,
     }
     g.update({P + k: v for k, v in helpers.items()})
@@ -232,6 +233,7 @@ class Loader:
         g[P + "declare"] = declare
         exec(script.compiled.code, g)
         exports = g[P + "module"]()
+        script.credit = exports.pop(CREDIT).__closure__[0]
         # Declared values (handlers, middleware) count as reachable from the top level:
         # freeze them in the same pass so shared values stay shared.
         declared = {f"{P}{i}": value for i, (_, _, value) in enumerate(script.declarations)}

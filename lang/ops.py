@@ -79,6 +79,19 @@ def grown(s, added: int):
     limits.allocate(added * limits.char_width(s))
 
 
+def will_append(s, chars: int, width: int) -> None:
+    """Before a `for` loop each iteration of which appends literal text to `s` (`s += "x"`,
+    natively, in place): all of it charged before the loop runs, the size cap on what `s`
+    will reach and the bytes against the memory budget (`width` per character at least: the
+    literal's). Anything but a string is left to the first append's TypeError."""
+    if type(s) is not str:
+        return
+    if len(s) + chars > MAX_SIZE:
+        raise _too_large("string")
+    if chars > limits.SMALL_WORK:
+        limits.allocate(chars * max(width, limits.char_width(s)))
+
+
 def _sequence_size(seq, n: int) -> None:
     """Charge building a string, bytes or list of `n` elements; refuse it past the cap."""
     if n > MAX_SIZE:

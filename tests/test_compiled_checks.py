@@ -1,0 +1,249 @@
+"""Where compiled code checks its budgets, and what it may leave out (lang/compiler.py).
+
+- A function's entry takes one step; the credit check comes before its first statement that
+  may call, and in each iteration of a loop that calls. Every call is still one step, and a
+  recursion of any shape is stopped by the budget and the deadline.
+- The runtime's `Budget.begin` forgives what invocations left overdrawn without a check.
+- A guard (`if n < 2 { return n }`) bounds `n` below: `n - 1` then needs no int-cap test;
+  without an exiting guard, or on a variable that is reassigned, the test stays.
+- `s += "literal"` on every iteration of a `for` is charged before the loop, for all of it.
+"""
+import math
+import time
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rtserve.lang import limits
+from rtserve.lang.errors import DeadlineExceeded, LimitError
+from rtserve.lang.loader import Loader
+from rtserve.lang.values import translate_exception
+
+CAP = 1 << 4096  # an int result of this magnitude or more is refused (values.MAX_INT_BITS)
+
+
+def load(source: str):
+    return Loader().load("/tmp/rt_compiled_checks.script", source=source)
+
+
+def call(fn, *args, budget=None):
+    budget = budget or limits.Budget(10**9)
+    previous = limits.activate(budget)
+    try:
+        with limits.depth_guard():
+            return fn(*args)
+    finally:
+        limits.activate(previous)
+
+
+# --------------------------------------------------------------------------- steps
+
+FIB = "fn fib(n) { if n < 2 { return n }\n return fib(n - 1) + fib(n - 2) }"
+
+
+def calls_of_fib(n: int) -> int:
+    return 1 if n < 2 else 1 + calls_of_fib(n - 1) + calls_of_fib(n - 2)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 14))
+def test_every_call_is_one_step(n):
+    script = load(FIB)
+    credit = script.credit
+    credit.cell_contents = 0
+    budget = limits.Budget(10**6)
+    call(script.exports["fib"], n, budget=budget)
+    # What was charged, plus what the credit was left overdrawn (not yet charged).
+    assert 10**6 - budget.remaining - credit.cell_contents == calls_of_fib(n)
+
+
+def test_a_branching_recursion_is_stopped_by_the_budget():
+    fib = load(FIB).exports["fib"]
+    with pytest.raises(LimitError, match="step budget exhausted"):
+        call(fib, 30, budget=limits.Budget(10_000))
+
+
+def test_a_branching_recursion_is_stopped_by_the_deadline():
+    fib = load(FIB).exports["fib"]
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        call(fib, 60, budget=limits.Budget(None, deadline=time.monotonic() + 0.2))
+    assert time.monotonic() - started < 5
+
+
+def test_a_loop_that_calls_a_leaf_is_checked_on_each_iteration():
+    # The leaf never checks; the loop body does, before its call.
+    source = "fn leaf(x) { return x }\nfn spin(n) { let i = 0\n while i < n { leaf(i)\n i += 1 } }\n" \
+             "fn each(xs) { for x in xs { leaf(x) } }"
+    ex = load(source).exports
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        call(ex["each"], range(10**9), budget=limits.Budget(None, deadline=time.monotonic() + 0.2))
+    assert time.monotonic() - started < 5
+    # 1 (each) + 300 iterations + 300 leaf calls: refused within the budget's check interval.
+    with pytest.raises(LimitError):
+        call(ex["each"], list(range(300)), budget=limits.Budget(450))
+
+
+def test_served_modules_forgive_what_ended_unchecked():
+    # `quick` answers without calling: its entry step is never checked. The runtime names
+    # the module's credit to serve_credits, and each invocation's begin forgives it.
+    script = load("fn quick() { return 1 }\nfn spin(n) { let i = 0\n while i < n { i += 1 }\n return i }")
+    quick, spin = script.exports["quick"], script.exports["spin"]
+    budget = limits.Budget(None)
+    for _ in range(5000):
+        call(quick, budget=budget)
+    assert script.credit.cell_contents <= -5000
+    limits.serve_credits([script.credit])
+    try:
+        budget = limits.Budget(101)
+        budget.begin()
+        assert call(spin, 100, budget=budget) == 100  # 1 + 100 steps, none of quick's
+    finally:
+        limits.serve_credits(())
+
+
+# --------------------------------------------------------------------------- guards
+
+GUARDS = load("""
+fn below(n) { if n < 2 { return nil }
+ return n - 1 }
+fn mirrored(n) { if 2 > n { return nil }
+ return n - 2 }
+fn inside(n) { if n >= 0 and n != 5 { return n - 3 }
+ return nil }
+fn failing_or(n) { if n < 0 or n == 7 { return nil }
+ return n - 1 }
+fn above(n) { if n > 10 { return nil }
+ return n + 1 }
+fn not_exiting(n) { if n < 2 { let x = 1 }
+ return n - 1 }
+fn reassigned(n, m) { if n < 2 { return nil }
+ n = m
+ return n - 1 }
+fn in_a_loop(xs) { let out = []
+ for x in xs { if x < 1 { continue }
+  out.append(x - 1) }
+ return out }
+""").exports
+
+
+def reference(name: str, n, m=None):
+    """What the language says, the cap included (LimitError past it)."""
+    def sub(a, b):
+        r = a - b
+        if isinstance(r, int) and abs(r) >= CAP:
+            raise LimitError("integer too large")
+        return r
+    if name == "below":
+        return None if n < 2 else sub(n, 1)
+    if name == "mirrored":
+        return None if 2 > n else sub(n, 2)
+    if name == "inside":
+        return sub(n, 3) if n >= 0 and n != 5 else None
+    if name == "failing_or":
+        return None if n < 0 or n == 7 else sub(n, 1)
+    if name == "above":
+        return None if n > 10 else sub(n, -1)
+    if name == "not_exiting":
+        return sub(n, 1)
+    if name == "reassigned":
+        return None if n < 2 else sub(m, 1)
+    raise AssertionError(name)
+
+
+numbers = st.one_of(
+    st.integers(-20, 20),
+    st.sampled_from([CAP - 1, -(CAP - 1), -(CAP - 2), CAP - 2, 2**62, -(2**62)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["below", "mirrored", "inside", "failing_or", "above", "not_exiting", "reassigned"]),
+       numbers, numbers)
+def test_guarded_arithmetic_matches_the_language(name, n, m):
+    args = (n, m) if name == "reassigned" else (n,)
+    try:
+        expected = reference(name, *args)
+    except LimitError:
+        with pytest.raises(LimitError, match="integer too large"):
+            call(GUARDS[name], *args)
+        return
+    got = call(GUARDS[name], *args)
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(got)
+    else:
+        assert got == expected and type(got) is type(expected)
+
+
+def test_a_guard_that_does_not_exit_keeps_the_cap():
+    with pytest.raises(LimitError, match="integer too large"):
+        call(GUARDS["not_exiting"], -(CAP - 1))
+    with pytest.raises(LimitError, match="integer too large"):
+        call(GUARDS["reassigned"], 5, -(CAP - 1))
+
+
+def test_guards_hold_per_iteration():
+    assert call(GUARDS["in_a_loop"], [0, 3, -(CAP - 1), 1]) == [2, 0]
+
+
+def script_error(fn, *args):
+    """The error a script sees for calling fn (compiled code raises Python's own)."""
+    with pytest.raises(Exception) as info:
+        call(fn, *args)
+    return translate_exception(info.value)
+
+
+def test_a_guard_admits_only_numbers():
+    for bad in ("x", [1], {"a": 1}, None):
+        assert script_error(GUARDS["below"], bad).kind == "TypeError"
+
+
+# --------------------------------------------------------------------------- appends
+
+APPENDS = load("""
+fn build(n) { let s = ""
+ for i in range(n) { s += "ab" }
+ return s }
+fn each(xs) { let s = ">"
+ for x in xs { s += "€"
+  s += "." }
+ return s }
+fn early(n) { let s = ""
+ for i in range(n) { s += "x"
+  if len(s) >= 10 { break } }
+ return s }
+fn reset(n) { let s = ""
+ for i in range(n) { s = ""
+  s += "x" }
+ return s }
+fn not_a_string(n) { let s = 5
+ for i in range(n) { s += "x" }
+ return s }
+""").exports
+
+
+def test_appends_in_a_loop_are_charged_before_it_runs():
+    assert call(APPENDS["build"], 1000) == "ab" * 1000
+    assert call(APPENDS["each"], [1, 2, 3]) == ">" + "€." * 3
+    # Past the string cap: refused before the first iteration, not 8M iterations in.
+    started = time.process_time()
+    with pytest.raises(LimitError, match="string too large"):
+        call(APPENDS["build"], 9 * 1024 * 1024)
+    assert time.process_time() - started < 0.25  # appending them one by one takes most of a second
+    # Past the memory budget, at the real width of the text: 2 bytes a character of "€".
+    with pytest.raises(LimitError, match="memory budget"):
+        call(APPENDS["each"], list(range(200_000)), budget=limits.Budget(None, max_memory=500_000))
+    assert len(call(APPENDS["build"], 100_000, budget=limits.Budget(None, max_memory=300_000))) == 200_000
+
+
+def test_loops_that_may_append_less_are_charged_as_they_grow():
+    # A loop that breaks or reassigns is not charged for its whole length up front.
+    assert call(APPENDS["early"], 20_000_000) == "x" * 10
+    assert call(APPENDS["reset"], 100_000, budget=limits.Budget(None, max_memory=65_536)) == "x"
+
+
+def test_appending_to_a_non_string_is_the_appends_error():
+    error = script_error(APPENDS["not_a_string"], 3)
+    assert error.kind == "TypeError" and "+" in error.message
