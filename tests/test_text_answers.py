@@ -162,3 +162,33 @@ def test_an_answer_within_the_budget_is_sent_whole(host, path):
     content_type, expected = SENT[path]
     assert (status, headers["content-type"]) == (200, content_type)
     assert body == expected
+
+
+NATIVE_MIDDLEWARE = """\
+from rtserve import App
+
+
+def setup(app: App) -> None:
+    @app.use
+    async def seen(req, call_next):
+        resp = await call_next(req)
+        resp.headers["x-body-length"] = str(len(resp.body))
+        return resp
+"""
+
+
+def test_native_middleware_reads_a_charged_text_answer():
+    """Under native middleware a big text answer is the Response it reads (its UTF-8 bytes,
+    its content type), charged all the same."""
+    from serverproc import ServerProcess
+    with tempfile.TemporaryDirectory(prefix="rt-text-answers-mw-") as folder:
+        script, native = Path(folder) / "answers.script", Path(folder) / "seen.py"
+        script.write_text(SCRIPT, encoding="utf-8")
+        native.write_text(NATIVE_MIDDLEWARE)
+        with ServerProcess(str(script), "--max-memory", str(BUDGET), native=str(native)) as srv:
+            status, headers, body = call(srv, "/h/page", timeout=30)
+            assert (status, headers["content-type"]) == (200, "text/plain; charset=utf-8")
+            assert body == b"x" * 600000 and headers["x-body-length"] == "600000"
+            assert call(srv, "/h/wide", timeout=30)[0] == 500
+            assert f"memory budget exhausted ({BUDGET:,} bytes)" in srv.log()
+            assert call(srv, "/ping")[0] == 200
