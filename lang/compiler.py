@@ -25,12 +25,15 @@ from . import nodes as N
 from .direct import direct_method, inline_append
 from .dump import dump
 from .errors import Span
+from .facts import arithmetic, arithmetic_functions, guard_facts, leaves
 from .limits import SMALL_WORK
 
 # Results of native + and - are tested inline against +-INT_FAST first, then +-INT_LIMIT (the
 # 4,096-bit cap, values.MAX_INT_BITS); only what fails both goes to ops.checked/sized. INT_FAST
 # is one 30-bit digit: CPython 3.11 specializes a comparison only between such ints, about
-# twice as fast as one against the cap constant (bench/interp.py fib).
+# twice as fast as one against the cap constant (bench/interp.py fib). A result that can pass
+# the cap one way only is compared with the cap alone: one comparison either way, and no
+# failed specialization once a sum outgrows 30 bits (bench/interp.py loop).
 INT_FAST = (1 << 30) - 1
 INT_LIMIT = 1 << 4096
 from .resolver import Binding, Function, Resolution
@@ -47,9 +50,7 @@ SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
-_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}  # `2 > n` is `n < 2`
-_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-_EXITS = (N.Return, N.Throw, N.Break, N.Continue)  # statements that leave their block
+
 _ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
 _LONG_OPERAND = 1 << 17  # a string operand of `+` with a literal longer than this goes to ops.add
@@ -146,13 +147,16 @@ class Compiler:
         # refuses to change shared state, as frozen values do.
         self.sealed: set = set()
         bindings: list = []
+        functions: list = []
         pending = [resolution.module_function]
         while pending:
             function = pending.pop()
             pending += function.children
+            functions.append(function)
             self.sealed |= {b for b in function.outer_assigned if not b.top_level}
             bindings += function.bindings
         self.int_only = self.infer_ints(bindings)
+        self.arithmetic_fns = arithmetic_functions(functions, resolution, self.int_only)
         # Variables of `for i in range(<literals>)` never assigned otherwise: small and
         # non-negative, so adding one can only pass the int cap upwards (one test, not two).
         self.small_counters: set = set()
@@ -338,7 +342,7 @@ class Compiler:
                     out += self.check_before(s, s.span)
                 out += getattr(self, "s_" + type(s).__name__)(s)
                 A.pos = previous
-                if isinstance(s, N.If) and s.then.body and isinstance(s.then.body[-1], _EXITS):
+                if isinstance(s, N.If) and leaves(s.then):
                     self.guard_bounds(s.test, False)  # what follows runs only if it failed
         return out or [_at(A.Pass(), body[0].span if body else Span(self.file, 1, 1, 1, 1))]
 
@@ -431,31 +435,9 @@ class Compiler:
         return self.with_pre(build, s.span)
 
     def guard_bounds(self, test, holds: bool) -> None:
-        """Record the bounds `test` proves where it is `holds`: a comparison of a variable
-        nothing reassigns with a number literal, under `and` (holding), `or` (failing) and
-        `not`. Past a native comparison with a number the variable is a number (an int, a
-        float or a bool; anything else made it fail), so the bound is a number's, or NaN."""
-        if isinstance(test, N.Logical):
-            if test.op == ("and" if holds else "or"):
-                self.guard_bounds(test.left, holds)
-                self.guard_bounds(test.right, holds)
-            return
-        if isinstance(test, N.Unary) and test.op == "not":
-            self.guard_bounds(test.operand, not holds)
-            return
-        if not (isinstance(test, N.Binary) and test.op in _CMPOPS):
-            return
-        name, limit, op = test.left, test.right, test.op
-        if isinstance(limit, N.Name):
-            name, limit, op = limit, name, _MIRRORED[op]
-        if not (isinstance(name, N.Name) and _is_literal(limit, _NUMBER_LITERAL) and abs(limit.value) < 1 << 62):
-            return
-        b = self.binding(name)
-        if not (b.kind in ("param", "loop") and not b.assignments or b.kind == "let" and len(b.assignments) == 1):
-            return
-        if not holds:
-            op = _NEGATED[op]
-        (self.floors if op in (">", ">=") else self.ceilings)[b] = limit.value
+        """Record the bounds `test` proves where it is `holds` (lang/facts.py)."""
+        for b, op, limit in guard_facts(test, holds, self.res.binding_of):
+            (self.floors if op in (">", ">=") else self.ceilings)[b] = limit
 
     def s_While(self, s: N.While) -> list:
         self.pre.append([])
@@ -760,7 +742,8 @@ class Compiler:
         if op in ("+", "-") and self.bounded(op, left_node, right_node):
             return _at(A.BinOp(left=left, op=_BINOPS[op](), right=right), span)
         if op == "+":
-            if self.number_certain(left_node) or self.number_certain(right_node):
+            if self.number_certain(left_node) or self.number_certain(right_node) or (
+                    self.arithmetic(left_node) and self.arithmetic(right_node)):
                 return _at(self.int_capped(A.BinOp(left=left, op=ast.Add(), right=right),
                                            self.small(left_node) or self.small(right_node), False), span)
             r, o = P + "r", P + "o"
@@ -821,6 +804,14 @@ class Compiler:
             return _at(A.Compare(left=left, ops=[_CMPOPS[op]()], comparators=[right]), span)
         return _at(_call(_helper(_ORDERING[op]), left, right), span)
 
+    def arithmetic(self, e) -> bool:
+        """Is `e` certainly an int, a float or a bool here (lang/facts.py)? Native `+` of two
+        such is the language's."""
+        return arithmetic(e, self.known_number, self.arithmetic_fns, self.res.binding_of)
+
+    def known_number(self, b) -> bool:
+        return b in self.floors or b in self.ceilings or b in self.int_only
+
     def bounded(self, op: str, left, right) -> bool:
         """Does a guard keep `left op right` inside the int cap? `n - c` when n has a floor,
         `n + c` (`c + n`) when it has a ceiling, c a small non-negative literal."""
@@ -836,9 +827,10 @@ class Compiler:
 
     def int_test(self, named: ast.expr, up: bool = True, down: bool = True) -> ast.expr:
         """The inline test of a numeric result `named` (which stores it in ᵣr): inside
-        +-INT_FAST, else inside the 4,096-bit cap, checking only the directions it can grow.
-        Small ints pass on the first, specialized comparison; large ones (counters past 2**30,
-        timestamps) pay one more against the cap constant, still inline. Written with
+        +-INT_FAST, else inside the 4,096-bit cap; a result that can grow one way only is
+        compared with the cap that way alone. Small ints pass a two-sided test on its first,
+        specialized comparisons; large ones (sums past 2**30, timestamps) pay one more
+        against the cap constant, still inline. Written with
         `and`/`or`, which CPython 3.11 runs faster than a chained comparison."""
         r = P + "r"
 
@@ -846,6 +838,8 @@ class Compiler:
             tests = ([A.Compare(left=first, ops=[ast.Lt()], comparators=[_const(bound)])] if up else []) + \
                 ([A.Compare(left=_name(r) if up else first, ops=[ast.Gt()], comparators=[_const(-bound)])] if down else [])
             return tests[0] if len(tests) == 1 else A.BoolOp(op=ast.And(), values=tests)
+        if not (up and down):  # one comparison either way: the cap's alone is faster past 2**30
+            return within(named, INT_LIMIT)
         return A.BoolOp(op=ast.Or(), values=[within(named, INT_FAST), within(_name(r), INT_LIMIT)])
 
     def int_capped(self, result: ast.expr, grows_up: bool, grows_down: bool) -> ast.expr:

@@ -18,6 +18,7 @@ from rtserve.lang import limits
 from rtserve.lang.errors import DeadlineExceeded, LimitError
 from rtserve.lang.loader import Loader
 from rtserve.lang.values import translate_exception
+from test_limits import call_with
 
 CAP = 1 << 4096  # an int result of this magnitude or more is refused (values.MAX_INT_BITS)
 
@@ -27,13 +28,7 @@ def load(source: str):
 
 
 def call(fn, *args, budget=None):
-    budget = budget or limits.Budget(10**9)
-    previous = limits.activate(budget)
-    try:
-        with limits.depth_guard():
-            return fn(*args)
-    finally:
-        limits.activate(previous)
+    return call_with(budget or limits.Budget(10**9), fn, *args)
 
 
 # --------------------------------------------------------------------------- steps
@@ -247,3 +242,87 @@ def test_loops_that_may_append_less_are_charged_as_they_grow():
 def test_appending_to_a_non_string_is_the_appends_error():
     error = script_error(APPENDS["not_a_string"], 3)
     assert error.kind == "TypeError" and "+" in error.message
+
+
+# --------------------------------------------------------------------------- arithmetic functions
+
+def arithmetic_fns(source: str) -> set:
+    from rtserve.lang.compiler import Compiler
+    from rtserve.lang.loader import BUILTINS
+    from rtserve.lang.parser import parse
+    from rtserve.lang.resolver import resolve
+    module = parse(source, "/tmp/rt_facts.script")
+    compiler = Compiler(resolve(module, BUILTINS), "/tmp/rt_facts.script")
+    return {b.name for b in compiler.arithmetic_fns}
+
+
+def test_functions_that_always_return_numbers_are_found():
+    source = """
+fn fib(n) { if n < 2 { return n }
+ return fib(n - 1) + fib(n - 2) }
+fn is_even(n) { if n == 0 { return true }
+ return is_odd(n - 1) }
+fn is_odd(n) { if n == 0 { return false }
+ return is_even(n - 1) }
+fn sign(x) { if x > 0 { return 1 } else if x < 0 { return -1 } else { return 0 } }
+fn size(xs) { return len(xs) * 2 }
+fn maybe(n) { if n < 2 { return "small" }
+ return maybe(n - 1) + 1 }
+fn falls_off(n) { if n < 2 { return n } }
+fn passes_on(x) { return x }
+fn unguarded(n) { if n == 2 { return n }
+ return 0 }
+fn uses_text(n) { if n < 2 { return n }
+ return uses_text(n - 1) + maybe(n) }
+"""
+    assert arithmetic_fns(source) == {"fib", "is_even", "is_odd", "sign", "size"}
+
+
+ARITH = load("""
+fn fib(n) { if n < 2 { return n }
+ return fib(n - 1) + fib(n - 2) }
+fn sum(a, b) { if a < 0 or b < 0 { return 0 }
+ return a + b }
+fn odd(x) { return x % 2 == 1 }
+fn count_odd(a, b) { return odd(a) + odd(b) }
+fn text_or_number(x) { if x { return "ab" * 20000 }
+ return 1 }
+fn joined(x) { return text_or_number(x) + text_or_number(x) }
+""").exports
+
+
+def reference_fib(n):
+    if n < 2:
+        return n
+    r = reference_fib(n - 1) + reference_fib(n - 2)
+    if isinstance(r, int) and abs(r) >= CAP:
+        raise LimitError("integer too large")
+    return r
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.integers(-5, 15), st.booleans(), st.floats(-5, 15), st.just(-math.inf)))
+def test_native_addition_of_arithmetic_results_is_the_languages(n):
+    expected = reference_fib(n)
+    got = call(ARITH["fib"], n)
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(got)
+    else:
+        assert got == expected and type(got) is type(expected)
+
+
+def test_native_addition_keeps_the_int_cap():
+    # After the guard both are numbers, so `a + b` is native: still held to 4,096 bits.
+    assert call(ARITH["sum"], 2**4095, 2**4095 - 1) == CAP - 1
+    with pytest.raises(LimitError, match="integer too large"):
+        call(ARITH["sum"], 2**4095, 2**4095)
+    assert call(ARITH["sum"], 0.5, True) == 1.5
+
+
+def test_bools_add_as_numbers_and_text_still_goes_through_ops():
+    assert call(ARITH["count_odd"], 3, 5) == 2
+    assert call(ARITH["joined"], True) == "ab" * 40000
+    assert call(ARITH["joined"], False) == 2
+    # Text is charged to the memory budget as it is built.
+    with pytest.raises(LimitError, match="memory budget"):
+        call(ARITH["joined"], True, budget=limits.Budget(None, max_memory=100_000))
