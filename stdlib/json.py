@@ -50,31 +50,43 @@ def _encode_with(encoder, value, indent) -> str:
     language's errors and the size cap. The value is measured first: its nodes charged, its
     depth checked, the lower bound of its text (lang/nested.measure, plus the exact
     whitespace of the indented layout: nested.indentation) checked against the cap and
-    allocated, before the encoder runs. A big text (`builds.json_in_parts`) is made in parts,
-    each charged as it is made (lang/builds.py `json_text`); what a text made in one call
-    takes past its bound (a float's or big int's text) is charged after."""
-    def bound(x, level: int = 0) -> int:
-        size = measure(x, MAX_SIZE)
-        return size if indent is None else size + indentation(x, indent, level)
-
+    charged, before the encoder runs (limits.Meter's rule: what the text takes past its
+    bound, a float's or big int's text, is charged as it is made). A big text
+    (`builds.json_in_parts`) is made in parts, each charged as it is made (lang/builds.py
+    `json_text`); a smaller one in one call, what it took past the bound charged after."""
     try:
-        size = bound(value)
+        size = measure(value, MAX_SIZE)
+        if indent is not None:
+            size += indentation(value, indent)
+            if size > MAX_SIZE:  # the layout took it past the cap (measure checked the rest)
+                raise _string_too_large()
     except ScriptError as exc:
         raise ScriptError(exc.kind, f"json.encode(): {exc.message}") from None
-    if size > MAX_SIZE:  # the indentation took it past the cap (measure checked the rest)
-        raise _string_too_large()
-    made = limits.Meter(size, MAX_SIZE, _string_too_large)
     try:
         if builds.json_in_parts(size):
-            text = builds.json_text(value, encoder.encode, bound, made.spend, kind=str, indent=indent)
-        else:
+            made = limits.Meter(size, MAX_SIZE, _string_too_large)
+            text = builds.json_text(value, encoder.encode, _bound_of(indent), made.spend,
+                                    kind=str, indent=indent)
+        else:  # the Meter's rule, inlined: the common path, where its object was 5% of a call
+            if size > limits.SMALL_WORK:
+                limits.allocate(size)
             text = encoder.encode(value)
-            made.spend(len(text))  # a float's or big int's text is longer than the bound
+            if len(text) > size:
+                if len(text) > MAX_SIZE:
+                    raise _string_too_large()
+                limits.allocate(len(text) - size)
     except ValueError as exc:
         raise ScriptError("ValueError", f"json.encode(): {_encoder_complaint(exc)}") from None
     except RecursionError:
         raise ScriptError("ValueError", "json.encode(): value nested too deeply") from None
     return text
+
+
+def _bound_of(indent):
+    """`size_of(x, level)` for `builds.json_text`: the bound of x's text `level` deep."""
+    if indent is None:
+        return lambda x, level: measure(x, MAX_SIZE)
+    return lambda x, level: measure(x, MAX_SIZE) + indentation(x, indent, level)
 
 
 def _string_too_large():
