@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rtserve.lang import builds, limits, ops
-from rtserve.lang.builtins import BUILTINS, call_method
+from rtserve.lang.builtins import BUILTINS, call_method, set_print_sink
 from rtserve.lang.errors import LimitError
 from rtserve.lang.values import FrozenList
 
@@ -134,6 +134,17 @@ def _spy(monkeypatch):
     return calls
 
 
+def printed(*args) -> str:
+    """The line `print(*args)` hands its sink."""
+    lines = []
+    previous = set_print_sink(lines.append)
+    try:
+        BUILTINS["print"](*args)
+    finally:
+        set_print_sink(previous)
+    return lines[0]
+
+
 BIG = "x" * (3 << 20)            # 3 MiB: past LARGE_BYTES
 BIG_LIST = [1, "a"] * (1 << 18)  # 512 Ki slots: 4 MiB
 
@@ -154,6 +165,7 @@ OPERATIONS = [
     ("copy", lambda: call_method(BIG_LIST, "copy"), "sliced"),
     ("range", lambda: BUILTINS["range"](1 << 19), "sliced"),
     ("interpolation", lambda: ops.interpolate([BIG, "-", "\u00e9", BIG]), "joined"),
+    ("print", lambda: printed(BIG, "\u00e9", BIG), "joined"),
 ]
 
 
