@@ -242,7 +242,7 @@ class Compiler:
         stack = [node]
         while stack:
             n = stack.pop()
-            if isinstance(n, (N.FnExpr, N.FnDecl)):
+            if isinstance(n, (N.FnExpr, N.FnDecl, N.Route, N.On, N.Test)):  # bodies run later
                 continue
             if isinstance(n, N.Call) and not (isinstance(n.func, N.Name) and self.binding(n.func).kind == "builtin"):
                 return True
