@@ -26,7 +26,8 @@ _LISTENING = re.compile(rb"listening on http://[^:]+:(\d+)")
 
 def die_with_parent() -> None:
     """In a child, before exec: SIGKILL it when the test process ends, however it ends (a
-    killed pytest must not leave servers behind). Linux only; elsewhere nothing."""
+    killed pytest must not leave servers behind). Linux only; elsewhere nothing. The signal
+    comes when the *thread* that started the child ends: start servers from the main one."""
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -53,9 +54,17 @@ class ServerProcess:
         return cmd + self.args
 
     def start(self, timeout: float = 20.0) -> "ServerProcess":
+        self.launch()
+        return self.ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process; `ready` waits until it listens. From the test's main thread:
+        the parent-death signal (die_with_parent) follows the thread that started it."""
         self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+
+    def ready(self, timeout: float = 20.0) -> "ServerProcess":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = _LISTENING.search(self.log_bytes())
@@ -102,7 +111,7 @@ class ServerProcess:
         return 0
 
     def __enter__(self) -> "ServerProcess":
-        return self.start()
+        return self if self.proc is not None else self.start()  # `with serve(...)`: started
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -1,6 +1,7 @@
 """Graceful shutdown on SIGTERM/SIGINT: new connections are refused, idle keep-alive
 connections are closed, an in-flight request finishes (with Connection: close), on_stop
 hooks run, and the process exits 0; past --drain the rest is cut off."""
+import os
 import signal
 import socket
 import time
@@ -114,3 +115,37 @@ def test_shutdown_answers_a_head_that_was_half_sent_with_close():
         assert srv.proc.wait(10) == 0
     assert (reply.status, reply.body) == (200, b"Hello, World!")
     assert reply.headers["connection"] == "close"
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads workers from /proc (Linux)")
+def test_workers_stop_when_their_supervisor_is_killed():
+    server, workers = ServerProcess("--workers", "2"), []
+    try:
+        server.start()
+        workers = _children(server.proc.pid)
+        assert len(workers) == 2
+        server.proc.kill()  # SIGKILL: the supervisor cannot forward anything
+        server.proc.wait(10)
+        deadline = time.monotonic() + 15
+        while not all(_gone(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_gone(w) for w in workers), "workers kept serving without their supervisor"
+        assert _refused(server.port)
+    finally:
+        for w in workers:
+            if not _gone(w):
+                os.kill(w, signal.SIGKILL)
+        server.stop()

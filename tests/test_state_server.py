@@ -146,12 +146,11 @@ def test_every_write_that_returned_survives_sigkill(backend, backend_args):
 def test_migrations_are_applied_once_when_servers_start_together(backend, backend_args):
     flags = backend_args(backend)
     servers = [ServerProcess(SCRIPT, "--workers", "2", *flags, native=None) for _ in range(2)]
-    starters = [threading.Thread(target=s.start, args=(60,)) for s in servers]
     try:
-        for t in starters:
-            t.start()
-        for t in starters:
-            t.join()
+        for s in servers:  # both start at once; each is waited for after
+            s.launch()
+        for s in servers:
+            s.ready(60)
         for s in servers:
             assert get_json(s, "/seeded") == (200, [{"note": "seeded"}])
             assert get_json(s, "/migrations") == (200, [{"name": "001_items.sql"}, {"name": "002_seed.sql"}])

@@ -9,7 +9,8 @@ listening socket is closed (new connections are refused), idle keep-alive connec
 closed, in-flight requests get up to `drain` seconds to finish (their responses say
 `Connection: close`), the rest are aborted, the app's `on_stop` hooks run, and the process
 exits 0. With `workers > 1` a supervisor process forks that many servers sharing the socket,
-restarts one that dies, and forwards the shutdown signal to all.
+restarts one that dies, and forwards the shutdown signal to all; a worker whose supervisor
+dies (killed outright) is sent the same signal, so none serves on alone.
 
 With `admin_port` set, `serve()` also binds the admin socket (before forking: the workers
 share it like the app's) and, with workers, makes the folder where each worker's admin
@@ -306,6 +307,22 @@ def _serve_on(app: Any, settings: Any, sock: socket.socket, admin: AdminPlan | N
         asyncio.set_event_loop(None)
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _drain_when_orphaned(supervisor: int) -> None:
+    """In a worker: be sent SIGTERM (drain, then exit) when the supervisor dies, however it
+    dies (SIGKILL, the OOM killer), instead of serving on alone, unsupervised, holding the
+    port. Linux's parent-death signal; elsewhere nothing."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != supervisor:  # it died before the signal was set
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _supervise(app: Any, settings: Any, sock: socket.socket,
                admin_sock: socket.socket | None = None, peers: str | None = None) -> int:
     """Fork `settings.workers` servers on the shared socket; restart any that dies; forward
@@ -317,11 +334,14 @@ def _supervise(app: Any, settings: Any, sock: socket.socket,
     # worker exits (which makes the supervisor stop the rest) before that report is out.
     reported = multiprocessing.Value("b", 0)
 
+    supervisor = os.getpid()
+
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _drain_when_orphaned(supervisor)
             code = 1
             try:
                 plan = None if admin_sock is None else AdminPlan(admin_sock, peers, slot)
