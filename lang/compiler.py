@@ -43,7 +43,6 @@ P = "ᵣ"  # prefix of every name the compiler invents
 
 STEPS = P + "steps"
 LOADED = P + "loaded"
-CREDIT = P + "credit"
 MISSING = P + "MISSING"
 SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see lang/values.py)
 
@@ -194,13 +193,9 @@ class Compiler:
         body += self.block_statements(module.body, top_level=True)
         exports = [b for b in top.bindings if b.top_level]
         body.append(_at(A.Assign(targets=[_name(LOADED, ast.Store())], value=_const(True)), span))
-        # ᵣcredit closes over the step credit alone: its one cell is the module's credit
-        # (lang/loader.py Script.credit, lang/limits.py serve_credits).
-        body.append(_at(A.FunctionDef(name=CREDIT, args=self._arguments([]), body=[
-            _at(A.Return(value=_name(STEPS)), span)], decorator_list=[], returns=None, type_comment=None), span))
         body.append(_at(A.Return(value=A.Dict(
-            keys=[_const(b.name) for b in exports] + [_const(CREDIT)],
-            values=[_name(b.python_name) for b in exports] + [_name(CREDIT)])), span))
+            keys=[_const(b.name) for b in exports],
+            values=[_name(b.python_name) for b in exports])), span))
         fn = _at(A.FunctionDef(name=P + "module", args=self._arguments([]), body=body,
                                  decorator_list=[], returns=None, type_comment=None), span)
         tree = ast.Module(body=[fn], type_ignores=[])

@@ -14,9 +14,11 @@ comes before its first statement that may call a script function, and in each it
 a loop that may. A call that ends without calling (a leaf, a recursion's base case) thus
 never checks, and every call that does call checks before it descends: between two checks
 there is a bounded number of steps, however the calls branch. An invocation that ends
-without a check leaves its steps overdrawn (a middleware that answers at once); a host that
-serves modules (the runtime) names their credit cells to `serve_credits`, and `Budget.begin`
-forgives such an overdraft, so no request pays for the ones before it.
+without a check leaves its steps overdrawn (a handler that calls nothing), and the credit is
+the module's: the next invocation's first check would pay them, and after a million such
+requests, a million. So an invocation's first check pays at most `CARRIED` steps of
+overdraft: its own before that check are its entry's and a loop's (a `for` passes its length
+apart), a few (`Budget.fresh`).
 
 A `for` over a list, string, map or range charges its whole length up front
 (`refill_loop`); when the budget cannot cover it, the loop instead counts each item, so a
@@ -96,7 +98,8 @@ import time
 
 from .errors import DeadlineExceeded, LimitError
 
-CHUNK = 250
+CHUNK = 250  # at most 256: the credit stays a small int, cached by CPython: no allocation
+CARRIED = 16  # the most an invocation's first check pays of an overdraft (see `refill`)
 UNLIMITED = 1 << 62
 DEFAULT_MAX_DEPTH = 500
 MAX_OUTPUT_LINES = 100        # print + log lines per invocation (STDLIB.md "log")
@@ -109,7 +112,7 @@ class Budget:
     """What one invocation may still spend: steps left, bytes of values it may still build,
     and the monotonic deadline."""
     __slots__ = ("remaining", "deadline", "max_steps", "memory_left", "max_memory",
-                 "lines_left", "output_left", "context")
+                 "lines_left", "output_left", "context", "fresh")
 
     def __init__(self, max_steps: int | None = None, deadline: float | None = None,
                  max_memory: int | None = None):
@@ -121,6 +124,7 @@ class Budget:
         self.lines_left = MAX_OUTPUT_LINES   # print and log lines this invocation may emit
         self.output_left = MAX_OUTPUT_BYTES
         self.context = None  # what the host runs the invocation for (the runtime: its request)
+        self.fresh = True  # no credit check yet in this invocation (see `refill`)
 
     def begin(self, context=None) -> None:
         """A host that reuses this Budget for a new invocation (one per request) restarts
@@ -128,9 +132,7 @@ class Budget:
         self.lines_left = MAX_OUTPUT_LINES
         self.output_left = MAX_OUTPUT_BYTES
         self.context = context
-        for cell in _served_credits:  # steps left unchecked by invocations that ended before
-            if cell.cell_contents < 0:
-                cell.cell_contents = 0
+        self.fresh = True
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -149,16 +151,6 @@ class _Local(threading.local):
 _local = _Local()
 
 
-_served_credits: tuple = ()  # the credit cells of the modules the host serves
-
-
-def serve_credits(cells) -> None:
-    """The credit cells (lang/loader.py `Script.credit`) of the modules a host serves, one
-    invocation after another: `Budget.begin` forgives what they were left overdrawn."""
-    global _served_credits
-    _served_credits = tuple(cells)
-
-
 def current() -> Budget:
     return _local.budget
 
@@ -175,6 +167,10 @@ def refill(credit: int) -> int:
     if _local.on_slow is not None:
         _local.on_slow()
     budget = _local.budget
+    if budget.fresh:
+        budget.fresh = False
+        if credit < -CARRIED:  # an overdraft left by invocations before this one
+            credit = -CARRIED
     budget.remaining += credit
     if budget.remaining < 0:
         budget.remaining = 0
@@ -189,6 +185,10 @@ def refill(credit: int) -> int:
 def refill_loop(credit: int, items):
     """A `for` loop charged its length and overdrew. Returns (credit, items to iterate)."""
     budget = _local.budget
+    if budget.fresh:  # what the credit was overdrawn before the loop, as `refill` bounds it
+        budget.fresh = False
+        if credit + len(items) < -CARRIED:
+            credit = -CARRIED - len(items)
     if budget.remaining + credit >= 0:
         return refill(credit), items
     # The budget cannot cover every item: give the charge back and count item by item, so

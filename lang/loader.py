@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from . import limits, nodes as N, ops, stack
 from .builtins import BUILTINS, call_method
-from .compiler import CREDIT, MISSING, P, Compiled, compile_module
+from .compiler import MISSING, P, Compiled, compile_module
 from .direct import method_globals
 from .errors import ErrorList, Span, StaticError, remember_source
 from .sourcefile import ScriptFileError, read_script
@@ -42,7 +42,6 @@ class Script:
     imports: list = field(default_factory=list)  # (Import node, Script | Module)
     exports: dict | None = None
     declarations: list = field(default_factory=list)  # (node, groups, value)
-    credit: object = None  # once run: the cell holding its step credit (lang/limits.py)
 
 
 class _Sentinel:
@@ -233,7 +232,6 @@ class Loader:
         g[P + "declare"] = declare
         exec(script.compiled.code, g)
         exports = g[P + "module"]()
-        script.credit = exports.pop(CREDIT).__closure__[0]
         # Declared values (handlers, middleware) count as reachable from the top level:
         # freeze them in the same pass so shared values stay shared.
         declared = {f"{P}{i}": value for i, (_, _, value) in enumerate(script.declarations)}

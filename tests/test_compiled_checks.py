@@ -40,16 +40,17 @@ def calls_of_fib(n: int) -> int:
     return 1 if n < 2 else 1 + calls_of_fib(n - 1) + calls_of_fib(n - 2)
 
 
+RUN_FIB = FIB + "\nfn run(n) { let r = fib(n)\n let i = 0\n while i < 1 { i += 1 }\n return r }"
+
+
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 14))
+@given(st.integers(0, 12))
 def test_every_call_is_one_step(n):
-    script = load(FIB)
-    credit = script.credit
-    credit.cell_contents = 0
-    budget = limits.Budget(10**6)
-    call(script.exports["fib"], n, budget=budget)
-    # What was charged, plus what the credit was left overdrawn (not yet charged).
-    assert 10**6 - budget.remaining - credit.cell_contents == calls_of_fib(n)
+    # run(n): its entry, fib's calls, one `while` step whose check charges what fib left.
+    steps = 1 + calls_of_fib(n) + 1
+    assert call(load(RUN_FIB).exports["run"], n, budget=limits.Budget(steps)) == reference_fib(n)
+    with pytest.raises(LimitError, match="step budget exhausted"):
+        call(load(RUN_FIB).exports["run"], n, budget=limits.Budget(steps - 1))
 
 
 def test_a_branching_recursion_is_stopped_by_the_budget():
@@ -80,22 +81,18 @@ def test_a_loop_that_calls_a_leaf_is_checked_on_each_iteration():
         call(ex["each"], list(range(300)), budget=limits.Budget(450))
 
 
-def test_served_modules_forgive_what_ended_unchecked():
-    # `quick` answers without calling: its entry step is never checked. The runtime names
-    # the module's credit to serve_credits, and each invocation's begin forgives it.
-    script = load("fn quick() { return 1 }\nfn spin(n) { let i = 0\n while i < n { i += 1 }\n return i }")
-    quick, spin = script.exports["quick"], script.exports["spin"]
-    budget = limits.Budget(None)
+def test_what_invocations_left_unchecked_is_carried_only_a_little():
+    # `quick` answers without calling: its entry step is never checked, and the credit is
+    # the module's. The next invocation's first check pays at most CARRIED of it.
+    ex = load("fn quick() { return 1 }\nfn spin(n) { let i = 0\n while i < n { i += 1 }\n return i }").exports
     for _ in range(5000):
-        call(quick, budget=budget)
-    assert script.credit.cell_contents <= -5000
-    limits.serve_credits([script.credit])
-    try:
-        budget = limits.Budget(101)
+        budget = limits.Budget(None)
         budget.begin()
-        assert call(spin, 100, budget=budget) == 100  # 1 + 100 steps, none of quick's
-    finally:
-        limits.serve_credits(())
+        call(ex["quick"], budget=budget)
+    assert limits.CARRIED < 100
+    budget = limits.Budget(200)  # 1 + 100 steps, and at most CARRIED of the 5,000 before
+    budget.begin()
+    assert call(ex["spin"], 100, budget=budget) == 100
 
 
 # --------------------------------------------------------------------------- guards

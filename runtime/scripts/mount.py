@@ -196,7 +196,6 @@ class ScriptApp:
             self.loader.load(self.path)
         finally:
             limits.activate(previous)
-        limits.serve_credits(s.credit for s in self.loader.scripts.values() if s.credit is not None)
         if not self.settings.async_mode and _imports_stdlib(self.loader, "http"):
             # http.fetch waits on the network: never on the event loop.
             self.settings = self.settings.replace(async_mode=True)
