@@ -18,7 +18,6 @@ the rest; the server serves everyone else throughout.
 """
 from __future__ import annotations
 
-import functools
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -28,21 +27,10 @@ from hypothesis import given, settings, strategies as st
 
 from hostile_harness import HostileServer, run_case
 from serverproc import call
+from test_big_answers import with_tiny_pieces
 from rtserve.lang import builds, limits
 from rtserve.lang.errors import LimitError
 from rtserve.runtime.scripts import mount
-
-
-def with_tiny_pieces(test):
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        saved = builds.PIECE_BYTES
-        builds.PIECE_BYTES = 8
-        try:
-            return test(*args, **kwargs)
-        finally:
-            builds.PIECE_BYTES = saved
-    return run
 
 
 @settings(max_examples=300, deadline=None)
