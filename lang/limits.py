@@ -26,7 +26,7 @@ loop that breaks early is not refused for the length it never ran.
 
 A host that runs several invocations in turn on one thread (the `--async` bridge) learns
 when the current one turns out slow through `set_on_slow`: the hook runs at every refill
-(past the first ~1,000 steps) and before each blocking call (`blocking`, which `sleep` and
+(past the first ~250 steps, `CHUNK`) and before each blocking call (`blocking`, which `sleep` and
 every other blocking standard-library call go through).
 
 Work that one step does in proportion to its operands (formatting, comparing, sorting,
@@ -142,7 +142,7 @@ class _Local(threading.local):
     def __init__(self) -> None:  # runs once in each thread: every thread its own Budget
         self.budget = Budget()
         # Called when the invocation on this thread turns out slow: before it blocks (sleep;
-        # later db and kv calls) and at each refill, i.e. past its first ~1,000 steps. A
+        # later db and kv calls) and at each refill, i.e. past its first ~250 steps. A
         # thread that runs several invocations in turn then hands the ones still waiting to
         # other threads (runtime/bridge.py).
         self.on_slow = None

@@ -13,7 +13,7 @@ ways. In: the jobs submitted during one turn of the event loop are handed over t
 one list through a C-level SimpleQueue, and one worker runs them in turn. A job that turns
 out slow hands the rest of its batch back to the pool, where idle workers take them, so
 nothing waits behind a sleeper or a long computation: a script announces it through
-`lang.limits` (before a blocking call such as `time.sleep`, and past its first ~1,000
+`lang.limits` (before a blocking call such as `time.sleep`, and past its first ~250
 steps), other work by taking longer than LONG_JOB. Out: finished outcomes go to one list and
 only the worker that finds it empty wakes the loop (`call_soon_threadsafe`), which then
 settles every job in that list.
