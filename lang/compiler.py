@@ -26,7 +26,7 @@ from .direct import direct_method, inline_append
 from .dump import dump
 from .errors import Span
 from .facts import arithmetic, arithmetic_functions, guard_facts, leaves
-from .limits import SMALL_WORK
+from .limits import SMALL_WORK, char_width
 
 # Results of native + and - are tested inline against +-INT_FAST first, then +-INT_LIMIT (the
 # 4,096-bit cap, values.MAX_INT_BITS); only what fails both goes to ops.checked/sized. INT_FAST
@@ -49,7 +49,6 @@ SEALED = P + "frozen"  # suffix of a captured variable's "frozen" companion (see
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "//": ast.FloorDiv,
            "%": ast.Mod, "**": ast.Pow}
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
-
 _ORDERING = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
 _NUMBER_LITERAL = (int, float)
 _LONG_OPERAND = 1 << 17  # a string operand of `+` with a literal longer than this goes to ops.add
@@ -978,8 +977,7 @@ def _literal_appends(block: N.Block, res: Resolution) -> dict:
             b = res.binding_of[id(s.target)]
             chars, width = appends.get(b, (0, 1))
             text = s.value.value
-            wide = 1 if text.isascii() else max(1 if ord(c) < 256 else 2 if ord(c) < 65536 else 4 for c in text)
-            appends[b] = (chars + len(text), max(width, wide))
+            appends[b] = (chars + len(text), max(width, char_width(text)))
     if not appends:
         return appends
     tops = {id(s) for s in block.body}

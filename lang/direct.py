@@ -6,7 +6,7 @@ tuple and unpacked again, and a `try` to reword Python's argument-count errors. 
 name a method of one receiver type and pass a fitting number of arguments, so the compiler
 asks `direct_method(name, nargs)` here and, when it answers, emits a guarded direct call:
 
-    (ᵣm_list_append(ᵣt, x) if ᵣtype(ᵣt := xs) is ᵣlist else ᵣcall_method(ᵣt, "append", x))
+    (ᵣm_list_append(ᵣt, x) if (ᵣt := xs).__class__ is ᵣlist else ᵣcall_method(ᵣt, "append", x))
 
 The function called is the method table's own (builtins.METHODS, the single definition of
 each method and of what it checks and charges), so the fast path cannot drift from it: the

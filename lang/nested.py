@@ -450,13 +450,7 @@ def _indentation_shared(containers: list, indent: int, depth: int) -> int:
     with how many times the encoder meets it."""
     total = 0
     limits.work_items(len(containers))
-    met: dict = {}
-    for c in containers:
-        entry = met.get(id(c))
-        if entry is None:
-            met[id(c)] = [c, 1]
-        else:
-            entry[1] += 1
+    met = _met(containers)
     while met:
         limits.work_items(len(met))
         below: dict = {}
@@ -507,6 +501,18 @@ def _slices(container):
     else:
         for start in range(0, len(container), _CHILDREN_CHUNK):
             yield [container[start:start + _CHILDREN_CHUNK]]
+
+
+def _met(items) -> dict[int, list]:
+    """id -> [item, how many times `items` holds it]: shared containers counted once each."""
+    met: dict[int, list] = {}
+    for item in items:
+        entry = met.get(id(item))
+        if entry is None:
+            met[id(item)] = [item, 1]
+        else:
+            entry[1] += 1
+    return met
 
 
 def _distinct(level: list) -> int:
@@ -601,13 +607,7 @@ def _measure_shared(level: list, size: int, depth: int, max_size: int, root) -> 
     """measure, continued level by level over distinct containers, each with the number of
     times it is met: the bound grows as the encoder's text would, the work as the value's
     distinct parts."""
-    counts: dict[int, list] = {}
-    for item in level:
-        entry = counts.get(id(item))
-        if entry is None:
-            counts[id(item)] = [item, 1]
-        else:
-            entry[1] += 1
+    counts = _met(level)
     containers = _CONTAINERS
     while counts:
         if depth > MAX_NESTING:
